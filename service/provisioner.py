@@ -1,0 +1,90 @@
+"""Requests → tasks: parse and validate up front, then run the operation on the scheduler and keep
+its outcome behind a token. Sync and async modes share this path; sync simply waits."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future
+from typing import Any
+
+from service import status
+from service.descriptor import parse_descriptor
+from service.errors import ClientError, MwaaSpError, Problem, validation_result
+from service.request import ProvisioningRequest
+from service.scheduler import Scheduler
+from service.settings import Settings
+from service.store.tasks import TaskKind, TaskStore
+from service.worker import Journal, Worker
+from service.workload import Workload
+
+log = logging.getLogger("mwaa_sp.provisioner")
+
+
+class Provisioner:
+    def __init__(self, settings: Settings, worker: Worker, tasks: TaskStore, scheduler: Scheduler) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.tasks = tasks
+        self.scheduler = scheduler
+
+    def workload(self, request: ProvisioningRequest) -> Workload:
+        return parse_descriptor(request.descriptor)
+
+    def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
+        """All rules, the S3 ones included; an empty list means valid."""
+        try:
+            workload = self.workload(request)
+        except ClientError as exc:
+            return list(exc.problems)
+        return self.worker.staged_problems(workload)
+
+    def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
+        """Parse (a bad descriptor raises before any token exists), record a RUNNING task, schedule it."""
+        workload = self.workload(request)
+        token = self.tasks.create(kind, workload.component_id, status.running())
+
+        def run() -> dict[str, Any]:
+            journal = Journal()
+            journal.add("request", f"{kind} of {workload.component_id} started (token {token[:6]}…)")
+            try:
+                if kind == "provision":
+                    body = self.worker.provision(workload, journal)
+                else:
+                    body = self.worker.unprovision(workload, journal)
+            except MwaaSpError as exc:
+                self.tasks.finish(token, "FAILED", status.failed(exc.message, journal.entries))
+                self._record_failure(workload, kind)
+                raise
+            except Exception as exc:
+                log.exception("task %s crashed", token[:6])
+                self.tasks.finish(token, "FAILED", status.failed(f"internal error: {exc}", journal.entries))
+                self._record_failure(workload, kind)
+                raise
+            self.tasks.finish(token, "COMPLETED", body)
+            return body
+
+        return token, self.scheduler.submit(workload.workload_key, run)
+
+    def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
+        try:
+            self.worker.registry.record(
+                workload, self.worker.state_key(workload), kind, "FAILED", None, None
+            )
+        except Exception:  # the task's own failure is what the caller must see
+            log.exception("could not record the failure of %s", workload.component_id)
+
+    def start_validation(self, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
+        token = self.tasks.create("validate", None, status.validation("RUNNING", None))
+
+        def run() -> dict[str, Any]:
+            try:
+                problems = self.validation_problems(request)
+            except MwaaSpError as exc:
+                failure = validation_result([Problem("", f"validation could not run: {exc.message}", "Retry.")])
+                self.tasks.finish(token, "FAILED", status.validation("FAILED", failure))
+                raise
+            body = status.validation("COMPLETED", validation_result(problems))
+            self.tasks.finish(token, "COMPLETED", body)
+            return body
+
+        return token, self.scheduler.submit(f"validate/{token}", run)

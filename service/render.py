@@ -1,0 +1,124 @@
+"""Workload → the files of its Terraform root module.
+
+Templates only ever see settings (backend kind, whether the S3 endpoint is emulated); everything
+derived from a descriptor goes to ``terraform.tfvars.json`` and ``backend.json``, which Terraform
+reads as data. A hostile ``dagName`` therefore cannot become HCL, whatever it contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from service import __version__
+from service.errors import StorageError
+from service.settings import Settings
+from service.workload import Workload
+
+BACKEND_CONFIG = "backend.json"
+TFVARS = "terraform.tfvars.json"
+MODULE_PATH = "modules/workload"
+ARTIFACTS = "artifacts"
+
+
+@dataclass(frozen=True)
+class RenderedModule:
+    """Relative path → bytes of every file the root module consists of."""
+
+    files: dict[str, bytes]
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever any byte Terraform would read changes (config, variables, artifacts)."""
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode())
+            h.update(b"\0")
+            h.update(hashlib.sha256(self.files[name]).digest())
+        return h.hexdigest()
+
+    def text(self, name: str) -> str:
+        return self.files[name].decode("utf-8")
+
+
+class Renderer:
+    """Loads the templates and the static module once; ``render`` itself is pure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # noqa: S701 - HCL, not HTML; no descriptor value reaches a template
+            keep_trailing_newline=True,
+        )
+        module_dir = settings.module_dir
+        if not module_dir.is_dir():
+            raise StorageError(f"Terraform module directory {module_dir} does not exist")
+        self._module = {
+            f"{MODULE_PATH}/{p.name}": p.read_bytes() for p in sorted(module_dir.glob("*.tf"))
+        }
+
+    def backend_config(self, workload: Workload) -> dict[str, Any]:
+        s = self.settings
+        key = workload.state_key(s.state_prefix)
+        if s.state_backend == "s3":
+            return {"bucket": s.state_bucket, "key": key, "region": s.aws_region}
+        return {"path": str(s.data_dir / "states" / key)}
+
+    def render(self, workload: Workload, dag: bytes | None) -> RenderedModule:
+        """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run."""
+        s = self.settings
+        main = self._env.get_template("main.tf.j2").render(
+            service_version=__version__,
+            backend_config=BACKEND_CONFIG,
+            state_backend=s.state_backend,
+            emulated_endpoint=s.s3_endpoint is not None,
+        )
+        spec: dict[str, Any] = {
+            "bucket": workload.bucket,
+            "dag_key": workload.deployed_key,
+            "dag_kind": workload.dag_kind,
+            "descriptor_key": workload.descriptor_key,
+            "descriptor_content": workload.descriptor_yaml,
+            "tags": workload.tags(),
+        }
+        files: dict[str, bytes] = {"main.tf": main.encode(), **self._module}
+        if workload.dag_kind == "binary" and dag is not None:
+            artifact = f"{ARTIFACTS}/{workload.deployed_file}"
+            files[artifact] = dag
+            spec["dag_source"] = artifact
+            spec["dag_source_md5"] = hashlib.md5(dag).hexdigest()  # noqa: S324 - S3's etag, not security
+        else:
+            spec["dag_content"] = "" if dag is None else dag.decode("utf-8")
+        tfvars = {"aws_region": s.aws_region, "workload": spec}
+        files[TFVARS] = (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode()
+        files[BACKEND_CONFIG] = (json.dumps(self.backend_config(workload), indent=2) + "\n").encode()
+        return RenderedModule(files)
+
+
+def write_module(module: RenderedModule, workdir: Path) -> None:
+    """Write the files atomically and drop files an earlier render left behind (e.g. an old
+    artifact), keeping Terraform's own ``.terraform`` directory and lock file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, content in module.files.items():
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.read_bytes() == content:
+            continue
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    for sub in (MODULE_PATH, ARTIFACTS):
+        folder = workdir / sub
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if f"{sub}/{path.name}" not in module.files:
+                    path.unlink() if path.is_file() else shutil.rmtree(path)

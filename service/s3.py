@@ -1,0 +1,135 @@
+"""The few S3 calls the service makes itself (staged DAGs, fingerprints); botocore's errors are
+translated here into ``StorageError`` or ``None`` for "not there"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from service.errors import StorageError
+from service.settings import Settings
+
+_MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+
+
+@dataclass(frozen=True)
+class ObjectFingerprint:
+    """What Terraform's Read of an ``aws_s3_object`` sees, reduced to a comparable value."""
+
+    etag: str
+    headers: tuple[tuple[str, str], ...]
+    tags: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"etag": self.etag, "headers": list(self.headers), "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ObjectFingerprint:
+        return cls(
+            etag=str(raw["etag"]),
+            headers=tuple((str(k), str(v)) for k, v in raw["headers"]),
+            tags=tuple((str(k), str(v)) for k, v in raw["tags"]),
+        )
+
+
+# The attributes Read refreshes (see aws_s3_object notes): a change in any of them can make a plan.
+_READ_HEADERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Metadata",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "StorageClass",
+    "VersionId",
+    "WebsiteRedirectLocation",
+    "BucketKeyEnabled",
+    "ObjectLockMode",
+    "ObjectLockRetainUntilDate",
+    "ObjectLockLegalHoldStatus",
+)
+
+
+class S3:
+    def __init__(self, settings: Settings) -> None:
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+            s3={"addressing_style": "path"} if settings.s3_endpoint else {},
+        )
+        self.endpoint = settings.s3_endpoint or "AWS"
+        self.client = boto3.session.Session().client(
+            "s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint, config=config
+        )
+
+    def _fail(self, exc: Exception, what: str) -> StorageError:
+        if isinstance(exc, EndpointConnectionError):
+            return StorageError(f"S3 endpoint {self.endpoint} is unreachable while {what}")
+        if isinstance(exc, ClientError):
+            code = exc.response.get("Error", {}).get("Code", "?")
+            return StorageError(f"S3 refused {what}: {code}")
+        return StorageError(f"S3 failed while {what}: {exc}")
+
+    @staticmethod
+    def _is_missing(exc: ClientError) -> bool:
+        return str(exc.response.get("Error", {}).get("Code")) in _MISSING
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+            return True
+        except ClientError as exc:
+            if self._is_missing(exc):
+                return False
+            raise self._fail(exc, f"checking bucket {bucket}") from exc
+        except BotoCoreError as exc:
+            raise self._fail(exc, f"checking bucket {bucket}") from exc
+
+    def head(self, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.client.head_object(Bucket=bucket, Key=key))
+        except ClientError as exc:
+            if self._is_missing(exc):
+                return None
+            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+
+    def get(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if self._is_missing(exc):
+                return None
+            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+        if int(response.get("ContentLength", 0)) > max_bytes:
+            response["Body"].close()
+            raise StorageError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes (MWAA_SP_MAX_DAG_BYTES)")
+        data: bytes = response["Body"].read()
+        return data
+
+    def fingerprint(self, bucket: str, key: str) -> ObjectFingerprint | None:
+        head = self.head(bucket, key)
+        if head is None:
+            return None
+        try:
+            tagging = self.client.get_object_tagging(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if self._is_missing(exc):
+                return None
+            raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
+        except BotoCoreError as exc:
+            raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
+        headers = tuple((h, str(head[h])) for h in _READ_HEADERS if h in head)
+        tags = tuple(sorted((t["Key"], t["Value"]) for t in tagging.get("TagSet", [])))
+        return ObjectFingerprint(str(head.get("ETag", "")).strip('"'), headers, tags)
+

@@ -1,0 +1,96 @@
+"""YAML loading for untrusted descriptors.
+
+``yaml.safe_load`` already refuses arbitrary Python tags, but it happily builds a billion-laughs
+graph (aliases are shared references, so the bomb only explodes later, when the value is dumped
+or walked), accepts duplicate keys silently and recurses without a bound. We compose the node
+graph first and measure it before constructing any Python value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from service.errors import Problem
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+MAX_ALIASES = 1_000
+
+
+class YamlRejected(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _reject(field: str, message: str, solution: str) -> YamlRejected:
+    return YamlRejected(Problem(field, message, solution))
+
+
+def _measure(root: yaml.Node, field: str) -> None:
+    """Count the nodes the document expands to (aliases counted at every use), bound depth,
+    refuse cycles and duplicate mapping keys."""
+    expanded: dict[int, int] = {}
+    aliases = 0
+
+    def visit(node: yaml.Node, depth: int, path: tuple[int, ...]) -> int:
+        nonlocal aliases
+        if depth > MAX_DEPTH:
+            raise _reject(field, f"nesting deeper than {MAX_DEPTH} levels", "Flatten the descriptor.")
+        key = id(node)
+        if key in path:
+            raise _reject(field, "recursive YAML alias", "Remove self-referencing anchors.")
+        if key in expanded:
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _reject(field, f"more than {MAX_ALIASES} YAML aliases", "Write values out in full.")
+            return expanded[key]
+        inner = (*path, key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                total += visit(child, depth + 1, inner)
+        elif isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen and k.tag != "tag:yaml.org,2002:merge":
+                        raise _reject(
+                            field,
+                            f"duplicate key {k.value!r} (line {k.start_mark.line + 1})",
+                            "Give every key once; YAML would silently keep only the last value.",
+                        )
+                    seen.add(k.value)
+                total += visit(k, depth + 1, inner) + visit(v, depth + 1, inner)
+        if total > MAX_NODES:
+            raise _reject(
+                field, f"expands to more than {MAX_NODES} YAML nodes", "Remove alias bombs; send less data."
+            )
+        expanded[key] = total
+        return total
+
+    visit(root, 0, ())
+
+
+def load(text: str, field: str, max_bytes: int) -> Any:
+    """Parse one YAML document from untrusted text; raise ``YamlRejected`` naming ``field``."""
+    if len(text.encode("utf-8", errors="surrogatepass")) > max_bytes:
+        raise _reject(field, f"larger than {max_bytes} bytes", "Send a smaller descriptor.")
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node, field)
+        return loader.construct_document(node)
+    except RecursionError as exc:
+        raise _reject(field, "nesting too deep to parse", "Flatten the descriptor.") from exc
+    except yaml.MarkedYAMLError as exc:
+        where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise _reject(field, f"not valid YAML: {exc.problem}{where}", "Send well-formed YAML.") from exc
+    except yaml.YAMLError as exc:
+        raise _reject(field, f"not valid YAML: {exc}", "Send well-formed YAML.") from exc
+    finally:
+        loader.dispose()

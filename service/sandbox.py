@@ -1,0 +1,110 @@
+"""Sandbox mode: everything a first run needs, with no AWS account and no registry access.
+
+- the AWS provider is the offline stand-in, served from a filesystem mirror under the data dir;
+- without AWS_ENDPOINT_URL_S3, an embedded S3 emulator (moto) starts on a free loopback port,
+  with a demo bucket and a staged sample DAG, and a ready request file for the README's curl.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from pathlib import Path
+
+from service.settings import Settings
+
+log = logging.getLogger("mwaa_sp.sandbox")
+
+DEMO_BUCKET = "mwaa-sandbox"
+DEMO_COMPONENT = "urn:dmb:cmp:sandbox:demo-dp:0:hello-workload"
+DEMO_DAG_NAME = "hello_dag.py"
+DEMO_DAG = b'''"""A sample DAG staged by the mwaa-sp sandbox."""
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("hello_dag", start_date=datetime(2026, 1, 1), schedule="@daily", catchup=False):
+    EmptyOperator(task_id="hello")
+'''
+
+
+def demo_descriptor() -> str:
+    return f"""dataProduct:
+  id: urn:dmb:dp:sandbox:demo-dp:0
+  name: demo-dp
+  domain: sandbox
+  kind: dataproduct
+  version: 0.1.0
+  components:
+    - kind: workload
+      id: {DEMO_COMPONENT}
+      name: hello-workload
+      specific:
+        dagName: {DEMO_DAG_NAME}
+        scheduleCron: "5 5 * * *"
+        sourcePath: source/
+        destinationPath: dags/
+        bucketName: {DEMO_BUCKET}
+componentIdToProvision: {DEMO_COMPONENT}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_emulator() -> str:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return f"http://127.0.0.1:{port}"
+
+
+def _seed(settings: Settings) -> Path:
+    import boto3
+
+    s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint)
+    buckets = [DEMO_BUCKET] + ([settings.state_bucket] if settings.state_bucket else [])
+    for bucket in buckets:
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+    s3.put_object(Bucket=DEMO_BUCKET, Key=f"source/sandbox.demo-dp.0.{DEMO_DAG_NAME}", Body=DEMO_DAG)
+    request = settings.data_dir / "sandbox-request.json"
+    request.write_text(
+        json.dumps({"descriptorKind": "COMPONENT_DESCRIPTOR", "descriptor": demo_descriptor(), "removeData": False})
+    )
+    return request
+
+
+def prepare(settings: Settings) -> Settings:
+    """Settings with the stand-in provider mirror and (if needed) the embedded S3 emulator."""
+    from service.standin.mirror import install_mirror
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    cli_config = install_mirror(settings.data_dir / "provider-mirror")
+    settings = settings.with_overrides(sandbox=True, tf_cli_config_file=cli_config)
+    # The emulator accepts any credentials; real ones are never needed (nor logged) here.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
+    if settings.s3_endpoint is None:
+        settings = settings.with_overrides(s3_endpoint=_start_emulator())
+        request = _seed(settings)
+        log.warning(
+            "SANDBOX MODE: stand-in AWS provider, embedded S3 emulator at %s (demo bucket %s); "
+            "try: curl -X POST http://%s:%d/v1/provision -H 'content-type: application/json' -d @%s",
+            settings.s3_endpoint, DEMO_BUCKET, settings.host, settings.port, request,
+        )
+    else:
+        log.warning(
+            "SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production", settings.s3_endpoint
+        )
+    return settings

@@ -1,0 +1,127 @@
+"""Configuration: one frozen object, read once from the environment and passed down explicitly.
+
+Nothing reads ``os.environ`` at import time, so tests build their own ``Settings`` and several apps
+with different settings can live in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from service.errors import ConfigurationError
+
+StateBackend = Literal["local", "s3"]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Field docs are the README's settings table."""
+
+    host: str = "127.0.0.1"
+    """MWAA_SP_HOST: address the HTTP server binds to."""
+    port: int = 8093
+    """MWAA_SP_PORT: HTTP port (8093 is the port Witboost's Postman collection uses)."""
+    data_dir: Path = field(default_factory=lambda: Path("data").resolve())
+    """MWAA_SP_DATA_DIR: working directories, local states, the SQLite database, the provider mirror."""
+    state_backend: StateBackend = "local"
+    """MWAA_SP_STATE_BACKEND: ``local`` (files under the data dir) or ``s3``."""
+    state_bucket: str | None = None
+    """MWAA_SP_STATE_BUCKET: bucket of the S3 state backend (required when the backend is ``s3``)."""
+    state_prefix: str = "mwaa-sp"
+    """MWAA_SP_STATE_PREFIX: first segment of every state key."""
+    database_url: str | None = None
+    """MWAA_SP_DATABASE_URL: task/workload store; default ``sqlite:///<data dir>/mwaa-sp.db``."""
+    async_mode: bool = False
+    """MWAA_SP_ASYNC: provision/unprovision answer 202 with a token instead of waiting."""
+    sandbox: bool = False
+    """MWAA_SP_SANDBOX: stand-in AWS provider and, without AWS_ENDPOINT_URL_S3, an embedded S3 emulator."""
+    max_parallel: int = 2
+    """MWAA_SP_MAX_PARALLEL: Terraform runs for different workloads at once (Terraform is CPU-bound)."""
+    max_body_bytes: int = 5 * 1024 * 1024
+    """MWAA_SP_MAX_BODY_BYTES: largest accepted request body."""
+    max_dag_bytes: int = 50 * 1024 * 1024
+    """MWAA_SP_MAX_DAG_BYTES: largest staged DAG object the service will deploy."""
+    aws_region: str = "us-east-1"
+    """AWS_REGION (or AWS_DEFAULT_REGION): region for the provider, the S3 backend and boto3."""
+    s3_endpoint: str | None = None
+    """AWS_ENDPOINT_URL_S3: S3 endpoint override honoured by boto3, the provider and the S3 backend."""
+    templates_dir: Path = _REPO_ROOT / "templates"
+    """MWAA_SP_TEMPLATES_DIR: Jinja2 templates of the per-workload root module."""
+    module_dir: Path = _REPO_ROOT / "terraform" / "workload"
+    """MWAA_SP_MODULE_DIR: the static Terraform module that deploys one workload."""
+    tf_cli_config_file: Path | None = None
+    """TF_CLI_CONFIG_FILE: Terraform CLI config (e.g. a provider mirror); the sandbox writes its own."""
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mwaa-sp.db'}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``MWAA_SP_*`` plus the standard ``AWS_*``/``TF_*`` variables; reject bad values early."""
+        env = os.environ if env is None else env
+        backend = env.get("MWAA_SP_STATE_BACKEND", "local").strip().lower()
+        if backend not in ("local", "s3"):
+            raise ConfigurationError(f"MWAA_SP_STATE_BACKEND must be 'local' or 's3', got {backend!r}")
+        state_bucket = env.get("MWAA_SP_STATE_BUCKET") or None
+        if backend == "s3" and not state_bucket:
+            raise ConfigurationError("MWAA_SP_STATE_BACKEND=s3 needs MWAA_SP_STATE_BUCKET")
+        prefix = env.get("MWAA_SP_STATE_PREFIX", "mwaa-sp").strip("/")
+        if not prefix or ".." in prefix.split("/"):
+            raise ConfigurationError("MWAA_SP_STATE_PREFIX must be a non-empty relative key prefix")
+        defaults = cls()
+        tf_cli = env.get("TF_CLI_CONFIG_FILE")
+        return cls(
+            host=env.get("MWAA_SP_HOST", defaults.host),
+            port=_int(env, "MWAA_SP_PORT", defaults.port),
+            data_dir=Path(env.get("MWAA_SP_DATA_DIR", "data")).resolve(),
+            state_backend=backend,  # type: ignore[arg-type]
+            state_bucket=state_bucket,
+            state_prefix=prefix,
+            database_url=env.get("MWAA_SP_DATABASE_URL") or None,
+            async_mode=_bool(env, "MWAA_SP_ASYNC", False),
+            sandbox=_bool(env, "MWAA_SP_SANDBOX", False),
+            max_parallel=_int(env, "MWAA_SP_MAX_PARALLEL", defaults.max_parallel),
+            max_body_bytes=_int(env, "MWAA_SP_MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_dag_bytes=_int(env, "MWAA_SP_MAX_DAG_BYTES", defaults.max_dag_bytes),
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
+            s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
+            templates_dir=Path(env.get("MWAA_SP_TEMPLATES_DIR", str(defaults.templates_dir))),
+            module_dir=Path(env.get("MWAA_SP_MODULE_DIR", str(defaults.module_dir))),
+            tf_cli_config_file=Path(tf_cli) if tf_cli else None,
+        )

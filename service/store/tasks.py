@@ -1,0 +1,73 @@
+"""The task store: the only owner of task status transitions (RUNNING → COMPLETED | FAILED)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.errors import TokenUnknown
+from service.store.models import TaskRow
+
+TaskKind = Literal["provision", "unprovision", "validate"]
+Status = Literal["RUNNING", "COMPLETED", "FAILED"]
+
+
+@dataclass(frozen=True)
+class Task:
+    token: str
+    kind: TaskKind
+    status: Status
+    body: dict[str, Any]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TaskStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, kind: TaskKind, component_id: str | None, body: dict[str, Any]) -> str:
+        """A new RUNNING task; its token is unguessable (192 random bits)."""
+        token = secrets.token_urlsafe(24)
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                TaskRow(
+                    token=token,
+                    kind=kind,
+                    component_id=component_id,
+                    status="RUNNING",
+                    created_at=now(),
+                    updated_at=now(),
+                    body=json.dumps(body),
+                )
+            )
+        return token
+
+    def finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
+        if status == "RUNNING":
+            raise ValueError("a task finishes COMPLETED or FAILED")
+        with Session(self.engine) as session, session.begin():
+            row = session.get(TaskRow, token)
+            if row is None:
+                raise TokenUnknown(token)
+            if row.status != "RUNNING":
+                raise ValueError(f"task {token} already finished as {row.status}")
+            row.status = status
+            row.body = json.dumps(body)
+            row.updated_at = now()
+
+    def get(self, token: str, kinds: Iterable[TaskKind]) -> Task:
+        with Session(self.engine) as session:
+            row = session.get(TaskRow, token)
+            if row is None or row.kind not in set(kinds):
+                raise TokenUnknown(token)
+            return Task(row.token, row.kind, row.status, json.loads(row.body))  # type: ignore[arg-type]

@@ -1,0 +1,227 @@
+"""One operation end to end: staged DAG → render → (fast no-op check) → init → plan → apply/destroy
+→ record. Synchronous and thread-safe per workload; the scheduler serialises a workload's tasks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service import status
+from service.engine.results import ChangeSummary
+from service.engine.runner import TerraformRunner
+from service.errors import DescriptorInvalid, Problem
+from service.render import BACKEND_CONFIG, RenderedModule, Renderer, write_module
+from service.s3 import S3, ObjectFingerprint
+from service.settings import Settings
+from service.store.registry import Deployed, Registry
+from service.workload import Workload
+
+log = logging.getLogger("mwaa_sp.worker")
+_INIT_MARKER = ".terraform/mwaa-sp-init.sha256"
+
+
+@dataclass
+class Journal:
+    """The ``logs`` of a ProvisioningStatus, collected as the operation goes."""
+
+    entries: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, phase: str, message: str, level: str = "INFO") -> None:
+        self.entries.append(
+            {"timestamp": datetime.now(UTC).isoformat(), "level": level, "message": message, "phase": phase}
+        )
+        log.info(message, extra={"phase": phase})
+
+
+class Worker:
+    def __init__(self, settings: Settings, runner: TerraformRunner, s3: S3, registry: Registry) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.s3 = s3
+        self.registry = registry
+        self.renderer = Renderer(settings)
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def staged_problems(self, workload: Workload) -> list[Problem]:
+        """The I/O rules of validation: the staged DAG exists and nobody else deploys to our keys."""
+        problems = []
+        if not self.s3.bucket_exists(workload.bucket):
+            problems.append(
+                Problem(
+                    f"{workload.field}.specific.bucketName",
+                    f"bucket {workload.bucket!r} does not exist or is not reachable with the service's credentials",
+                    "Use the MWAA environment's bucket.",
+                )
+            )
+        elif self.s3.head(workload.bucket, workload.staged_key) is None:
+            problems.append(
+                Problem(
+                    f"{workload.field}.specific.dagName",
+                    f"the staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist",
+                    "Let the CI pipeline stage the DAG at <sourcePath><domain>.<dataproduct>.<major>.<dagName> first.",
+                )
+            )
+        owner = self.registry.owner_of(
+            workload.bucket, [workload.deployed_key, workload.descriptor_key], workload.component_id
+        )
+        if owner:
+            problems.append(
+                Problem(
+                    f"{workload.field}.specific.dagName",
+                    f"s3://{workload.bucket}/{workload.deployed_key} is already deployed by {owner}",
+                    "Rename the DAG: two components must not deploy to the same key.",
+                )
+            )
+        return problems
+
+    def _staged_bytes(self, workload: Workload) -> bytes:
+        problems = self.staged_problems(workload)
+        if problems:
+            raise DescriptorInvalid(problems)
+        dag = self.s3.get(workload.bucket, workload.staged_key, self.settings.max_dag_bytes)
+        if dag is None:
+            raise DescriptorInvalid(
+                [Problem(f"{workload.field}.specific.dagName", f"s3://{workload.bucket}/{workload.staged_key} vanished", "Stage it again.")]
+            )
+        if workload.dag_kind == "text":
+            try:
+                dag.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DescriptorInvalid(
+                    [Problem(f"{workload.field}.specific.dagName", f"the staged DAG is not UTF-8 text ({exc.reason})", "Save it as UTF-8.")]
+                ) from exc
+        return dag
+
+    # -- paths and fingerprints ----------------------------------------------------------------
+
+    def workdir(self, workload: Workload) -> Path:
+        return self.settings.data_dir / "workloads" / workload.workload_key
+
+    def state_key(self, workload: Workload) -> str:
+        return workload.state_key(self.settings.state_prefix)
+
+    def _state(self, workload: Workload) -> bytes | None:
+        key = self.state_key(workload)
+        if self.settings.state_backend == "s3":
+            assert self.settings.state_bucket
+            return self.s3.get(self.settings.state_bucket, key, self.settings.max_dag_bytes * 4)
+        path = self.settings.data_dir / "states" / key
+        return path.read_bytes() if path.exists() else None
+
+    def state_fingerprint(self, workload: Workload) -> str | None:
+        state = self._state(workload)
+        return None if state is None else hashlib.sha256(state).hexdigest()
+
+    def state_has_resources(self, workload: Workload) -> bool:
+        state = self._state(workload)
+        return state is not None and bool(json.loads(state).get("resources"))
+
+    def object_fingerprints(self, workload: Workload) -> dict[str, ObjectFingerprint] | None:
+        found = {}
+        for key in (workload.deployed_key, workload.descriptor_key):
+            fp = self.s3.fingerprint(workload.bucket, key)
+            if fp is None:
+                return None
+            found[key] = fp
+        return found
+
+    def unchanged(self, workload: Workload, module: RenderedModule) -> bool:
+        """True only when a Terraform plan is bound to say "no changes": same rendered inputs as the
+        last successful apply, the same state, and deployed objects as Terraform's Read would see
+        them after that apply. Anything unknown means "run Terraform"."""
+        recorded = self.registry.deployed(workload.component_id)
+        if recorded is None or recorded.inputs_digest != module.digest:
+            return False
+        if recorded.state_fingerprint is None or recorded.state_fingerprint != self.state_fingerprint(workload):
+            return False
+        return self.object_fingerprints(workload) == recorded.objects
+
+    # -- terraform -----------------------------------------------------------------------------
+
+    def _prepare(self, workload: Workload, module: RenderedModule, journal: Journal) -> Path:
+        workdir = self.workdir(workload)
+        write_module(module, workdir)
+        init_inputs = hashlib.sha256()
+        for name in sorted(module.files):
+            if name.endswith(".tf") or name == BACKEND_CONFIG:
+                init_inputs.update(name.encode() + b"\0" + module.files[name])
+        marker = workdir / _INIT_MARKER
+        wanted = init_inputs.hexdigest()
+        if marker.exists() and marker.read_text() == wanted:
+            journal.add("init", "working directory already initialised for this module and backend")
+        else:
+            self.runner.init(workdir, BACKEND_CONFIG)
+            marker.write_text(wanted)
+            journal.add("init", f"terraform init ({self.settings.state_backend} state {self.state_key(workload)})")
+        return workdir
+
+    def provision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
+        dag = self._staged_bytes(workload)
+        journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
+        module = self.renderer.render(workload, dag)
+        if self.unchanged(workload, module):
+            journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
+            self.registry.record(
+                workload, self.state_key(workload), "provision", "COMPLETED", ChangeSummary().as_dict(),
+                self.registry.deployed(workload.component_id),
+            )
+            return self._provisioned(workload, ChangeSummary(), journal, verified_without_terraform=True)
+        workdir = self._prepare(workload, module, journal)
+        plan = self.runner.plan(workdir)
+        journal.add("plan", f"Plan: {plan.summary}")
+        for warning in plan.warnings:
+            journal.add("plan", warning, "WARNING")
+        if plan.result.exit_code == 2:
+            applied = self.runner.apply(workdir)
+            journal.add("apply", f"Apply complete: {applied.summary}")
+        else:
+            journal.add("apply", "No changes: nothing to apply")
+        objects = self.object_fingerprints(workload)
+        deployed = Deployed(module.digest, self.state_fingerprint(workload), objects) if objects else None
+        self.registry.record(
+            workload, self.state_key(workload), "provision", "COMPLETED", plan.summary.as_dict(), deployed
+        )
+        return self._provisioned(workload, plan.summary, journal, verified_without_terraform=False)
+
+    def _provisioned(
+        self, workload: Workload, summary: ChangeSummary, journal: Journal, *, verified_without_terraform: bool
+    ) -> dict[str, Any]:
+        recorded = self.registry.deployed(workload.component_id)
+        fp = recorded.objects.get(workload.deployed_key) if recorded else None
+        return status.provisioned(
+            workload,
+            state_backend=self.settings.state_backend,
+            state_key=self.state_key(workload),
+            etag=fp.etag if fp else None,
+            version_id=dict(fp.headers).get("VersionId") if fp else None,
+            summary=summary,
+            no_op_without_terraform=verified_without_terraform,
+            logs=journal.entries,
+        )
+
+    def unprovision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
+        if not self.state_has_resources(workload):
+            journal.add("destroy", "Nothing to remove: this workload has no Terraform state")
+            self.registry.record(workload, self.state_key(workload), "unprovision", "COMPLETED", None, None)
+            return status.unprovisioned(workload, self.state_key(workload), ChangeSummary(), journal.entries)
+        module = self.renderer.render(workload, None)
+        workdir = self._prepare(workload, module, journal)
+        destroyed = self.runner.destroy(workdir)
+        journal.add("destroy", f"Destroy complete: {destroyed.summary}")
+        self.registry.record(
+            workload, self.state_key(workload), "unprovision", "COMPLETED", destroyed.summary.as_dict(), None
+        )
+        return status.unprovisioned(workload, self.state_key(workload), destroyed.summary, journal.entries)
+
+    def plan_text(self, workload: Workload) -> str:
+        """The human-readable plan of a provision, without applying (for reviews and the CLI)."""
+        module = self.renderer.render(workload, self._staged_bytes(workload))
+        workdir = self._prepare(workload, module, Journal())
+        self.runner.plan(workdir)
+        return self.runner.show_text(workdir)

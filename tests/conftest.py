@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.support.processes import ServiceProcess, base_env, start_moto, stop
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared (the official contract and samples); skip cleanly on a clone without it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared (Witboost contract, samples, provider facts) is not beside the repo")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stray AWS/Terraform variables of the developer's shell must not change what tests do."""
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "TF_", "MWAA_SP_")):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    proc, endpoint = start_moto()
+    try:
+        yield endpoint
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def provider_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from service.standin.mirror import install_mirror
+
+    return install_mirror(tmp_path_factory.mktemp("provider"))
+
+
+@pytest.fixture
+def s3(moto_endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@pytest.fixture
+def service_factory(
+    tmp_path: Path, moto_endpoint: str, provider_cli_config: Path
+) -> Iterator[Callable[..., ServiceProcess]]:
+    started: list[ServiceProcess] = []
+
+    def start(**settings: str) -> ServiceProcess:
+        env = base_env(moto_endpoint)
+        env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
+        env["MWAA_SP_DATA_DIR"] = str(tmp_path / f"data{len(started)}")
+        env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})
+        service = ServiceProcess(env, tmp_path / f"service{len(started)}.log")
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()

@@ -1,0 +1,1 @@
+"""Test helpers: real processes (moto server, the service) on free loopback ports."""

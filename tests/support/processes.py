@@ -1,0 +1,94 @@
+"""Start and stop real server processes for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before answering {url}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_http(endpoint + "/moto-api/", proc)
+    return proc, endpoint
+
+
+def base_env(endpoint: str) -> dict[str, str]:
+    """A clean environment: nothing of the developer's AWS or Terraform setup leaks in."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        {
+            "AWS_ENDPOINT_URL_S3": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-east-1",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    return env
+
+
+class ServiceProcess:
+    """``python -m service serve`` with the given environment, on a free port."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**env, "MWAA_SP_PORT": str(self.port), "MWAA_SP_HOST": "127.0.0.1"}
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=env, cwd=REPO, stdout=self._log, stderr=self._log
+        )
+        try:
+            wait_http(self.url + "/health", self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"service did not start:\n{log_path.read_text()}") from None
+
+    def stop(self) -> None:
+        stop(self.proc)
+        self._log.close()
