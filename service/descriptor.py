@@ -28,9 +28,7 @@ class _Problems:
         self.items.append(Problem(field, message, solution))
 
 
-def _specific_strings(
-    specific: Mapping[Any, Any], base: str, problems: _Problems
-) -> dict[str, str] | None:
+def _specific_strings(specific: Mapping[Any, Any], base: str, problems: _Problems) -> dict[str, str] | None:
     values: dict[str, str] = {}
     for name in SPECIFIC_FIELDS:
         field = f"{base}.{name}"
@@ -68,9 +66,17 @@ def _workload_from_component(
     if values is None:
         return None
     checks = (
-        ("dagName", naming.check_dag_name(values["dagName"]), "Use a file name like my_dag.py or my_dag.zip."),
+        (
+            "dagName",
+            naming.check_dag_name(values["dagName"]),
+            "Use a file name like my_dag.py or my_dag.zip.",
+        ),
         ("scheduleCron", naming.check_cron(values["scheduleCron"]), "Use e.g. '5 5 * * *' or '@daily'."),
-        ("sourcePath", naming.check_path(values["sourcePath"], True), "Use a relative folder like 'source/'."),
+        (
+            "sourcePath",
+            naming.check_path(values["sourcePath"], True),
+            "Use a relative folder like 'source/'.",
+        ),
         (
             "destinationPath",
             naming.check_path(values["destinationPath"], False),
@@ -102,9 +108,7 @@ def _workload_from_component(
     return workload
 
 
-def _other_workloads(
-    components: list[Any], skip: int, descriptor_yaml: str
-) -> list[tuple[int, Workload]]:
+def _other_workloads(components: list[Any], skip: int, descriptor_yaml: str) -> list[tuple[int, Workload]]:
     """The data product's other valid workload components, to catch deployed-key collisions."""
     found = []
     for index, component in enumerate(components):
@@ -159,9 +163,7 @@ def parse_descriptor(text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES) -
         raise DescriptorInvalid(problems.items)
     assert isinstance(component_id, str)
 
-    matches = [
-        i for i, c in enumerate(components) if isinstance(c, Mapping) and c.get("id") == component_id
-    ]
+    matches = [i for i, c in enumerate(components) if isinstance(c, Mapping) and c.get("id") == component_id]
     if not matches:
         problems.add(
             "componentIdToProvision",
@@ -185,10 +187,14 @@ def parse_descriptor(text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES) -
             f"must be 'workload', got {component.get('kind')!r}",
             "This provisioner deploys workload components (Airflow DAGs) only.",
         )
-    urn = naming.parse_component_urn(component_id)
-    if isinstance(urn, str):
-        problems.add(f"{field}.id", urn, "Use the id Witboost assigns, urn:dmb:cmp:<domain>:<dp>:<major>:<name>.")
-        urn = None
+    parsed_urn = naming.parse_component_urn(component_id)
+    urn = None
+    if isinstance(parsed_urn, str):
+        problems.add(
+            f"{field}.id", parsed_urn, "Use the id Witboost assigns: urn:dmb:cmp:<domain>:<dp>:<major>:<name>."
+        )
+    else:
+        urn = parsed_urn
     dp_id = data_product.get("id")
     if urn is not None and isinstance(dp_id, str) and dp_id.startswith("urn:dmb:dp:") and dp_id != urn.data_product_id:
         problems.add(

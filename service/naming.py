@@ -50,9 +50,7 @@ def parse_component_urn(value: str) -> ComponentUrn | str:
     """The URN's parts, or a sentence explaining why it is not a component URN."""
     parts = value.split(":")
     if len(parts) != 7 or parts[:3] != ["urn", "dmb", "cmp"]:
-        return (
-            f"{value!r} is not a component URN of the form urn:dmb:cmp:<domain>:<dataproduct>:<major>:<name>"
-        )
+        return f"{value!r} is not a component URN of the form urn:dmb:cmp:<domain>:<dataproduct>:<major>:<name>"
     domain, data_product, major, name = parts[3:]
     for label, segment in (("domain", domain), ("data product", data_product), ("name", name)):
         if not _SEGMENT.match(segment):
@@ -130,7 +128,10 @@ def check_bucket(name: str) -> str | None:
     if name.startswith("arn:"):
         return "must be a bucket name, not an ARN"
     if not _BUCKET.match(name):
-        return "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit"
+        return (
+            "must be 3-63 characters of lowercase letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit"
+        )
     if ".." in name or ".-" in name or "-." in name:
         return "must not contain '..', '.-' or '-.'"
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from service import status
 from service.descriptor import parse_descriptor
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
-from service.request import ProvisioningRequest
+from service.request import ProvisioningRequest, parse_body
 from service.scheduler import Scheduler
 from service.settings import Settings
 from service.store.tasks import TaskKind, TaskStore
@@ -67,18 +67,22 @@ class Provisioner:
 
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
         try:
-            self.worker.registry.record(
-                workload, self.worker.state_key(workload), kind, "FAILED", None, None
-            )
+            self.worker.registry.record(workload, self.worker.state_key(workload), kind, "FAILED", None, None)
         except Exception:  # the task's own failure is what the caller must see
             log.exception("could not record the failure of %s", workload.component_id)
 
-    def start_validation(self, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
+    def start_validation(self, raw_body: bytes) -> tuple[str, Future[Any]]:
+        """Async validation reports a malformed request in its result, like ``/v1/validate`` does."""
         token = self.tasks.create("validate", None, status.validation("RUNNING", None))
 
         def run() -> dict[str, Any]:
             try:
-                problems = self.validation_problems(request)
+                try:
+                    request = parse_body(raw_body)
+                except ClientError as exc:
+                    problems = list(exc.problems)
+                else:
+                    problems = self.validation_problems(request)
             except MwaaSpError as exc:
                 failure = validation_result([Problem("", f"validation could not run: {exc.message}", "Retry.")])
                 self.tasks.finish(token, "FAILED", status.validation("FAILED", failure))

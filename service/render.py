@@ -62,9 +62,7 @@ class Renderer:
         module_dir = settings.module_dir
         if not module_dir.is_dir():
             raise StorageError(f"Terraform module directory {module_dir} does not exist")
-        self._module = {
-            f"{MODULE_PATH}/{p.name}": p.read_bytes() for p in sorted(module_dir.glob("*.tf"))
-        }
+        self._module = {f"{MODULE_PATH}/{p.name}": p.read_bytes() for p in sorted(module_dir.glob("*.tf"))}
 
     def backend_config(self, workload: Workload) -> dict[str, Any]:
         s = self.settings

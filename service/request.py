@@ -35,7 +35,11 @@ def parse_body(raw: bytes) -> ProvisioningRequest:
     kind = body.get("descriptorKind")
     if kind not in DESCRIPTOR_KINDS:
         problems.append(
-            Problem("descriptorKind", f"must be one of {', '.join(DESCRIPTOR_KINDS)}", "Send COMPONENT_DESCRIPTOR.")
+            Problem(
+                "descriptorKind",
+                f"must be one of {', '.join(DESCRIPTOR_KINDS)}",
+                "Send COMPONENT_DESCRIPTOR.",
+            )
         )
     elif kind != "COMPONENT_DESCRIPTOR":
         problems.append(

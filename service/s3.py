@@ -132,4 +132,3 @@ class S3:
         headers = tuple((h, str(head[h])) for h in _READ_HEADERS if h in head)
         tags = tuple(sorted((t["Key"], t["Value"]) for t in tagging.get("TagSet", [])))
         return ObjectFingerprint(str(head.get("ETag", "")).strip('"'), headers, tags)
-

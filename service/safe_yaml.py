@@ -65,9 +65,7 @@ def _measure(root: yaml.Node, field: str) -> None:
                     seen.add(k.value)
                 total += visit(k, depth + 1, inner) + visit(v, depth + 1, inner)
         if total > MAX_NODES:
-            raise _reject(
-                field, f"expands to more than {MAX_NODES} YAML nodes", "Remove alias bombs; send less data."
-            )
+            raise _reject(field, f"expands to more than {MAX_NODES} YAML nodes", "Remove alias bombs; send less data.")
         expanded[key] = total
         return total
 

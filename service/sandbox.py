@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -73,10 +74,8 @@ def _seed(settings: Settings) -> Path:
     s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint)
     buckets = [DEMO_BUCKET] + ([settings.state_bucket] if settings.state_bucket else [])
     for bucket in buckets:
-        try:
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             s3.create_bucket(Bucket=bucket)
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
     s3.put_object(Bucket=DEMO_BUCKET, Key=f"source/sandbox.demo-dp.0.{DEMO_DAG_NAME}", Body=DEMO_DAG)
     request = settings.data_dir / "sandbox-request.json"
     request.write_text(
@@ -101,10 +100,15 @@ def prepare(settings: Settings) -> Settings:
         log.warning(
             "SANDBOX MODE: stand-in AWS provider, embedded S3 emulator at %s (demo bucket %s); "
             "try: curl -X POST http://%s:%d/v1/provision -H 'content-type: application/json' -d @%s",
-            settings.s3_endpoint, DEMO_BUCKET, settings.host, settings.port, request,
+            settings.s3_endpoint,
+            DEMO_BUCKET,
+            settings.host,
+            settings.port,
+            request,
         )
     else:
         log.warning(
-            "SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production", settings.s3_endpoint
+            "SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production",
+            settings.s3_endpoint,
         )
     return settings

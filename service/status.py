@@ -30,9 +30,7 @@ def provisioned(
     logs: list[dict[str, str]],
 ) -> dict[str, Any]:
     uri = f"s3://{workload.bucket}/{workload.deployed_key}"
-    console = (
-        f"https://s3.console.aws.amazon.com/s3/object/{workload.bucket}?prefix={quote(workload.deployed_key)}"
-    )
+    console = f"https://s3.console.aws.amazon.com/s3/object/{workload.bucket}?prefix={quote(workload.deployed_key)}"
     return {
         "status": "COMPLETED",
         "result": f"DAG deployed to {uri} ({summary})",
@@ -45,7 +43,11 @@ def provisioned(
                     "Descriptor location", f"s3://{workload.bucket}/{workload.descriptor_key}"
                 ),
                 "schedule": _string("Schedule", workload.schedule_cron),
-                "deployedAt": {"type": "date", "label": "Deployed at", "value": datetime.now(UTC).isoformat()},
+                "deployedAt": {
+                    "type": "date",
+                    "label": "Deployed at",
+                    "value": datetime.now(UTC).isoformat(),
+                },
             },
             "privateInfo": {
                 "bucket": workload.bucket,

@@ -87,14 +87,26 @@ class Worker:
         dag = self.s3.get(workload.bucket, workload.staged_key, self.settings.max_dag_bytes)
         if dag is None:
             raise DescriptorInvalid(
-                [Problem(f"{workload.field}.specific.dagName", f"s3://{workload.bucket}/{workload.staged_key} vanished", "Stage it again.")]
+                [
+                    Problem(
+                        f"{workload.field}.specific.dagName",
+                        f"s3://{workload.bucket}/{workload.staged_key} vanished",
+                        "Stage it again.",
+                    )
+                ]
             )
         if workload.dag_kind == "text":
             try:
                 dag.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DescriptorInvalid(
-                    [Problem(f"{workload.field}.specific.dagName", f"the staged DAG is not UTF-8 text ({exc.reason})", "Save it as UTF-8.")]
+                    [
+                        Problem(
+                            f"{workload.field}.specific.dagName",
+                            f"the staged DAG is not UTF-8 text ({exc.reason})",
+                            "Save it as UTF-8.",
+                        )
+                    ]
                 ) from exc
         return dag
 
@@ -168,7 +180,11 @@ class Worker:
         if self.unchanged(workload, module):
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
             self.registry.record(
-                workload, self.state_key(workload), "provision", "COMPLETED", ChangeSummary().as_dict(),
+                workload,
+                self.state_key(workload),
+                "provision",
+                "COMPLETED",
+                ChangeSummary().as_dict(),
                 self.registry.deployed(workload.component_id),
             )
             return self._provisioned(workload, ChangeSummary(), journal, verified_without_terraform=True)
@@ -190,7 +206,12 @@ class Worker:
         return self._provisioned(workload, plan.summary, journal, verified_without_terraform=False)
 
     def _provisioned(
-        self, workload: Workload, summary: ChangeSummary, journal: Journal, *, verified_without_terraform: bool
+        self,
+        workload: Workload,
+        summary: ChangeSummary,
+        journal: Journal,
+        *,
+        verified_without_terraform: bool,
     ) -> dict[str, Any]:
         recorded = self.registry.deployed(workload.component_id)
         fp = recorded.objects.get(workload.deployed_key) if recorded else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.params import FromPath
 
 from service import __version__
 from service.errors import NotSupported, TokenUnknown
@@ -30,5 +31,5 @@ class MiscController(Controller):
         raise NotSupported("reverse provisioning is not supported yet by the MWAA provisioner")
 
     @get("/v1/reverse-provisioning/{token:str}/status", summary="No reverse provisioning task ever exists")
-    async def reverse_provisioning_status(self, token: str) -> dict[str, Any]:
+    async def reverse_provisioning_status(self, token: FromPath[str]) -> dict[str, Any]:
         raise TokenUnknown(token)

@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.api.body import provisioning_request, read_body
@@ -23,8 +25,8 @@ class ProvisioningController(Controller):
     async def validate(
         self,
         request: Request,  # type: ignore[type-arg]
-        provisioner: Provisioner,
-        settings: Settings,
+        provisioner: NamedDependency[Provisioner],
+        settings: NamedDependency[Settings],
     ) -> dict[str, Any]:
         # The contract gives /v1/validate no 400: a malformed request is an invalid one.
         raw = await read_body(request, settings.max_body_bytes)
@@ -35,19 +37,25 @@ class ProvisioningController(Controller):
         problems = await asyncio.to_thread(provisioner.validation_problems, parsed)
         return validation_result(problems)
 
-    @post("/v2/validate", status_code=HTTP_202_ACCEPTED, summary="Asynchronously validate a provisioning request")
+    @post(
+        "/v2/validate",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Asynchronously validate a provisioning request",
+    )
     async def validate_async(
         self,
         request: Request,  # type: ignore[type-arg]
-        provisioner: Provisioner,
-        settings: Settings,
+        provisioner: NamedDependency[Provisioner],
+        settings: NamedDependency[Settings],
     ) -> str:
-        parsed = await provisioning_request(request, settings.max_body_bytes)
-        token, _ = provisioner.start_validation(parsed)
+        raw = await read_body(request, settings.max_body_bytes)
+        token, _ = await asyncio.to_thread(provisioner.start_validation, raw)
         return token
 
     @get("/v2/validate/{token:str}/status", summary="Status and result of an async validation")
-    async def validation_status(self, token: str, provisioner: Provisioner) -> dict[str, Any]:
+    async def validation_status(
+        self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
+    ) -> dict[str, Any]:
         task = await asyncio.to_thread(provisioner.tasks.get, token, ["validate"])
         return task.body
 
@@ -55,8 +63,8 @@ class ProvisioningController(Controller):
         self,
         kind: TaskKind,
         request: Request,  # type: ignore[type-arg]
-        provisioner: Provisioner,
-        settings: Settings,
+        provisioner: NamedDependency[Provisioner],
+        settings: NamedDependency[Settings],
     ) -> Response[Any]:
         parsed = await provisioning_request(request, settings.max_body_bytes)
         token, future = await asyncio.to_thread(provisioner.start, kind, parsed)
@@ -69,8 +77,8 @@ class ProvisioningController(Controller):
     async def provision(
         self,
         request: Request,  # type: ignore[type-arg]
-        provisioner: Provisioner,
-        settings: Settings,
+        provisioner: NamedDependency[Provisioner],
+        settings: NamedDependency[Settings],
     ) -> Response[Any]:
         return await self._operate("provision", request, provisioner, settings)
 
@@ -78,12 +86,12 @@ class ProvisioningController(Controller):
     async def unprovision(
         self,
         request: Request,  # type: ignore[type-arg]
-        provisioner: Provisioner,
-        settings: Settings,
+        provisioner: NamedDependency[Provisioner],
+        settings: NamedDependency[Settings],
     ) -> Response[Any]:
         return await self._operate("unprovision", request, provisioner, settings)
 
     @get("/v1/provision/{token:str}/status", summary="Status of a provision or unprovision task")
-    async def provision_status(self, token: str, provisioner: Provisioner) -> dict[str, Any]:
+    async def provision_status(self, token: FromPath[str], provisioner: NamedDependency[Provisioner]) -> dict[str, Any]:
         task = await asyncio.to_thread(provisioner.tasks.get, token, ["provision", "unprovision"])
         return task.body

@@ -25,9 +25,7 @@ _SCRUBBED = ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER", "TF_WORK
 
 def terraform_environment(base: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
     """The environment every Terraform command runs in (pure, so it can be tested)."""
-    env = {
-        k: v for k, v in base.items() if k not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)
-    }
+    env = {k: v for k, v in base.items() if k not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)}
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     env.update(overrides)
     return env

@@ -80,6 +80,4 @@ class Registry:
                 row.deployed = True
             row.inputs_digest = deployed.inputs_digest if deployed else None
             row.state_fingerprint = deployed.state_fingerprint if deployed else None
-            row.objects = (
-                json.dumps({k: v.as_dict() for k, v in deployed.objects.items()}) if deployed else None
-            )
+            row.objects = json.dumps({k: v.as_dict() for k, v in deployed.objects.items()}) if deployed else None

@@ -80,7 +80,10 @@ def test_validate_provision_reprovision_change_unprovision(
     deployed_descriptor = s3.get_object(Bucket=bucket, Key=descriptor_key)["Body"].read().decode()
     assert "urn:dmb:cmp:finance:invoices:1:airflow-workload" in deployed_descriptor
     tags = s3.get_object_tagging(Bucket=bucket, Key=dag_key)["TagSet"]
-    assert {"Key": "witboost:component-id", "Value": "urn:dmb:cmp:finance:invoices:1:airflow-workload"} in tags
+    assert {
+        "Key": "witboost:component-id",
+        "Value": "urn:dmb:cmp:finance:invoices:1:airflow-workload",
+    } in tags
     state_key = "mwaa-sp/finance/invoices/1/airflow-workload/terraform.tfstate"
     assert private["stateKey"] == state_key
     state = _state_present(backend, tmp_path / "data0", s3, state_bucket, state_key)
@@ -143,7 +146,10 @@ def test_async_tokens_two_workloads_side_by_side(service_factory: Any, s3: Any) 
     body, _ = _poll(f"{service.url}/v1/provision/{response.json()}/status")
     assert body["status"] == "COMPLETED", body
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dags/")["Contents"]}
-    assert keys == {"dags/finance_invoices_1_report_daily.py", "dags/finance_invoices_1_report_daily_descriptor.yaml"}
+    assert keys == {
+        "dags/finance_invoices_1_report_daily.py",
+        "dags/finance_invoices_1_report_daily_descriptor.yaml",
+    }
 
     v2 = _post(f"{service.url}/v2/validate", request(descriptor(first, second, provision=1)))
     assert v2.status_code == 202

@@ -30,13 +30,18 @@ def test_shared_valid_sample_becomes_a_workload() -> None:
         ("validation__descriptor_ko_missing_component.yml", ["dataProduct.components: is missing or empty"]),
         (
             "validation__descriptor_ko_missing_specifics.yml",
-            [f"dataProduct.components[0].specific.{f}: is missing"
-             for f in ("dagName", "scheduleCron", "sourcePath", "destinationPath", "bucketName")],
+            [
+                f"dataProduct.components[0].specific.{f}: is missing"
+                for f in ("dagName", "scheduleCron", "sourcePath", "destinationPath", "bucketName")
+            ],
         ),
         ("validation__descriptor_ko_wrong_component_id_format.yml", ["dataProduct.components[0].id: "]),
         ("pr_descriptors__pr_descriptor_1_missing_component_id.yml", ["componentIdToProvision: is missing"]),
         ("pr_descriptors__pr_descriptor_1_missing_components.yml", ["dataProduct.components: is missing"]),
-        ("pr_descriptors__pr_descriptor_1_unmatched_component.yaml", ["componentIdToProvision: no component"]),
+        (
+            "pr_descriptors__pr_descriptor_1_unmatched_component.yaml",
+            ["componentIdToProvision: no component"],
+        ),
         ("pr_descriptors__pr_descriptor_mwaasp.yaml", ["dataProduct.components[0].kind: must be 'workload'"]),
     ],
 )
@@ -47,7 +52,9 @@ def test_shared_invalid_samples_name_their_fields(sample: str, expected: list[st
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    spec = WorkloadSpec(dag_name="../../x", cron="not cron", source_path="/abs", destination_path="", bucket="Bad_Bucket")
+    spec = WorkloadSpec(
+        dag_name="../../x", cron="not cron", source_path="/abs", destination_path="", bucket="Bad_Bucket"
+    )
     problems = _problems(descriptor(spec))
     fields = [p.split(":")[0] for p in problems]
     assert fields == [

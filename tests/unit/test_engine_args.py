@@ -7,22 +7,50 @@ from service.engine.runner import terraform_environment
 
 def test_argv_builders_are_exact() -> None:
     assert args.init_args("backend.json") == [
-        "init", "-input=false", "-no-color", "-backend-config=backend.json", "-reconfigure"
+        "init",
+        "-input=false",
+        "-no-color",
+        "-backend-config=backend.json",
+        "-reconfigure",
     ]
-    assert args.plan_args() == ["plan", "-input=false", "-no-color", "-json", "-detailed-exitcode", "-out=plan.tfplan"]
+    assert args.plan_args() == [
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-json",
+        "-detailed-exitcode",
+        "-out=plan.tfplan",
+    ]
     assert args.plan_args(destroy=True)[-1] == "-destroy"
-    assert args.apply_args() == ["apply", "-input=false", "-no-color", "-json", "-auto-approve", "plan.tfplan"]
+    assert args.apply_args() == [
+        "apply",
+        "-input=false",
+        "-no-color",
+        "-json",
+        "-auto-approve",
+        "plan.tfplan",
+    ]
     assert args.destroy_args() == ["destroy", "-input=false", "-no-color", "-json", "-auto-approve"]
     assert args.show_args(as_json=True) == ["show", "-no-color", "-json", "plan.tfplan"]
 
 
 def test_environment_is_owned_by_the_runner() -> None:
     env = terraform_environment(
-        {"PATH": "/bin", "TF_LOG": "TRACE", "TF_VAR_bucket": "evil", "TF_WORKSPACE": "x", "TF_CLI_ARGS_plan": "-x"},
+        {
+            "PATH": "/bin",
+            "TF_LOG": "TRACE",
+            "TF_VAR_bucket": "evil",
+            "TF_WORKSPACE": "x",
+            "TF_CLI_ARGS_plan": "-x",
+        },
         {"AWS_REGION": "eu-west-1"},
     )
     assert env == {
-        "PATH": "/bin", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1", "AWS_REGION": "eu-west-1"
+        "PATH": "/bin",
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+        "AWS_REGION": "eu-west-1",
     }
 
 
@@ -42,4 +70,4 @@ def test_json_stream_is_classified() -> None:
 
 def test_errors_before_the_json_stream_come_from_stderr() -> None:
     outcome = parse_run(CommandResult(("apply",), 1, "", "Error: Failed to load plan\nmore"))
-    assert outcome.errors and outcome.errors[0].startswith("Error: Failed to load plan")
+    assert outcome.errors[0].startswith("Error: Failed to load plan")

@@ -4,10 +4,16 @@ import pytest
 
 from service import safe_yaml
 
-BOMB = "\n".join(
-    ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]" for i in range(8)]
-)
+
+def _bomb(levels: int = 9, width: int = 10) -> str:
+    """The billion-laughs shape: each level lists the previous one ``width`` times."""
+    lines = ["l0: &l0 [" + ", ".join(["x"] * width) + "]"]
+    for n in range(1, levels):
+        lines.append(f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * width) + "]")
+    return "\n".join(lines)
+
+
+BOMB = _bomb()
 
 
 def test_alias_bomb_is_rejected_before_expansion() -> None:

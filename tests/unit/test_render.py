@@ -1,0 +1,90 @@
+"""Rendering against golden files: a change to what Terraform receives is always a visible diff.
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/unit/test_render.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from service.descriptor import parse_descriptor
+from service.render import Renderer, write_module
+from service.settings import Settings
+from tests.support.descriptors import WorkloadSpec, descriptor
+
+GOLDEN = Path(__file__).parent / "golden"
+DAG = b"from airflow import DAG\n"
+
+
+def _settings(tmp_path: Path, **changes: object) -> Settings:
+    # A fixed data dir keeps the local backend's path stable in the golden file.
+    return Settings(data_dir=Path("/var/lib/mwaa-sp")).with_overrides(**changes)
+
+
+def _check(name: str, content: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(content)
+    assert content == path.read_text(), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize(
+    ("variant", "changes"),
+    [
+        ("local", {}),
+        ("s3", {"state_backend": "s3", "state_bucket": "tf-states", "s3_endpoint": "http://127.0.0.1:9"}),
+    ],
+)
+def test_root_module_matches_golden(tmp_path: Path, variant: str, changes: dict[str, object]) -> None:
+    module = Renderer(_settings(tmp_path, **changes)).render(parse_descriptor(descriptor(WorkloadSpec())), DAG)
+    _check(f"main.{variant}.tf", module.text("main.tf"))
+    _check(f"backend.{variant}.json", module.text("backend.json"))
+    _check("terraform.tfvars.json", module.text("terraform.tfvars.json"))
+
+
+def test_binary_dag_travels_as_an_artifact(tmp_path: Path) -> None:
+    workload = parse_descriptor(descriptor(WorkloadSpec(dag_name="pkg.zip")))
+    module = Renderer(_settings(tmp_path)).render(workload, b"PK\x03\x04binary")
+    tfvars = json.loads(module.text("terraform.tfvars.json"))["workload"]
+    assert tfvars["dag_kind"] == "binary"
+    assert tfvars["dag_source"] == "artifacts/finance_invoices_1_pkg.zip"
+    assert tfvars["dag_source_md5"] == "2791a6c4d2db251e8e0e58a874558163"
+    assert module.files["artifacts/finance_invoices_1_pkg.zip"] == b"PK\x03\x04binary"
+    assert "dag_content" not in tfvars
+
+
+def test_hostile_values_stay_data(tmp_path: Path) -> None:
+    hostile = '${file("etc-passwd")}%{ if true }x%{ endif }".py'
+    workload = parse_descriptor(descriptor(WorkloadSpec(dag_name=hostile)))
+    module = Renderer(_settings(tmp_path)).render(workload, b'"}\n${jsonencode(1)}')
+    for name, content in module.files.items():
+        if name.endswith(".tf"):
+            assert b"etc-passwd" not in content, name
+            assert b"jsonencode(1)" not in content, name
+    tfvars = json.loads(module.text("terraform.tfvars.json"))["workload"]
+    assert tfvars["dag_content"] == '"}\n${jsonencode(1)}'
+    assert tfvars["dag_key"] == "dags/finance_invoices_1___file__etc_passwd______if_true__x___endif___.py"
+
+
+def test_digest_tracks_every_input(tmp_path: Path) -> None:
+    renderer = Renderer(_settings(tmp_path))
+    workload = parse_descriptor(descriptor(WorkloadSpec()))
+    base = renderer.render(workload, DAG).digest
+    assert renderer.render(workload, DAG).digest == base
+    assert renderer.render(workload, DAG + b"#").digest != base
+    other = parse_descriptor(descriptor(WorkloadSpec(cron="@daily")))
+    assert renderer.render(other, DAG).digest != base
+
+
+def test_write_module_drops_stale_artifacts(tmp_path: Path) -> None:
+    renderer = Renderer(_settings(tmp_path))
+    zipped = parse_descriptor(descriptor(WorkloadSpec(dag_name="pkg.zip")))
+    write_module(renderer.render(zipped, b"zip"), tmp_path)
+    assert (tmp_path / "artifacts" / "finance_invoices_1_pkg.zip").exists()
+    write_module(renderer.render(parse_descriptor(descriptor(WorkloadSpec())), DAG), tmp_path)
+    assert not (tmp_path / "artifacts" / "finance_invoices_1_pkg.zip").exists()
+    assert (tmp_path / "modules" / "workload" / "main.tf").exists()
