@@ -15,7 +15,7 @@ from service import __version__
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
 from service.engine.runner import TerraformRunner, prepare_environment
-from service.errors import ClientError, MwaaSpError, request_validation_error, system_error
+from service.errors import ClientError, MwaaSpError, NotSupported, request_validation_error, system_error
 from service.provisioner import Provisioner
 from service.s3 import S3
 from service.scheduler import Scheduler
@@ -26,6 +26,7 @@ from service.store.tasks import TaskStore
 from service.worker import Worker
 
 log = logging.getLogger("mwaa_sp.app")
+_NOT_SUPPORTED = "This provisioner does not offer this operation; nothing was changed."
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, MwaaSpError)
     if isinstance(exc, ClientError):
         return Response(request_validation_error(exc), status_code=400)
+    if isinstance(exc, NotSupported):
+        return Response(system_error(exc.message, [_NOT_SUPPORTED]), status_code=500)
     log.error("request failed: %s", exc.message)
     return Response(system_error(exc.message), status_code=500)
 

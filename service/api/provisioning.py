@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
@@ -16,6 +17,11 @@ from service.provisioner import Provisioner
 from service.request import parse_body
 from service.settings import Settings
 from service.store.tasks import TaskKind
+
+
+def _token(token: str) -> Response[str]:
+    """The contract's 202 body is a JSON string, quotes included."""
+    return Response(json.dumps(token), status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON)
 
 
 class ProvisioningController(Controller):
@@ -47,10 +53,10 @@ class ProvisioningController(Controller):
         request: Request,  # type: ignore[type-arg]
         provisioner: NamedDependency[Provisioner],
         settings: NamedDependency[Settings],
-    ) -> str:
+    ) -> Response[str]:
         raw = await read_body(request, settings.max_body_bytes)
         token, _ = await asyncio.to_thread(provisioner.start_validation, raw)
-        return token
+        return _token(token)
 
     @get("/v2/validate/{token:str}/status", summary="Status and result of an async validation")
     async def validation_status(
@@ -69,7 +75,7 @@ class ProvisioningController(Controller):
         parsed = await provisioning_request(request, settings.max_body_bytes)
         token, future = await asyncio.to_thread(provisioner.start, kind, parsed)
         if settings.async_mode:
-            return Response(token, status_code=HTTP_202_ACCEPTED)
+            return _token(token)
         body = await asyncio.wrap_future(future)
         return Response(body, status_code=HTTP_200_OK)
 

@@ -1,0 +1,43 @@
+"""The README's first command: the sandbox starts on embedded defaults and its curl example works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import REPO, free_port, stop, wait_http
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sandbox_provisions_the_demo_dag_with_no_aws(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "MWAA_SP_PORT": str(port),
+        "MWAA_SP_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = (tmp_path / "sandbox.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--sandbox"], cwd=REPO, env=env, stdout=log, stderr=log
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc, timeout=90)
+        body = json.loads((tmp_path / "data" / "sandbox-request.json").read_text())
+        response = httpx.post(f"http://127.0.0.1:{port}/v1/provision", json=body, timeout=300)
+        assert response.status_code == 200, response.text
+        assert response.json()["info"]["publicInfo"]["dagLocation"]["value"] == (
+            "s3://mwaa-sandbox/dags/sandbox_demo_dp_0_hello_dag.py"
+        )
+    finally:
+        stop(proc)
+        log.close()
+    output = (tmp_path / "sandbox.log").read_text()
+    assert "SANDBOX MODE" in output
+    assert "embedded S3 emulator at http://127.0.0.1:" in output
