@@ -3,6 +3,8 @@ translated here into ``StorageError`` or ``None`` for "not there"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,18 +119,35 @@ class S3:
         data: bytes = response["Body"].read()
         return data
 
-    def fingerprint(self, bucket: str, key: str) -> ObjectFingerprint | None:
-        head = self.head(bucket, key)
-        if head is None:
-            return None
+    def _tags(self, bucket: str, key: str) -> list[dict[str, str]] | None:
         try:
-            tagging = self.client.get_object_tagging(Bucket=bucket, Key=key)
+            tag_set = self.client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
+            return [{"Key": t["Key"], "Value": t["Value"]} for t in tag_set]
         except ClientError as exc:
             if self._is_missing(exc):
                 return None
             raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
         except BotoCoreError as exc:
             raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
-        headers = tuple((h, str(head[h])) for h in _READ_HEADERS if h in head)
-        tags = tuple(sorted((t["Key"], t["Value"]) for t in tagging.get("TagSet", [])))
-        return ObjectFingerprint(str(head.get("ETag", "")).strip('"'), headers, tags)
+
+    def start_fingerprints(
+        self, bucket: str, keys: list[str], pool: Executor
+    ) -> Callable[[], dict[str, ObjectFingerprint | None]]:
+        """Put HEAD and tag reads of every key in flight at once; the returned call collects them.
+        (This is the no-op hot path: Terraform's refresh would make the same reads.)"""
+        heads = {key: pool.submit(self.head, bucket, key) for key in keys}
+        tags = {key: pool.submit(self._tags, bucket, key) for key in keys}
+
+        def collect() -> dict[str, ObjectFingerprint | None]:
+            found: dict[str, ObjectFingerprint | None] = {}
+            for key in keys:
+                head, tag_set = heads[key].result(), tags[key].result()
+                if head is None or tag_set is None:
+                    found[key] = None
+                    continue
+                headers = tuple((h, str(head[h])) for h in _READ_HEADERS if h in head)
+                pairs = tuple(sorted((t["Key"], t["Value"]) for t in tag_set))
+                found[key] = ObjectFingerprint(str(head.get("ETag", "")).strip('"'), headers, pairs)
+            return found
+
+        return collect

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,8 @@ from service.workload import Workload
 
 log = logging.getLogger("mwaa_sp.worker")
 _INIT_MARKER = ".terraform/mwaa-sp-init.sha256"
+Observation = tuple[str | None, dict[str, ObjectFingerprint] | None]
+"""(state fingerprint, deployed object fingerprints or None if any object is missing)."""
 
 
 @dataclass
@@ -45,56 +49,53 @@ class Worker:
         self.s3 = s3
         self.registry = registry
         self.renderer = Renderer(settings)
+        # Short S3 reads issued side by side; sized for one fingerprint check per running task.
+        self._io = ThreadPoolExecutor(max_workers=5 * settings.max_parallel + 1, thread_name_prefix="mwaa-sp-io")
 
     # -- inputs ---------------------------------------------------------------------------------
 
     def staged_problems(self, workload: Workload) -> list[Problem]:
         """The I/O rules of validation: the staged DAG exists and nobody else deploys to our keys."""
-        problems = []
+        problems = self._missing_staged(workload) if self.s3.head(workload.bucket, workload.staged_key) is None else []
+        return problems + self._ownership_problems(workload)
+
+    def _missing_staged(self, workload: Workload) -> list[Problem]:
         if not self.s3.bucket_exists(workload.bucket):
-            problems.append(
+            return [
                 Problem(
                     f"{workload.field}.specific.bucketName",
                     f"bucket {workload.bucket!r} does not exist or is not reachable with the service's credentials",
                     "Use the MWAA environment's bucket.",
                 )
+            ]
+        return [
+            Problem(
+                f"{workload.field}.specific.dagName",
+                f"the staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist",
+                "Let the CI pipeline stage the DAG at <sourcePath><domain>.<dataproduct>.<major>.<dagName> first.",
             )
-        elif self.s3.head(workload.bucket, workload.staged_key) is None:
-            problems.append(
-                Problem(
-                    f"{workload.field}.specific.dagName",
-                    f"the staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist",
-                    "Let the CI pipeline stage the DAG at <sourcePath><domain>.<dataproduct>.<major>.<dagName> first.",
-                )
-            )
+        ]
+
+    def _ownership_problems(self, workload: Workload) -> list[Problem]:
         owner = self.registry.owner_of(
             workload.bucket, [workload.deployed_key, workload.descriptor_key], workload.component_id
         )
-        if owner:
-            problems.append(
-                Problem(
-                    f"{workload.field}.specific.dagName",
-                    f"s3://{workload.bucket}/{workload.deployed_key} is already deployed by {owner}",
-                    "Rename the DAG: two components must not deploy to the same key.",
-                )
+        if not owner:
+            return []
+        return [
+            Problem(
+                f"{workload.field}.specific.dagName",
+                f"s3://{workload.bucket}/{workload.deployed_key} is already deployed by {owner}",
+                "Rename the DAG: two components must not deploy to the same key.",
             )
-        return problems
+        ]
 
     def _staged_bytes(self, workload: Workload) -> bytes:
-        problems = self.staged_problems(workload)
-        if problems:
-            raise DescriptorInvalid(problems)
+        """The staged DAG; a missing one is reported the way validation reports it (one GET when present)."""
         dag = self.s3.get(workload.bucket, workload.staged_key, self.settings.max_dag_bytes)
-        if dag is None:
-            raise DescriptorInvalid(
-                [
-                    Problem(
-                        f"{workload.field}.specific.dagName",
-                        f"s3://{workload.bucket}/{workload.staged_key} vanished",
-                        "Stage it again.",
-                    )
-                ]
-            )
+        problems = (self._missing_staged(workload) if dag is None else []) + self._ownership_problems(workload)
+        if problems or dag is None:
+            raise DescriptorInvalid(problems)
         if workload.dag_kind == "text":
             try:
                 dag.decode("utf-8")
@@ -135,13 +136,31 @@ class Worker:
         return state is not None and bool(json.loads(state).get("resources"))
 
     def object_fingerprints(self, workload: Workload) -> dict[str, ObjectFingerprint] | None:
-        found = {}
-        for key in (workload.deployed_key, workload.descriptor_key):
-            fp = self.s3.fingerprint(workload.bucket, key)
-            if fp is None:
-                return None
-            found[key] = fp
-        return found
+        return self._observe(workload)()[1]
+
+    def _observe(self, workload: Workload) -> Callable[[], Observation]:
+        """Start reading what a refresh would read (state, deployed objects); call the result to wait."""
+        state = self._io.submit(self.state_fingerprint, workload)
+        objects = self.s3.start_fingerprints(
+            workload.bucket, [workload.deployed_key, workload.descriptor_key], self._io
+        )
+
+        def collect() -> Observation:
+            found = objects()
+            complete = {k: v for k, v in found.items() if v is not None}
+            return state.result(), complete if len(complete) == len(found) else None
+
+        return collect
+
+    @staticmethod
+    def _matches(recorded: Deployed, module: RenderedModule, observed: Observation) -> bool:
+        state, objects = observed
+        return (
+            recorded.inputs_digest == module.digest
+            and recorded.state_fingerprint is not None
+            and state == recorded.state_fingerprint
+            and objects == recorded.objects
+        )
 
     def unchanged(self, workload: Workload, module: RenderedModule) -> bool:
         """True only when a Terraform plan is bound to say "no changes": same rendered inputs as the
@@ -150,9 +169,7 @@ class Worker:
         recorded = self.registry.deployed(workload.component_id)
         if recorded is None or recorded.inputs_digest != module.digest:
             return False
-        if recorded.state_fingerprint is None or recorded.state_fingerprint != self.state_fingerprint(workload):
-            return False
-        return self.object_fingerprints(workload) == recorded.objects
+        return self._matches(recorded, module, self._observe(workload)())
 
     # -- terraform -----------------------------------------------------------------------------
 
@@ -174,20 +191,19 @@ class Worker:
         return workdir
 
     def provision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
+        recorded = self.registry.deployed(workload.component_id)
+        # Speculatively in flight while the staged DAG is read: wasted only when Terraform runs anyway.
+        observation = self._observe(workload) if recorded else None
         dag = self._staged_bytes(workload)
         journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
         module = self.renderer.render(workload, dag)
-        if self.unchanged(workload, module):
+        if recorded and observation and self._matches(recorded, module, observation()):
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
+            nothing = ChangeSummary()
             self.registry.record(
-                workload,
-                self.state_key(workload),
-                "provision",
-                "COMPLETED",
-                ChangeSummary().as_dict(),
-                self.registry.deployed(workload.component_id),
+                workload, self.state_key(workload), "provision", "COMPLETED", nothing.as_dict(), recorded
             )
-            return self._provisioned(workload, ChangeSummary(), journal, verified_without_terraform=True)
+            return self._provisioned(workload, nothing, journal, recorded, verified_without_terraform=True)
         workdir = self._prepare(workload, module, journal)
         plan = self.runner.plan(workdir)
         journal.add("plan", f"Plan: {plan.summary}")
@@ -198,23 +214,23 @@ class Worker:
             journal.add("apply", f"Apply complete: {applied.summary}")
         else:
             journal.add("apply", "No changes: nothing to apply")
-        objects = self.object_fingerprints(workload)
-        deployed = Deployed(module.digest, self.state_fingerprint(workload), objects) if objects else None
+        state, objects = self._observe(workload)()
+        deployed = Deployed(module.digest, state, objects) if objects else None
         self.registry.record(
             workload, self.state_key(workload), "provision", "COMPLETED", plan.summary.as_dict(), deployed
         )
-        return self._provisioned(workload, plan.summary, journal, verified_without_terraform=False)
+        return self._provisioned(workload, plan.summary, journal, deployed, verified_without_terraform=False)
 
     def _provisioned(
         self,
         workload: Workload,
         summary: ChangeSummary,
         journal: Journal,
+        deployed: Deployed | None,
         *,
         verified_without_terraform: bool,
     ) -> dict[str, Any]:
-        recorded = self.registry.deployed(workload.component_id)
-        fp = recorded.objects.get(workload.deployed_key) if recorded else None
+        fp = deployed.objects.get(workload.deployed_key) if deployed else None
         return status.provisioned(
             workload,
             state_backend=self.settings.state_backend,
