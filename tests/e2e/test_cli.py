@@ -1,0 +1,56 @@
+"""``mwaa-sp render`` and ``mwaa-sp plan``: the same modules as the API, without HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.descriptors import WorkloadSpec, descriptor, staged_key
+from tests.support.processes import REPO, base_env
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_render_and_plan(tmp_path: Path, s3: Any, moto_endpoint: str, provider_cli_config: Path) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"print('planned')\n")
+    path = tmp_path / "descriptor.yaml"
+    path.write_text(descriptor(spec))
+    env = base_env(moto_endpoint) | {
+        "TF_CLI_CONFIG_FILE": str(provider_cli_config),
+        "MWAA_SP_DATA_DIR": str(tmp_path / "data"),
+    }
+
+    rendered = _cli(["render", str(path), "--out", str(tmp_path / "out")], env)
+    assert rendered.returncode == 0, rendered.stderr
+    tfvars = json.loads((tmp_path / "out" / "terraform.tfvars.json").read_text())
+    assert tfvars["workload"]["dag_content"] == "print('planned')\n"
+    assert (tmp_path / "out" / "modules" / "workload" / "main.tf").exists()
+
+    planned = _cli(["plan", str(path)], env)
+    assert planned.returncode == 0, planned.stderr
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in planned.stdout
+    assert "print('planned')" in planned.stdout
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("KeyCount", 0) == 0
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(descriptor(WorkloadSpec(bucket=bucket, dag_name="x.sql")))
+    failed = _cli(["render", str(broken), "--out", str(tmp_path / "nope")], env)
+    assert failed.returncode == 2
+    assert "dataProduct.components[0].specific.dagName" in failed.stderr
+    assert not os.path.exists(tmp_path / "nope")
