@@ -71,48 +71,32 @@ class S3:
             "s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint, config=config
         )
 
-    def _fail(self, exc: Exception, what: str) -> StorageError:
-        if isinstance(exc, EndpointConnectionError):
-            return StorageError(f"S3 endpoint {self.endpoint} is unreachable while {what}")
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "?")
-            return StorageError(f"S3 refused {what}: {code}")
-        return StorageError(f"S3 failed while {what}: {exc}")
-
-    @staticmethod
-    def _is_missing(exc: ClientError) -> bool:
-        return str(exc.response.get("Error", {}).get("Code")) in _MISSING
+    def _call(self, what: str, operation: Callable[..., Any], **params: Any) -> Any:
+        """One S3 call: its response, ``None`` when the object or bucket does not exist, otherwise a
+        ``StorageError`` that says what was being done."""
+        try:
+            return operation(**params)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "?"))
+            if code in _MISSING:
+                return None
+            raise StorageError(f"S3 refused {what}: {code}") from exc
+        except EndpointConnectionError as exc:
+            raise StorageError(f"S3 endpoint {self.endpoint} is unreachable while {what}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 failed while {what}: {exc}") from exc
 
     def bucket_exists(self, bucket: str) -> bool:
-        try:
-            self.client.head_bucket(Bucket=bucket)
-            return True
-        except ClientError as exc:
-            if self._is_missing(exc):
-                return False
-            raise self._fail(exc, f"checking bucket {bucket}") from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc, f"checking bucket {bucket}") from exc
+        return self._call(f"checking bucket {bucket}", self.client.head_bucket, Bucket=bucket) is not None
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
-        try:
-            return dict(self.client.head_object(Bucket=bucket, Key=key))
-        except ClientError as exc:
-            if self._is_missing(exc):
-                return None
-            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+        found = self._call(f"reading s3://{bucket}/{key}", self.client.head_object, Bucket=bucket, Key=key)
+        return None if found is None else dict(found)
 
     def get(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
-        try:
-            response = self.client.get_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if self._is_missing(exc):
-                return None
-            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc, f"reading s3://{bucket}/{key}") from exc
+        response = self._call(f"reading s3://{bucket}/{key}", self.client.get_object, Bucket=bucket, Key=key)
+        if response is None:
+            return None
         if int(response.get("ContentLength", 0)) > max_bytes:
             response["Body"].close()
             raise StorageError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes (MWAA_SP_MAX_DAG_BYTES)")
@@ -120,15 +104,9 @@ class S3:
         return data
 
     def _tags(self, bucket: str, key: str) -> list[dict[str, str]] | None:
-        try:
-            tag_set = self.client.get_object_tagging(Bucket=bucket, Key=key).get("TagSet", [])
-            return [{"Key": t["Key"], "Value": t["Value"]} for t in tag_set]
-        except ClientError as exc:
-            if self._is_missing(exc):
-                return None
-            raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise self._fail(exc, f"reading tags of s3://{bucket}/{key}") from exc
+        what = f"reading tags of s3://{bucket}/{key}"
+        found = self._call(what, self.client.get_object_tagging, Bucket=bucket, Key=key)
+        return None if found is None else [{"Key": t["Key"], "Value": t["Value"]} for t in found.get("TagSet", [])]
 
     def start_fingerprints(
         self, bucket: str, keys: list[str], pool: Executor
