@@ -38,7 +38,7 @@ class Nesting(Enum):
     SET = "set"
 
 
-class NestedListOrSetBlock(NestedBlock):  # type: ignore[misc, unused-ignore]  # tf is untyped
+class NestedListOrSetBlock(NestedBlock):  # type: ignore[misc]  # tf is untyped
     """A nested block in LIST or SET mode.
 
     SDKv2 (which the real ``aws_s3_object`` and provider configuration use) declares most blocks as

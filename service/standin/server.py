@@ -1,7 +1,7 @@
 """go-plugin server for the stand-in provider (what ``python -m service.standin`` runs).
 
 This is tf's ``tf.runner.run_provider`` reduced to what Terraform needs, with two changes that the
-runner does not allow from outside: it serves :class:`~service.standin.provider.StandinServicer`
+runner does not allow from outside: it serves :class:`~service.standin.servicer.StandinServicer`
 (the runner hard-codes the framework's servicer), and the TLS certificate comes from a file named by
 ``TF_STANDIN_CERT_FILE`` that :func:`service.standin.mirror.install_mirror` pre-generates, instead of
 ``~/.cache/tf-python-provider`` (HOME may be read-only in containers, and concurrent provider starts
@@ -147,24 +147,25 @@ def serve(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     started = time.monotonic()
-    import grpc  # type: ignore[import-untyped, unused-ignore]
+    import grpc  # type: ignore[import-untyped]
     from tf.gen import grpc_controller_pb2 as controller_pb
     from tf.gen import grpc_controller_pb2_grpc as controller_rpc
     from tf.gen import grpc_stdio_pb2_grpc as stdio_rpc
     from tf.gen import tfplugin_pb2_grpc as rpc
 
-    from service.standin.provider import AwsStandinProvider, StandinServicer
+    from service.standin.aws_provider import AwsStandinProvider
+    from service.standin.servicer import StandinServicer
 
     stopped = threading.Event()
 
     # Only go-plugin's Shutdown ends the process. StopProvider (sent on Ctrl-C) asks to cancel
     # in-flight work; exiting then would lose the results of applies that are still running.
-    class Controller(controller_rpc.GRPCControllerServicer):  # type: ignore[misc, unused-ignore]
+    class Controller(controller_rpc.GRPCControllerServicer):  # type: ignore[misc]
         def Shutdown(self, request: Any, context: Any) -> Any:
             stopped.set()
             return controller_pb.Empty()
 
-    class Stdio(stdio_rpc.GRPCStdioServicer):  # type: ignore[misc, unused-ignore]
+    class Stdio(stdio_rpc.GRPCStdioServicer):  # type: ignore[misc]
         def StreamStdio(self, request: Any, context: Any) -> Any:
             return iter([])  # stdout/stderr reach Terraform's log through the process pipes instead
 

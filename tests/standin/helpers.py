@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tf.utils import Diagnostics
 
-from service.standin.provider import AwsStandinProvider
+from service.standin.aws_provider import AwsStandinProvider
 from service.standin.schema import RESOURCE_ATTRIBUTES
 
 REPO = Path(__file__).resolve().parents[2]

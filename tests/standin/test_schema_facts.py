@@ -13,8 +13,11 @@ import pytest
 from tf.gen import tfplugin_pb2 as pb
 from tf.utils import Diagnostics
 
-from service.standin.provider import UPLOAD_TRIGGERS, AwsStandinProvider, S3Object, StandinPlanContext, StandinServicer
+from service.standin.aws_provider import AwsStandinProvider
+from service.standin.s3_object import S3Object
+from service.standin.s3_object_plan import UPLOAD_TRIGGERS, StandinPlanContext
 from service.standin.schema import RESOURCE_ATTRIBUTES, provider_schema
+from service.standin.servicer import StandinServicer
 from tests.standin.helpers import load_facts
 
 pytestmark = pytest.mark.shared

@@ -19,7 +19,10 @@ from tf.iface import CreateContext, DeleteContext, ReadContext, UpdateContext
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from service.standin.provider import PART_SIZE, AwsStandinProvider, S3Object, StandinPlanContext
+from service.standin.aws_provider import AwsStandinProvider
+from service.standin.s3_calls import PART_SIZE
+from service.standin.s3_object import S3Object
+from service.standin.s3_object_plan import StandinPlanContext
 from tests.standin.helpers import config, make_provider
 
 BUCKET = "standin-bucket"

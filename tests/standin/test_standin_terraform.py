@@ -51,8 +51,8 @@ def body_of(s3: Any, bucket: str, key: str) -> bytes:
     return data
 
 
-def test_text_objects_plan_apply_update_replace_and_drift(terraform: TerraformRun, standin_moto: str) -> None:
-    s3 = s3_client(standin_moto)
+def test_text_objects_plan_apply_update_replace_and_drift(terraform: TerraformRun, moto_endpoint: str) -> None:
+    s3 = s3_client(moto_endpoint)
     bucket = "standin-e2e-text"
     s3.create_bucket(Bucket=bucket)
     terraform.write(text_objects(bucket, "dags/plain.py", "print(1)", "print(10)"))
@@ -174,8 +174,8 @@ resource "aws_s3_object" "package" {{
 """
 
 
-def test_binary_source_with_source_hash(terraform: TerraformRun, standin_moto: str) -> None:
-    s3 = s3_client(standin_moto)
+def test_binary_source_with_source_hash(terraform: TerraformRun, moto_endpoint: str) -> None:
+    s3 = s3_client(moto_endpoint)
     bucket = "standin-e2e-binary"
     s3.create_bucket(Bucket=bucket)
     package: Path = terraform.workdir / "package.zip"
@@ -214,8 +214,8 @@ def test_binary_source_with_source_hash(terraform: TerraformRun, standin_moto: s
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-def test_import_into_versioned_bucket_and_destroy_all_versions(terraform: TerraformRun, standin_moto: str) -> None:
-    s3 = s3_client(standin_moto)
+def test_import_into_versioned_bucket_and_destroy_all_versions(terraform: TerraformRun, moto_endpoint: str) -> None:
+    s3 = s3_client(moto_endpoint)
     bucket = "standin-e2e-versioned"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
