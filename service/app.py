@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,16 @@ from litestar.openapi import OpenAPIConfig
 from service import __version__
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
+from service.api.workloads import WorkloadsController
 from service.engine.runner import TerraformRunner, prepare_environment
 from service.errors import ClientError, MwaaSpError, NotSupported, request_validation_error, system_error
+from service.operations import Operations
 from service.provisioner import Provisioner
 from service.s3 import S3
 from service.scheduler import Scheduler
 from service.settings import Settings
 from service.store.database import make_engine
+from service.store.plans import PlanStore
 from service.store.registry import Registry
 from service.store.tasks import TaskStore
 from service.worker import Worker
@@ -34,6 +38,7 @@ class Components:
     settings: Settings
     provisioner: Provisioner
     scheduler: Scheduler
+    operations: Operations
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
@@ -50,15 +55,16 @@ def build(settings: Settings) -> Components:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_environment(terraform_env(settings))
     engine = make_engine(settings.effective_database_url)
-    worker = Worker(settings, TerraformRunner(), S3(settings), Registry(engine))
+    worker = Worker(settings, TerraformRunner(), S3(settings), Registry(engine), PlanStore(engine))
     scheduler = Scheduler(settings.max_parallel)
-    return Components(settings, Provisioner(settings, worker, TaskStore(engine), scheduler), scheduler)
+    provisioner = Provisioner(settings, worker, TaskStore(engine), scheduler)
+    return Components(settings, provisioner, scheduler, Operations(provisioner))
 
 
 def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, MwaaSpError)
     if isinstance(exc, ClientError):
-        return Response(request_validation_error(exc), status_code=400)
+        return Response(request_validation_error(exc), status_code=exc.status_code)
     if isinstance(exc, NotSupported):
         return Response(system_error(exc.message, [_NOT_SUPPORTED]), status_code=500)
     log.error("request failed: %s", exc.message)
@@ -78,17 +84,37 @@ def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
 
 
+def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Event) -> None:
+    """MWAA_SP_DRIFT_INTERVAL: check every workload periodically; verdicts land in the registry."""
+    while not stop.wait(interval_s):
+        try:
+            verdicts = operations.drift(operations.select([], None), thorough=False, reconcile=False)
+            log.info("scheduled drift check", extra={"checked": len(verdicts)})
+        except Exception:
+            log.exception("scheduled drift check failed")
+
+
 def create_app(settings: Settings, components: Components | None = None) -> Litestar:
     parts = components or build(settings)
 
+    stop = threading.Event()
+
+    def _startup() -> None:
+        if settings.drift_interval_s:
+            threading.Thread(
+                target=_drift_schedule, args=(parts.operations, settings.drift_interval_s, stop), daemon=True
+            ).start()
+
     def _shutdown() -> None:
+        stop.set()
         parts.scheduler.shutdown()
 
     return Litestar(
-        route_handlers=[ProvisioningController, MiscController],
+        route_handlers=[ProvisioningController, WorkloadsController, MiscController],
         dependencies={
             "provisioner": Provide(lambda: parts.provisioner, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: parts.settings, use_cache=True, sync_to_thread=False),
+            "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,
@@ -98,5 +124,6 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
         # Bodies are only ever read by api.body.read_body, whose limit answers in the contract's shape.
         request_max_body_size=None,
         openapi_config=OpenAPIConfig(title="mwaa-sp: MWAA Specific Provisioner", version=__version__, path="/swagger"),
+        on_startup=[_startup],
         on_shutdown=[_shutdown],
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from service import logs
 from service.errors import ClientError, MwaaSpError
@@ -60,13 +62,97 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan(args: argparse.Namespace) -> int:
+def _components(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from service.app import build
 
-    components = build(_settings(args.sandbox))
-    workload = _workload(args.descriptor)
-    print(f"planning {workload.component_id} (terraform init + plan)…", file=sys.stderr)
-    print(components.provisioner.worker.plan_text(workload))
+    return build(_settings(args.sandbox))
+
+
+def _emit(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from service.request import ProvisioningRequest
+
+    operations = _components(args).operations
+    request = ProvisioningRequest("COMPONENT_DESCRIPTOR", args.descriptor.read_text(encoding="utf-8"), False)
+    print("planning (terraform init + plan, nothing is applied)…", file=sys.stderr)
+    plan = operations.speculative_plan(request)
+    if args.json:
+        _emit(plan)
+        return 0
+    print(_colour_diff(plan["dagDiff"]) if sys.stdout.isatty() else plan["dagDiff"], end="")
+    print(plan["text"])
+    print(f"plan {plan['planId']} stored for {plan['componentId']}", file=sys.stderr)
+    return 0
+
+
+def _colour_diff(diff: str) -> str:
+    colours = {"+": "\033[32m", "-": "\033[31m", "@": "\033[36m"}
+    lines = []
+    for line in diff.splitlines(keepends=True):
+        colour = colours.get(line[:1], "")
+        lines.append(f"{colour}{line.rstrip(chr(10))}\033[0m\n" if colour else line)
+    return "".join(lines)
+
+
+def _workloads(args: argparse.Namespace) -> int:
+    rows = _components(args).operations.workloads(args.data_product, args.status, args.drift)
+    if args.json:
+        _emit(rows)
+        return 0
+    for row in rows:
+        drift = row["drift"]["status"] or "unchecked"
+        state = "deployed" if row["deployed"] else "removed"
+        print(f"{row['componentId']}  {state}  last={row['lastOperation']}:{row['lastStatus']}  drift={drift}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    operations = _components(args).operations
+    if args.plan:
+        plan = operations.plan(args.workload, args.plan)
+        if args.json:
+            _emit(plan)
+        else:
+            print(plan["dagDiff"], end="")
+            print(plan["text"])
+        return 0
+    _emit(operations.workload(args.workload) | {"plans": operations.plans_of(args.workload)})
+    return 0
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from service.drift import exit_code, markdown, report
+
+    operations = _components(args).operations
+    entries = operations.select(args.workload or [], args.data_product)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rchecked {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    verdicts = operations.drift(entries, thorough=args.thorough, reconcile=args.reconcile, progress=progress)
+    if args.json:
+        _emit(report(verdicts))
+    elif args.markdown:
+        print(markdown(verdicts), end="")
+    else:
+        for v in verdicts:
+            what = v.error or ", ".join(f"{c['key']} {c['what']}" for c in v.changes) or "—"
+            fixed = f"  reconciled: {v.reconciled['summary']}" if v.reconciled else ""
+            print(f"{v.status:8} {v.method:9} {v.component_id}  {what}{fixed}")
+    return exit_code(verdicts)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from service.rebuild import rebuild
+
+    components = _components(args)
+    found = rebuild(components.settings, components.provisioner.worker)
+    print(f"registry rebuilt from {len(found)} Terraform states", file=sys.stderr)
+    for component_id in found:
+        print(component_id)
     return 0
 
 
@@ -74,17 +160,41 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mwaa-sp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.set_defaults(run=_serve)
     render = sub.add_parser("render", help="write a descriptor's Terraform root module for inspection")
     render.add_argument("descriptor", type=Path)
     render.add_argument("--out", type=Path, required=True)
     render.add_argument("--dag-file", type=Path, help="use these bytes instead of the staged DAG in S3")
-    plan = sub.add_parser("plan", help="print the Terraform plan of a provision without applying it")
-    plan.add_argument("descriptor", type=Path)
-    for command in (serve, render, plan):
-        command.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
-    serve.set_defaults(run=_serve)
     render.set_defaults(run=_render)
+    plan = sub.add_parser("plan", help="plan a provision without applying it (the plan is stored for review)")
+    plan.add_argument("descriptor", type=Path)
     plan.set_defaults(run=_plan)
+    workloads = sub.add_parser("workloads", help="list the workloads in the registry")
+    workloads.add_argument("--data-product")
+    workloads.add_argument("--status", choices=["COMPLETED", "FAILED"])
+    workloads.add_argument("--drift", choices=["in_sync", "drifted", "missing", "error"])
+    workloads.set_defaults(run=_workloads)
+    show = sub.add_parser("show", help="one workload with its plans, or one plan (--plan)")
+    show.add_argument("workload")
+    show.add_argument("--plan")
+    show.set_defaults(run=_show)
+    drift = sub.add_parser(
+        "drift", help="find deployed DAGs changed behind Terraform's back (exit 0 in sync, 2 drift, 1 error)"
+    )
+    drift.add_argument("--workload", action="append", help="a component id (repeatable); default: all")
+    drift.add_argument("--data-product")
+    drift.add_argument("--thorough", action="store_true", help="run Terraform for every workload")
+    drift.add_argument("--reconcile", action="store_true", help="re-apply the stored configuration where drifted")
+    drift.add_argument("--markdown", action="store_true")
+    drift.set_defaults(run=_drift)
+    registry = sub.add_parser("registry", help="registry maintenance")
+    registry_sub = registry.add_subparsers(dest="registry_command", required=True)
+    rebuild = registry_sub.add_parser("rebuild", help="rediscover workloads from the Terraform states")
+    rebuild.set_defaults(run=_rebuild)
+    for command in (serve, render, plan, workloads, show, drift, rebuild):
+        command.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
+    for command in (plan, workloads, show, drift):
+        command.add_argument("--json", action="store_true")
     return p
 
 

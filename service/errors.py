@@ -6,7 +6,9 @@
     ├── ClientError                     → 400 RequestValidationError
     │   ├── RequestInvalid              the HTTP body is not a ProvisioningRequest
     │   ├── DescriptorInvalid           the descriptor breaks one or more rules (all listed)
-    │   └── TokenUnknown                no task behind a status token
+    │   ├── TokenUnknown                no task behind a status token
+    │   ├── WorkloadUnknown             no such workload or plan in the registry
+    │   └── PlanNotReviewed             MWAA_SP_REQUIRE_REVIEWED_PLAN: the fresh plan is not the reviewed one
     └── ServerError                     → 500 SystemError
         ├── ConfigurationError          settings that cannot work
         ├── NotSupported                an operation this provisioner does not offer (yet)
@@ -70,6 +72,30 @@ class TokenUnknown(ClientError):
         super().__init__(
             f"No operation is known with token {token!r}",
             [Problem("token", "unknown token", "Use the token returned by the call that started the task.")],
+        )
+
+
+class WorkloadUnknown(ClientError):
+    status_code = 404
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is not in the registry",
+            [Problem("id", f"{what} is unknown", "List workloads with GET /workloads.")],
+        )
+
+
+class PlanNotReviewed(ClientError):
+    def __init__(self, component_id: str, why: str) -> None:
+        super().__init__(
+            f"Provision of {component_id} refused: MWAA_SP_REQUIRE_REVIEWED_PLAN is on and {why}",
+            [
+                Problem(
+                    "descriptor",
+                    f"the plan to apply is not the reviewed plan: {why}",
+                    "Review a fresh plan (POST /workloads/plan, or validate) and provision again.",
+                )
+            ],
         )
 
 

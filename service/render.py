@@ -63,23 +63,21 @@ class Renderer:
         if not module_dir.is_dir():
             raise StorageError(f"Terraform module directory {module_dir} does not exist")
         self._module = {f"{MODULE_PATH}/{p.name}": p.read_bytes() for p in sorted(module_dir.glob("*.tf"))}
+        static = hashlib.sha256(b"".join(self._module.values())).hexdigest()[:12]
+        self.module_version = f"{__version__}+{static}"
+        """Which service release and which static module a workload was last applied with."""
 
     def backend_config(self, workload: Workload) -> dict[str, Any]:
+        return self.backend_for(workload.state_key(self.settings.state_prefix))
+
+    def backend_for(self, key: str) -> dict[str, Any]:
         s = self.settings
-        key = workload.state_key(s.state_prefix)
         if s.state_backend == "s3":
             return {"bucket": s.state_bucket, "key": key, "region": s.aws_region}
         return {"path": str(s.data_dir / "states" / key)}
 
     def render(self, workload: Workload, dag: bytes | None) -> RenderedModule:
         """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run."""
-        s = self.settings
-        main = self._env.get_template("main.tf.j2").render(
-            service_version=__version__,
-            backend_config=BACKEND_CONFIG,
-            state_backend=s.state_backend,
-            emulated_endpoint=s.s3_endpoint is not None,
-        )
         spec: dict[str, Any] = {
             "bucket": workload.bucket,
             "dag_key": workload.deployed_key,
@@ -88,17 +86,32 @@ class Renderer:
             "descriptor_content": workload.descriptor_yaml,
             "tags": workload.tags(),
         }
-        files: dict[str, bytes] = {"main.tf": main.encode(), **self._module}
+        artifacts: dict[str, bytes] = {}
         if workload.dag_kind == "binary" and dag is not None:
             artifact = f"{ARTIFACTS}/{workload.deployed_file}"
-            files[artifact] = dag
+            artifacts[artifact] = dag
             spec["dag_source"] = artifact
             spec["dag_source_md5"] = hashlib.md5(dag).hexdigest()  # noqa: S324 - S3's etag, not security
         else:
             spec["dag_content"] = "" if dag is None else dag.decode("utf-8")
+        return self.render_spec(spec, self.backend_config(workload), artifacts)
+
+    def render_spec(
+        self, spec: dict[str, Any], backend: dict[str, Any], artifacts: dict[str, bytes] | None = None
+    ) -> RenderedModule:
+        """The root module for the module's input values ``spec`` (also used to rebuild a working
+        directory from a Terraform state, where no descriptor is at hand)."""
+        s = self.settings
+        main = self._env.get_template("main.tf.j2").render(
+            service_version=__version__,
+            backend_config=BACKEND_CONFIG,
+            state_backend=s.state_backend,
+            emulated_endpoint=s.s3_endpoint is not None,
+        )
+        files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
         tfvars = {"aws_region": s.aws_region, "workload": spec}
         files[TFVARS] = (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode()
-        files[BACKEND_CONFIG] = (json.dumps(self.backend_config(workload), indent=2) + "\n").encode()
+        files[BACKEND_CONFIG] = (json.dumps(backend, indent=2) + "\n").encode()
         return RenderedModule(files)
 
 

@@ -81,6 +81,14 @@ class Settings:
     """MWAA_SP_TEMPLATES_DIR: Jinja2 templates of the per-workload root module."""
     module_dir: Path = _REPO_ROOT / "terraform" / "workload"
     """MWAA_SP_MODULE_DIR: the static Terraform module that deploys one workload."""
+    require_reviewed_plan: bool = False
+    """MWAA_SP_REQUIRE_REVIEWED_PLAN: apply only a plan equal to one reviewed earlier (validate or speculative)."""
+    drift_ignore: tuple[str, ...] = ()
+    """MWAA_SP_DRIFT_IGNORE: comma-separated workload ids or S3 key globs whose drift is known and accepted."""
+    drift_interval_s: int = 0
+    """MWAA_SP_DRIFT_INTERVAL: seconds between in-service drift checks of every workload (0: off)."""
+    drift_parallel: int = 2
+    """MWAA_SP_DRIFT_PARALLEL: workloads checked at once by a drift run."""
     tf_cli_config_file: Path | None = None
     """TF_CLI_CONFIG_FILE: Terraform CLI config (e.g. a provider mirror); the sandbox writes its own."""
 
@@ -124,4 +132,8 @@ class Settings:
             templates_dir=Path(env.get("MWAA_SP_TEMPLATES_DIR", str(defaults.templates_dir))),
             module_dir=Path(env.get("MWAA_SP_MODULE_DIR", str(defaults.module_dir))),
             tf_cli_config_file=Path(tf_cli) if tf_cli else None,
+            require_reviewed_plan=_bool(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
+            drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
+            drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
+            drift_parallel=_int(env, "MWAA_SP_DRIFT_PARALLEL", defaults.drift_parallel),
         )

@@ -26,6 +26,7 @@ def provisioned(
     etag: str | None,
     version_id: str | None,
     summary: ChangeSummary,
+    plan_id: str | None,
     no_op_without_terraform: bool,
     logs: list[dict[str, str]],
 ) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def provisioned(
                 "stateBackend": state_backend,
                 "stateKey": state_key,
                 "planSummary": summary.as_dict(),
+                "planId": plan_id,
                 "noOpVerifiedWithoutTerraform": no_op_without_terraform,
             },
         },
@@ -66,14 +68,14 @@ def provisioned(
 
 
 def unprovisioned(
-    workload: Workload, state_key: str, summary: ChangeSummary, logs: list[dict[str, str]]
+    workload: Workload, state_key: str, summary: ChangeSummary, plan_id: str | None, logs: list[dict[str, str]]
 ) -> dict[str, Any]:
     return {
         "status": "COMPLETED",
         "result": f"DAG removed from s3://{workload.bucket}/{workload.deployed_key} ({summary})",
         "info": {
             "publicInfo": {},
-            "privateInfo": {"stateKey": state_key, "planSummary": summary.as_dict()},
+            "privateInfo": {"stateKey": state_key, "planSummary": summary.as_dict(), "planId": plan_id},
         },
         "logs": logs,
     }

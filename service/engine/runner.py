@@ -7,6 +7,7 @@ for the whole process (it is the same for every workload: variables travel in tf
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -61,14 +62,23 @@ class TerraformRunner:
             raise TerraformFailed("init", [_first_error(result)])
         return result
 
-    def plan(self, workdir: Path, *, destroy: bool = False) -> RunOutcome:
-        outcome = parse_run(self.run(workdir, args.plan_args(destroy=destroy)))
+    def plan(
+        self,
+        workdir: Path,
+        *,
+        destroy: bool = False,
+        refresh_only: bool = False,
+        replace: list[str] | None = None,
+        out: str = args.PLAN_FILE,
+    ) -> RunOutcome:
+        argv = args.plan_args(out, destroy=destroy, refresh_only=refresh_only, replace=replace)
+        outcome = parse_run(self.run(workdir, argv))
         if outcome.result.exit_code not in (0, 2):
             raise TerraformFailed("plan", outcome.errors)
         return outcome
 
-    def apply(self, workdir: Path) -> RunOutcome:
-        outcome = parse_run(self.run(workdir, args.apply_args()))
+    def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> RunOutcome:
+        outcome = parse_run(self.run(workdir, args.apply_args(plan_file)))
         if outcome.result.exit_code != 0:
             raise TerraformFailed("apply", outcome.errors)
         return outcome
@@ -79,15 +89,20 @@ class TerraformRunner:
             raise TerraformFailed("destroy", outcome.errors)
         return outcome
 
-    def show_text(self, workdir: Path) -> str:
-        result = self.run(workdir, args.show_args(as_json=False))
+    def show_text(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> str:
+        result = self.run(workdir, args.show_args(plan_file, as_json=False))
         if result.exit_code != 0:
             raise TerraformFailed("show", [_first_error(result)])
         return result.stdout
 
-    def outputs(self, workdir: Path) -> dict[str, Any]:
-        import json
+    def show_json(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> dict[str, Any]:
+        result = self.run(workdir, args.show_args(plan_file, as_json=True))
+        if result.exit_code != 0:
+            raise TerraformFailed("show", [_first_error(result)])
+        parsed: dict[str, Any] = json.loads(result.stdout)
+        return parsed
 
+    def outputs(self, workdir: Path) -> dict[str, Any]:
         result = self.run(workdir, args.output_args())
         if result.exit_code != 0:
             raise TerraformFailed("output", [_first_error(result)])

@@ -8,7 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import ConfigurationError
-from service.store.models import Base
+
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def normalise_url(url: str) -> str:
@@ -17,6 +18,20 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; several replicas starting at once serialise on the database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
 
 
 def make_engine(url: str) -> Engine:
@@ -36,7 +51,7 @@ def make_engine(url: str) -> Engine:
 
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(engine)
+        migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
         raise ConfigurationError(f"database {url.split('@')[-1]} is not usable: {exc}") from exc
     return engine

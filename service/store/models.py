@@ -1,10 +1,10 @@
-"""Tables. Kept deliberately flat: a task row per token, a workload row per component."""
+"""Tables. Schema changes go through Alembic migrations (service/store/migrations)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy import Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -30,10 +30,14 @@ class WorkloadRow(Base):
 
     component_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     workload_key: Mapped[str] = mapped_column(String(512), unique=True)
+    data_product_id: Mapped[str] = mapped_column(String(512), index=True, default="")
+    major: Mapped[str] = mapped_column(String(16), default="")
     bucket: Mapped[str] = mapped_column(String(64))
     dag_key: Mapped[str] = mapped_column(String(1024))
     descriptor_key: Mapped[str] = mapped_column(String(1024))
     state_key: Mapped[str] = mapped_column(String(1024))
+    module_version: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    """Service version and digest of the static module the last apply used."""
     deployed: Mapped[bool] = mapped_column(Boolean, default=False)
     inputs_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """Digest of the rendered module (config, tfvars, artifacts) of the last successful apply."""
@@ -44,3 +48,43 @@ class WorkloadRow(Base):
     last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     plan_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    drift_status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    """in_sync | drifted | missing | error, from the last drift check."""
+    drift_report: Mapped[str | None] = mapped_column(Text, nullable=True)
+    drift_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PlanRow(Base):
+    """A plan as platform engineers review it: Terraform's text and JSON, the summary, the DAG diff."""
+
+    __tablename__ = "plans"
+
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    component_id: Mapped[str] = mapped_column(String(512), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """provision | unprovision | speculative | reconcile"""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    add: Mapped[int] = mapped_column(Integer, default=0)
+    change: Mapped[int] = mapped_column(Integer, default=0)
+    destroy: Mapped[int] = mapped_column(Integer, default=0)
+    dag_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    changes_digest: Mapped[str] = mapped_column(String(64), default="")
+    """Digest of the planned resource changes (addresses, actions, planned values)."""
+    text: Mapped[str] = mapped_column(Text, default="")
+    plan_json: Mapped[str] = mapped_column(Text, default="{}")
+    dag_diff: Mapped[str] = mapped_column(Text, default="")
+
+
+class DriftRunRow(Base):
+    __tablename__ = "drift_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """RUNNING | COMPLETED | FAILED"""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text, default="{}")

@@ -1,9 +1,12 @@
-"""The registry of workloads this service has deployed, with what the fast no-op check needs."""
+"""The registry of workloads this service manages: what the fast no-op check, reviewers and drift
+detection need. Terraform states remain the source of truth (see ``service.rebuild``)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +24,82 @@ class Deployed:
     inputs_digest: str
     state_fingerprint: str | None
     objects: dict[str, ObjectFingerprint]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registry row, for listing, drift checks and rebuilds."""
+
+    component_id: str
+    workload_key: str
+    data_product_id: str
+    bucket: str
+    dag_key: str
+    descriptor_key: str
+    state_key: str
+    deployed: bool
+    last_operation: str | None
+    last_status: str | None
+    last_at: datetime | None
+    plan_summary: dict[str, int] | None
+    last_plan_id: str | None
+    module_version: str | None
+    drift_status: str | None
+    drift_report: dict[str, Any] | None
+    drift_checked_at: datetime | None
+    recorded: Deployed | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "componentId": self.component_id,
+            "dataProductId": self.data_product_id,
+            "bucket": self.bucket,
+            "dagKey": self.dag_key,
+            "descriptorKey": self.descriptor_key,
+            "stateKey": self.state_key,
+            "deployed": self.deployed,
+            "moduleVersion": self.module_version,
+            "lastOperation": self.last_operation,
+            "lastStatus": self.last_status,
+            "lastAt": self.last_at.isoformat() if self.last_at else None,
+            "planSummary": self.plan_summary,
+            "lastPlanId": self.last_plan_id,
+            "drift": {
+                "status": self.drift_status,
+                "checkedAt": self.drift_checked_at.isoformat() if self.drift_checked_at else None,
+                "report": self.drift_report,
+            },
+        }
+
+
+def _deployed(row: WorkloadRow) -> Deployed | None:
+    if not row.deployed or not row.inputs_digest or not row.objects:
+        return None
+    objects = {k: ObjectFingerprint.from_dict(v) for k, v in json.loads(row.objects).items()}
+    return Deployed(row.inputs_digest, row.state_fingerprint, objects)
+
+
+def _entry(row: WorkloadRow) -> Entry:
+    return Entry(
+        component_id=row.component_id,
+        workload_key=row.workload_key,
+        data_product_id=row.data_product_id,
+        bucket=row.bucket,
+        dag_key=row.dag_key,
+        descriptor_key=row.descriptor_key,
+        state_key=row.state_key,
+        deployed=row.deployed,
+        last_operation=row.last_operation,
+        last_status=row.last_status,
+        last_at=row.last_at,
+        plan_summary=json.loads(row.plan_summary) if row.plan_summary else None,
+        last_plan_id=row.last_plan_id,
+        module_version=row.module_version,
+        drift_status=row.drift_status,
+        drift_report=json.loads(row.drift_report) if row.drift_report else None,
+        drift_checked_at=row.drift_checked_at,
+        recorded=_deployed(row),
+    )
 
 
 class Registry:
@@ -43,10 +122,23 @@ class Registry:
     def deployed(self, component_id: str) -> Deployed | None:
         with Session(self.engine) as session:
             row = session.get(WorkloadRow, component_id)
-            if row is None or not row.deployed or not row.inputs_digest or not row.objects:
-                return None
-            objects = {k: ObjectFingerprint.from_dict(v) for k, v in json.loads(row.objects).items()}
-            return Deployed(row.inputs_digest, row.state_fingerprint, objects)
+            return None if row is None else _deployed(row)
+
+    def get(self, component_id: str) -> Entry | None:
+        with Session(self.engine) as session:
+            row = session.get(WorkloadRow, component_id)
+            return None if row is None else _entry(row)
+
+    def list(self, data_product: str | None = None, status: str | None = None, drift: str | None = None) -> list[Entry]:
+        query = select(WorkloadRow).order_by(WorkloadRow.component_id)
+        if data_product:
+            query = query.where(WorkloadRow.data_product_id == data_product)
+        if status:
+            query = query.where(WorkloadRow.last_status == status)
+        if drift:
+            query = query.where(WorkloadRow.drift_status == drift)
+        with Session(self.engine) as session:
+            return [_entry(r) for r in session.scalars(query)]
 
     def record(
         self,
@@ -56,6 +148,9 @@ class Registry:
         status: str,
         summary: dict[str, int] | None,
         deployed: Deployed | None,
+        *,
+        plan_id: str | None = None,
+        module_version: str | None = None,
     ) -> None:
         """Record an operation's outcome; ``deployed`` is None after a destroy or a failure, which
         also invalidates the fast no-op check."""
@@ -65,6 +160,8 @@ class Registry:
                 row = WorkloadRow(component_id=workload.component_id)
                 session.add(row)
             row.workload_key = workload.workload_key
+            row.data_product_id = workload.urn.data_product_id
+            row.major = workload.urn.major
             row.bucket = workload.bucket
             row.dag_key = workload.deployed_key
             row.descriptor_key = workload.descriptor_key
@@ -74,10 +171,29 @@ class Registry:
             row.last_at = now()
             if summary is not None:
                 row.plan_summary = json.dumps(summary)
-            if status == "COMPLETED" and operation == "unprovision":
-                row.deployed = False
-            elif status == "COMPLETED":
-                row.deployed = True
+            if plan_id is not None:
+                row.last_plan_id = plan_id
+            if module_version is not None:
+                row.module_version = module_version
+            if status == "COMPLETED":
+                row.deployed = operation != "unprovision"
             row.inputs_digest = deployed.inputs_digest if deployed else None
             row.state_fingerprint = deployed.state_fingerprint if deployed else None
             row.objects = json.dumps({k: v.as_dict() for k, v in deployed.objects.items()}) if deployed else None
+
+    def record_drift(self, component_id: str, status: str, report: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(WorkloadRow, component_id)
+            if row is not None:
+                row.drift_status = status
+                row.drift_report = json.dumps(report)
+                row.drift_checked_at = now()
+
+    def record_fingerprints(self, component_id: str, deployed: Deployed) -> None:
+        """After a reconcile: the objects as Terraform left them, so the fast checks trust them again."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(WorkloadRow, component_id)
+            if row is not None:
+                row.inputs_digest = deployed.inputs_digest
+                row.state_fingerprint = deployed.state_fingerprint
+                row.objects = json.dumps({k: v.as_dict() for k, v in deployed.objects.items()})

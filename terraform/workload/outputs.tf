@@ -1,5 +1,7 @@
+# try(): during a refresh-only plan an object deleted behind Terraform's back has no instance left,
+# and drift detection must still be able to read the rest of the plan.
 locals {
-  dag = local.is_text ? aws_s3_object.dag_text[0] : aws_s3_object.dag_binary[0]
+  dag = one(concat(aws_s3_object.dag_text, aws_s3_object.dag_binary))
 }
 
 output "bucket" {
@@ -7,21 +9,21 @@ output "bucket" {
 }
 
 output "dag_key" {
-  value = local.dag.key
+  value = try(local.dag.key, null)
 }
 
 output "dag_etag" {
-  value = local.dag.etag
+  value = try(local.dag.etag, null)
 }
 
 output "dag_version_id" {
-  value = local.dag.version_id
+  value = try(local.dag.version_id, null)
 }
 
 output "descriptor_key" {
-  value = aws_s3_object.descriptor.key
+  value = try(aws_s3_object.descriptor.key, null)
 }
 
 output "descriptor_etag" {
-  value = aws_s3_object.descriptor.etag
+  value = try(aws_s3_object.descriptor.etag, null)
 }

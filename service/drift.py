@@ -1,0 +1,193 @@
+"""Drift detection: which deployed DAGs were changed or deleted behind Terraform's back.
+
+Terraform judges: a refresh-only plan, read through ``show -json``'s ``resource_drift`` (not its
+exit code alone: an output-only change is not drift). The fast path only decides "in sync" — when
+the state and the objects (HEAD attributes and tags) are exactly what the last apply left — and
+sends everything else, or everything with ``thorough``, to Terraform.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service import review
+from service.errors import MwaaSpError, StorageError
+from service.store.registry import Deployed, Entry
+from service.worker import Worker
+
+DRIFT_PLAN = "drift.tfplan"
+_IDENTITY = {"etag", "version_id", "tags", "tags_all"}
+_BINARY_DAG = "module.workload.aws_s3_object.dag_binary[0]"
+
+
+@dataclass
+class Verdict:
+    component_id: str
+    status: str
+    """in_sync | drifted | missing | error"""
+    method: str
+    """fast (no Terraform needed) | terraform (refresh-only plan)"""
+    checked_at: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[dict[str, Any]] = field(default_factory=list)
+    reconciled: dict[str, Any] | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def changes_from_drift(plan_json: dict[str, Any]) -> list[dict[str, Any]]:
+    """What moved, per object, from a refresh-only plan's ``resource_drift``."""
+    found: list[dict[str, Any]] = []
+    for drift in plan_json.get("resource_drift", []):
+        change = drift.get("change", {})
+        before, after = change.get("before") or {}, change.get("after")
+        key = before.get("key", "?")
+        base = {"address": drift.get("address"), "key": key}
+        if after is None or "delete" in change.get("actions", []):
+            found.append(base | {"what": "deleted"})
+            continue
+        if before.get("etag") != after.get("etag"):
+            found.append(base | {"what": "content", "old": before.get("etag"), "new": after.get("etag")})
+        if before.get("tags") != after.get("tags") or before.get("tags_all") != after.get("tags_all"):
+            found.append(base | {"what": "tags", "old": before.get("tags_all"), "new": after.get("tags_all")})
+        others = sorted(k for k in set(before) | set(after) if k not in _IDENTITY and before.get(k) != after.get(k))
+        if others:
+            found.append(base | {"what": "metadata", "attributes": others})
+    return found
+
+
+def verdict_status(changes: list[dict[str, Any]], objects: int) -> str:
+    if not changes:
+        return "in_sync"
+    deleted = {c["key"] for c in changes if c["what"] == "deleted"}
+    return "missing" if len(deleted) >= objects else "drifted"
+
+
+def exit_code(verdicts: Iterable[Verdict]) -> int:
+    """Terraform's detailed exit code: 0 nothing drifted, 2 drift found, 1 a check failed."""
+    statuses = {v.status for v in verdicts}
+    if "error" in statuses:
+        return 1
+    return 2 if statuses & {"drifted", "missing"} else 0
+
+
+class DriftChecker:
+    def __init__(self, worker: Worker, ignore: tuple[str, ...]) -> None:
+        self.worker = worker
+        self.ignore = ignore
+
+    def _ignored(self, entry: Entry, change: dict[str, Any]) -> bool:
+        return any(
+            pattern == entry.component_id or fnmatch.fnmatchcase(str(change.get("key", "")), pattern)
+            for pattern in self.ignore
+        )
+
+    def _workdir(self, entry: Entry) -> Path:
+        workdir = self.worker.settings.data_dir / "workloads" / entry.workload_key
+        if not (workdir / ".terraform").is_dir():
+            raise StorageError(
+                f"no initialised working directory for {entry.component_id}: provision it again, "
+                "or run `mwaa-sp registry rebuild`"
+            )
+        return workdir
+
+    def _fast_in_sync(self, entry: Entry) -> bool:
+        recorded = entry.recorded
+        if recorded is None or recorded.state_fingerprint is None:
+            return False
+        state, objects = self.worker.observe(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
+        return state == recorded.state_fingerprint and objects == recorded.objects
+
+    def check(self, entry: Entry, *, thorough: bool = False, reconcile: bool = False) -> Verdict:
+        checked_at = datetime.now(UTC).isoformat()
+        try:
+            if not thorough and self._fast_in_sync(entry):
+                verdict = Verdict(entry.component_id, "in_sync", "fast", checked_at)
+            else:
+                verdict = self._terraform_verdict(entry, checked_at)
+            if reconcile and verdict.status in ("drifted", "missing"):
+                verdict.reconciled = self._reconcile(entry, verdict)
+        except MwaaSpError as exc:
+            verdict = Verdict(entry.component_id, "error", "terraform", checked_at, error=exc.message)
+        self.worker.registry.record_drift(entry.component_id, verdict.status, verdict.as_dict())
+        return verdict
+
+    def _terraform_verdict(self, entry: Entry, checked_at: str) -> Verdict:
+        workdir = self._workdir(entry)
+        plan = self.worker.runner.plan(workdir, refresh_only=True, out=DRIFT_PLAN)
+        changes = []
+        if plan.result.exit_code == 2:
+            changes = changes_from_drift(self.worker.runner.show_json(workdir, DRIFT_PLAN))
+        kept = [c for c in changes if not self._ignored(entry, c)]
+        ignored = [c for c in changes if self._ignored(entry, c)]
+        return Verdict(entry.component_id, verdict_status(kept, 2), "terraform", checked_at, kept, ignored)
+
+    def _reconcile(self, entry: Entry, verdict: Verdict) -> dict[str, Any]:
+        """Apply the stored configuration again. A binary DAG whose bytes changed is replaced: its
+        ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
+        workdir = self._workdir(entry)
+        replace = sorted(
+            {c["address"] for c in verdict.changes if c["address"] == _BINARY_DAG and c["what"] == "content"}
+        )
+        runner = self.worker.runner
+        plan = runner.plan(workdir, replace=replace)
+        artifact = review.build(
+            "reconcile", plan.summary, runner.show_text(workdir), runner.show_json(workdir), entry.dag_key, None, None
+        )
+        if plan.result.exit_code == 2:
+            runner.apply(workdir)
+        plan_id = self.worker.plans.save(entry.component_id, artifact, applied=plan.result.exit_code == 2)
+        state, objects = self.worker.observe(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
+        if entry.recorded is not None and objects:
+            self.worker.registry.record_fingerprints(
+                entry.component_id, Deployed(entry.recorded.inputs_digest, state, objects)
+            )
+        return {"planId": plan_id, "summary": plan.summary.as_dict()}
+
+    def run(
+        self,
+        entries: list[Entry],
+        submit: Callable[[str, Callable[[], Verdict]], Future[Any]],
+        *,
+        thorough: bool = False,
+        reconcile: bool = False,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> list[Verdict]:
+        """Check every deployed entry, each on its workload's queue (after that workload's provisions)."""
+        deployed = [e for e in entries if e.deployed]
+
+        def job(entry: Entry) -> Callable[[], Verdict]:
+            return lambda: self.check(entry, thorough=thorough, reconcile=reconcile)
+
+        futures = [submit(e.workload_key, job(e)) for e in deployed]
+        verdicts = []
+        for done, future in enumerate(futures, start=1):
+            verdicts.append(future.result())
+            progress(done, len(futures))
+        return verdicts
+
+
+def report(verdicts: list[Verdict]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    return {"exitCode": exit_code(verdicts), "counts": counts, "workloads": [v.as_dict() for v in verdicts]}
+
+
+def markdown(verdicts: list[Verdict]) -> str:
+    lines = ["| workload | verdict | how | what changed |", "|---|---|---|---|"]
+    for v in verdicts:
+        what = v.error or "; ".join(
+            f"{c['key']}: {c['what']}" + (f" ({c.get('old')} → {c.get('new')})" if c["what"] == "content" else "")
+            for c in v.changes
+        )
+        lines.append(f"| {v.component_id} | {v.status} | {v.method} | {what or '—'} |")
+    return "\n".join(lines) + "\n"

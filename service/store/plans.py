@@ -1,0 +1,110 @@
+"""Stored plans: every provision, unprovision, speculative plan and reconcile keeps its plan."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from service.engine.results import ChangeSummary
+from service.review import PlanArtifact
+from service.store.models import PlanRow
+from service.store.tasks import now
+
+REVIEWABLE = ("speculative", "validate")
+
+
+def _artifact(row: PlanRow) -> PlanArtifact:
+    return PlanArtifact(
+        kind=row.kind,
+        summary=ChangeSummary(row.add, row.change, row.destroy),
+        text=row.text,
+        plan_json=json.loads(row.plan_json),
+        dag_diff=row.dag_diff,
+        dag_digest=row.dag_digest,
+        changes_digest=row.changes_digest,
+    )
+
+
+def summary(row: PlanRow) -> dict[str, Any]:
+    return {
+        "planId": row.plan_id,
+        "componentId": row.component_id,
+        "kind": row.kind,
+        "createdAt": row.created_at.isoformat(),
+        "applied": row.applied,
+        "summary": {"add": row.add, "change": row.change, "destroy": row.destroy},
+    }
+
+
+class PlanStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def save(self, component_id: str, artifact: PlanArtifact, applied: bool) -> str:
+        plan_id = secrets.token_hex(8)
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                PlanRow(
+                    plan_id=plan_id,
+                    component_id=component_id,
+                    kind=artifact.kind,
+                    created_at=now(),
+                    applied=applied,
+                    add=artifact.summary.add,
+                    change=artifact.summary.change,
+                    destroy=artifact.summary.destroy,
+                    dag_digest=artifact.dag_digest,
+                    changes_digest=artifact.changes_digest,
+                    text=artifact.text,
+                    plan_json=json.dumps(artifact.plan_json),
+                    dag_diff=artifact.dag_diff,
+                )
+            )
+        return plan_id
+
+    def mark_applied(self, plan_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(PlanRow, plan_id)
+            if row is not None:
+                row.applied = True
+
+    def list(self, component_id: str) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(PlanRow).where(PlanRow.component_id == component_id).order_by(PlanRow.created_at.desc())
+            )
+            return [summary(r) for r in rows]
+
+    def get(self, component_id: str, plan_id: str) -> dict[str, Any] | None:
+        with Session(self.engine) as session:
+            row = session.get(PlanRow, plan_id)
+            if row is None or row.component_id != component_id:
+                return None
+            return summary(row) | {
+                "text": row.text,
+                "json": json.loads(row.plan_json),
+                "dagDiff": row.dag_diff,
+                "dagDigest": row.dag_digest,
+            }
+
+    def latest_reviewed(self, component_id: str) -> PlanArtifact | None:
+        """The newest speculative/validate plan made since the workload's last applied plan."""
+        with Session(self.engine) as session:
+            rows = list(
+                session.scalars(
+                    select(PlanRow)
+                    .where(PlanRow.component_id == component_id)
+                    .order_by(PlanRow.created_at.desc())
+                    .limit(50)
+                )
+            )
+        for row in rows:
+            if row.applied:
+                return None
+            if row.kind in REVIEWABLE:
+                return _artifact(row)
+        return None

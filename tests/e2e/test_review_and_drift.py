@@ -1,0 +1,164 @@
+"""Platform engineers' view, end to end: stored and speculative plans, drift (fast and thorough agree),
+the drift API, reconcile, the ignore list, metrics, the review gate and a registry rebuild."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.processes import REPO, base_env
+
+pytestmark = pytest.mark.e2e
+DP = "urn:dmb:dp:finance:invoices:1"
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {w["component_id"]: w for w in report["workloads"]}
+
+
+def test_plans_drift_reconcile_and_rebuild(
+    service_factory: Any, s3: Any, tmp_path: Path, moto_endpoint: str, provider_cli_config: Path
+) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    service = service_factory()
+    specs = [WorkloadSpec(name=f"wl{i}", dag_name=f"dag_{i}.py", bucket=bucket) for i in range(4)]
+    ids = [f"urn:dmb:cmp:finance:invoices:1:wl{i}" for i in range(4)]
+    for i, spec in enumerate(specs):
+        s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=f"x = {i}\n".encode())
+        response = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(*specs, provision=i)), timeout=300)
+        assert response.status_code == 200, response.text
+        assert response.json()["info"]["privateInfo"]["planId"]
+
+    listed = httpx.get(f"{service.url}/workloads", params={"dataProduct": DP}).json()
+    assert [w["componentId"] for w in listed] == ids
+    assert httpx.get(f"{service.url}/workloads", params={"dataProduct": "urn:dmb:dp:x:y:1"}).json() == []
+    plans = httpx.get(f"{service.url}/workloads/{ids[0]}/plans").json()
+    assert [(p["kind"], p["applied"], p["summary"]["add"]) for p in plans] == [("provision", True, 2)]
+    stored = httpx.get(f"{service.url}/workloads/{ids[0]}/plans/{plans[0]['planId']}").json()
+    assert "aws_s3_object.dag_text[0] will be created" in stored["text"]
+    assert "+x = 0" in stored["dagDiff"]
+    assert stored["json"]["resource_changes"]
+    assert httpx.get(f"{service.url}/workloads/urn:dmb:cmp:no:such:1:wl").status_code == 404
+
+    # A speculative plan shows the code diff and changes nothing.
+    s3.put_object(Bucket=bucket, Key=staged_key(specs[0]), Body=b"x = 100\n")
+    speculative = httpx.post(f"{service.url}/workloads/plan", json=request(descriptor(*specs)), timeout=300)
+    assert speculative.status_code == 200, speculative.text
+    assert speculative.json()["summary"] == {"add": 0, "change": 1, "destroy": 0}
+    assert "-x = 0\n+x = 100\n" in speculative.json()["dagDiff"]
+    dag0 = "dags/finance_invoices_1_dag_0.py"
+    assert s3.get_object(Bucket=bucket, Key=dag0)["Body"].read() == b"x = 0\n"
+
+    # Tamper behind Terraform's back: overwrite one, delete one, retag one, leave one.
+    s3.put_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_1.py", Body=b"evil = True\n")
+    s3.delete_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_2.py")
+    s3.put_object_tagging(
+        Bucket=bucket, Key="dags/finance_invoices_1_dag_3.py", Tagging={"TagSet": [{"Key": "owner", "Value": "me"}]}
+    )
+    env = base_env(moto_endpoint) | {
+        "TF_CLI_CONFIG_FILE": str(provider_cli_config),
+        "MWAA_SP_DATA_DIR": str(tmp_path / "data0"),
+    }
+    fast = _cli(["drift", "--json"], env)
+    assert fast.returncode == 2, fast.stdout + fast.stderr
+    thorough = _cli(["drift", "--thorough", "--json"], env)
+    assert thorough.returncode == 2, thorough.stdout + thorough.stderr
+    fast_v, thorough_v = _by_id(json.loads(fast.stdout)), _by_id(json.loads(thorough.stdout))
+    assert {i: (v["status"], sorted(c["what"] for c in v["changes"])) for i, v in fast_v.items()} == {
+        ids[0]: ("in_sync", []),
+        # An overwrite replaces the bytes, and with them the content type and the tags.
+        ids[1]: ("drifted", ["content", "metadata", "tags"]),
+        ids[2]: ("drifted", ["deleted"]),
+        ids[3]: ("drifted", ["tags"]),
+    }
+    assert {i: v["status"] for i, v in fast_v.items()} == {i: v["status"] for i, v in thorough_v.items()}
+    assert fast_v[ids[0]]["method"] == "fast"
+    assert {v["method"] for v in thorough_v.values()} == {"terraform"}
+    content = next(c for c in fast_v[ids[1]]["changes"] if c["what"] == "content")
+    assert content["old"] != content["new"]
+    assert "checked" in fast.stderr
+
+    markdown = _cli(["drift", "--markdown", "--workload", ids[2]], env)
+    assert markdown.returncode == 2
+    assert f"| {ids[2]} | drifted | terraform | dags/finance_invoices_1_dag_2.py: deleted |" in markdown.stdout
+
+    ignoring = _cli(["drift", "--json", "--workload", ids[3]], env | {"MWAA_SP_DRIFT_IGNORE": ids[3]})
+    assert ignoring.returncode == 0
+    assert _by_id(json.loads(ignoring.stdout))[ids[3]]["ignored"][0]["what"] == "tags"
+
+    # The API: a drift run with progress, and metrics from the registry.
+    run = httpx.post(f"{service.url}/drift-runs", json={"dataProduct": DP}).json()
+    deadline = time.monotonic() + 300
+    while (body := httpx.get(f"{service.url}/drift-runs/{run['id']}").json())["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert body["status"] == "COMPLETED"
+    assert body["progress"] == {"done": 4, "total": 4}
+    assert body["report"]["exitCode"] == 2
+    assert body["report"]["counts"] == {"in_sync": 1, "drifted": 3}
+    metrics = httpx.get(f"{service.url}/metrics").text
+    assert 'mwaa_sp_workloads_drift{verdict="drifted"} 3' in metrics
+
+    # Reconcile restores what Terraform last applied; the next run is clean.
+    reconciled = _cli(["drift", "--reconcile", "--json"], env)
+    assert reconciled.returncode == 2
+    assert all(v["reconciled"] for v in json.loads(reconciled.stdout)["workloads"] if v["status"] != "in_sync")
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_1.py")["Body"].read() == b"x = 1\n"
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_2.py")["Body"].read() == b"x = 2\n"
+    tags = s3.get_object_tagging(Bucket=bucket, Key="dags/finance_invoices_1_dag_3.py")["TagSet"]
+    assert {"Key": "owner", "Value": "me"} not in tags
+    clean = _cli(["drift", "--json"], env)
+    assert clean.returncode == 0, clean.stdout
+    assert {v["method"] for v in json.loads(clean.stdout)["workloads"]} == {"fast"}
+
+    # Lose the database and the working directories; the states rebuild the registry.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(tmp_path / "data0" / "states", fresh / "states")
+    rebuilt = _cli(["registry", "rebuild"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert sorted(rebuilt.stdout.split()) == ids
+    after = _cli(["drift", "--json"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert {v["method"] for v in json.loads(after.stdout)["workloads"]} == {"terraform"}
+
+
+def test_review_gate(service_factory: Any, s3: Any) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    body = request(descriptor(spec))
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
+    service = service_factory(require_reviewed_plan="true")
+
+    refused = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    assert refused.status_code == 400
+    assert "no plan was reviewed" in refused.json()["userMessage"]
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("KeyCount", 0) == 0
+
+    assert httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300).status_code == 200
+    accepted = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    assert accepted.status_code == 200, accepted.text
+
+    httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 2\n")
+    changed = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    assert changed.status_code == 400
+    assert "the DAG changed since the review" in changed.json()["userMessage"]
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 1\n"
