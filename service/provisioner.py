@@ -36,7 +36,14 @@ class Provisioner:
             workload = self.workload(request)
         except ClientError as exc:
             return list(exc.problems)
-        return self.worker.staged_problems(workload)
+        problems = self.worker.staged_problems(workload)
+        if not problems and self.settings.require_reviewed_plan:
+            # With the review gate on, a valid request is also planned: that plan is what a reviewer
+            # approves, and what the provision that follows must match.
+            self.scheduler.submit(
+                workload.workload_key, lambda: self.worker.speculative_plan(workload, kind="validate")
+            ).result()
+        return problems
 
     def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
         """Parse (a bad descriptor raises before any token exists), record a RUNNING task, schedule it."""

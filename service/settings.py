@@ -87,8 +87,6 @@ class Settings:
     """MWAA_SP_DRIFT_IGNORE: comma-separated workload ids or S3 key globs whose drift is known and accepted."""
     drift_interval_s: int = 0
     """MWAA_SP_DRIFT_INTERVAL: seconds between in-service drift checks of every workload (0: off)."""
-    drift_parallel: int = 2
-    """MWAA_SP_DRIFT_PARALLEL: workloads checked at once by a drift run."""
     tf_cli_config_file: Path | None = None
     """TF_CLI_CONFIG_FILE: Terraform CLI config (e.g. a provider mirror); the sandbox writes its own."""
 
@@ -135,5 +133,4 @@ class Settings:
             require_reviewed_plan=_bool(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
             drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
             drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
-            drift_parallel=_int(env, "MWAA_SP_DRIFT_PARALLEL", defaults.drift_parallel),
         )

@@ -156,9 +156,35 @@ def test_review_gate(service_factory: Any, s3: Any) -> None:
     accepted = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
     assert accepted.status_code == 200, accepted.text
 
-    httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300)
+    # A validation plans too, and that plan is a reviewed one.
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 2\n")
+    assert httpx.post(f"{service.url}/v1/validate", json=body, timeout=300).json() == {"valid": True}
+    plans = httpx.get(f"{service.url}/workloads/urn:dmb:cmp:finance:invoices:1:airflow-workload/plans").json()
+    assert plans[0]["kind"] == "validate"
+    validated = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    assert validated.status_code == 200, validated.text
+
+    httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 3\n")
     changed = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
     assert changed.status_code == 400
     assert "the DAG changed since the review" in changed.json()["userMessage"]
-    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 1\n"
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 2\n"
+
+
+def test_scheduled_drift_checks_land_in_registry_and_metrics(service_factory: Any, s3: Any) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
+    service = service_factory(drift_interval="1")
+    assert httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=300).status_code == 200
+    s3.delete_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")
+    deadline = time.monotonic() + 120
+    workload = "urn:dmb:cmp:finance:invoices:1:airflow-workload"
+    while httpx.get(f"{service.url}/workloads/{workload}").json()["drift"]["status"] != "drifted":
+        assert time.monotonic() < deadline, "no scheduled drift check saw the deleted DAG"
+        time.sleep(0.5)
+    assert 'mwaa_sp_workloads_drift{verdict="drifted"} 1' in httpx.get(f"{service.url}/metrics").text
+    drifted = httpx.get(f"{service.url}/workloads", params={"drift": "drifted"}).json()
+    assert [w["componentId"] for w in drifted] == [workload]
