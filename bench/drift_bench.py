@@ -59,9 +59,7 @@ def main() -> int:
             s3.put_object(Bucket="bench-drift", Key=staged_key(spec), Body=f"x = {i}\n".encode())
             workload = parse_descriptor(descriptor(spec))
             futures.append(
-                components.scheduler.submit(
-                    workload.workload_key, lambda w=workload: worker.provision(w, Journal())
-                )
+                components.scheduler.submit(workload.workload_key, lambda w=workload: worker.provision(w, Journal()))
             )
         for done, future in enumerate(futures, start=1):
             future.result()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from service import review
+from service.engine import args
 from service.errors import MwaaSpError, StorageError
 from service.store.registry import Deployed, Entry
 from service.worker import Worker
@@ -139,12 +140,15 @@ class DriftChecker:
         )
         runner = self.worker.runner
         plan = runner.plan(workdir, replace=replace)
-        artifact = review.build(
-            "reconcile", plan.summary, runner.show_text(workdir), runner.show_json(workdir), entry.dag_key, None, None
-        )
+        plan_file = (workdir / args.PLAN_FILE).read_bytes()
         if plan.result.exit_code == 2:
             runner.apply(workdir)
-        plan_id = self.worker.plans.save(entry.component_id, artifact, applied=plan.result.exit_code == 2)
+        plan_id = self.worker.plans.save(
+            entry.component_id,
+            review.unrendered("reconcile", plan.summary, None),
+            applied=plan.result.exit_code == 2,
+            plan_file=plan_file,
+        )
         state, objects = self.worker.observe(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
         if entry.recorded is not None and objects:
             self.worker.registry.record_fingerprints(

@@ -47,9 +47,20 @@ class Operations:
         return self.plans.list(component_id)
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
-        found = self.plans.get(component_id, plan_id)
-        if found is None:
+        """A stored plan; rendered by ``terraform show`` on first read (on the workload's queue)."""
+        stored = self.plans.plan_file(component_id, plan_id)
+        if stored is None:
             raise WorkloadUnknown(f"plan {plan_id} of {component_id}")
+        rendered, plan_file = stored
+        entry = self.registry.get(component_id)
+        if not rendered and plan_file is not None and entry is not None:
+            artifact = self.provisioner.scheduler.submit(
+                entry.workload_key,
+                lambda: self.worker.render_stored(entry.workload_key, entry.dag_key, plan_id, plan_file),
+            ).result()
+            self.plans.cache_rendering(plan_id, artifact)
+        found = self.plans.get(component_id, plan_id)
+        assert found is not None
         return found
 
     # -- speculative plans ----------------------------------------------------------------------

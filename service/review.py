@@ -41,11 +41,11 @@ def changes_digest(plan_json: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _dag_change(plan_json: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def _dag_change(plan_json: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
     for change in plan_json.get("resource_changes", []):
         if change.get("address") in _DAG_ADDRESSES:
             body = change.get("change", {})
-            return body.get("before") or {}, body.get("after") or {}
+            return str(change["address"]), body.get("before") or {}, body.get("after") or {}
     return None
 
 
@@ -71,13 +71,19 @@ def dag_diff(plan_json: dict[str, Any], key: str, deployed: bytes | None, staged
     return "".join(lines)
 
 
-def deployed_text_from_plan(plan_json: dict[str, Any]) -> bytes | None:
-    """The deployed DAG as Terraform's state knows it (text DAGs keep their content in state)."""
+def dag_diff_from_plan(plan_json: dict[str, Any], key: str) -> str:
+    """The DAG's diff as the plan itself carries it: text DAGs keep their code in ``content``;
+    a packaged DAG shows its ``source_hash`` (MD5) before and after."""
     change = _dag_change(plan_json)
     if change is None:
-        return None
-    content = change[0].get("content")
-    return content.encode("utf-8") if isinstance(content, str) else None
+        return ""
+    address, before, after = change
+    if address == _DAG_ADDRESSES[1]:
+        old, new = before.get("source_hash"), after.get("source_hash")
+        return "" if old == new else f"binary, md5 {old or '(none)'} → {new or '(none)'}\n"
+    old_text, new_text = before.get("content"), after.get("content")
+    encoded = [t.encode("utf-8") if isinstance(t, str) else None for t in (old_text, new_text)]
+    return dag_diff(plan_json, key, encoded[0], encoded[1])
 
 
 def build(
@@ -86,18 +92,25 @@ def build(
     text: str,
     plan_json: dict[str, Any],
     key: str,
-    deployed: bytes | None,
     staged: bytes | None,
+    binary_diff: str | None = None,
 ) -> PlanArtifact:
+    """``binary_diff``: for a packaged DAG, the byte-level summary when both sides are at hand."""
     return PlanArtifact(
         kind=kind,
         summary=summary,
         text=text,
         plan_json=plan_json,
-        dag_diff=dag_diff(plan_json, key, deployed, staged),
+        dag_diff=binary_diff if binary_diff is not None else dag_diff_from_plan(plan_json, key),
         dag_digest=hashlib.sha256(staged).hexdigest() if staged is not None else None,
         changes_digest=changes_digest(plan_json),
     )
+
+
+def unrendered(kind: str, summary: ChangeSummary, staged: bytes | None) -> PlanArtifact:
+    """A stored plan whose text and JSON will be rendered from the plan file when first read."""
+    digest = hashlib.sha256(staged).hexdigest() if staged is not None else None
+    return PlanArtifact(kind, summary, "", {}, "", digest, "")
 
 
 def difference(reviewed: PlanArtifact, fresh: PlanArtifact) -> str | None:

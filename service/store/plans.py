@@ -44,7 +44,7 @@ class PlanStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def save(self, component_id: str, artifact: PlanArtifact, applied: bool) -> str:
+    def save(self, component_id: str, artifact: PlanArtifact, applied: bool, plan_file: bytes | None = None) -> str:
         plan_id = secrets.token_hex(8)
         with Session(self.engine) as session, session.begin():
             session.add(
@@ -59,6 +59,8 @@ class PlanStore:
                     destroy=artifact.summary.destroy,
                     dag_digest=artifact.dag_digest,
                     changes_digest=artifact.changes_digest,
+                    plan_file=plan_file,
+                    rendered=bool(artifact.plan_json),
                     text=artifact.text,
                     plan_json=json.dumps(artifact.plan_json),
                     dag_diff=artifact.dag_diff,
@@ -78,6 +80,21 @@ class PlanStore:
                 select(PlanRow).where(PlanRow.component_id == component_id).order_by(PlanRow.created_at.desc())
             )
             return [summary(r) for r in rows]
+
+    def plan_file(self, component_id: str, plan_id: str) -> tuple[bool, bytes | None] | None:
+        """(already rendered?, the saved plan file) or None when there is no such plan."""
+        with Session(self.engine) as session:
+            row = session.get(PlanRow, plan_id)
+            if row is None or row.component_id != component_id:
+                return None
+            return row.rendered, row.plan_file
+
+    def cache_rendering(self, plan_id: str, artifact: PlanArtifact) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(PlanRow, plan_id)
+            if row is not None:
+                row.text, row.plan_json, row.dag_diff = artifact.text, json.dumps(artifact.plan_json), artifact.dag_diff
+                row.changes_digest, row.rendered = artifact.changes_digest, True
 
     def get(self, component_id: str, plan_id: str) -> dict[str, Any] | None:
         with Session(self.engine) as session:

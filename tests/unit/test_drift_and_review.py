@@ -70,7 +70,7 @@ def test_dag_diff_text_and_binary() -> None:
 
 def _artifact(dag: bytes, after: dict[str, object]) -> review.PlanArtifact:
     plan = {"resource_changes": [{"address": "a", "change": {"actions": ["update"], "after": after}}]}
-    return review.build("speculative", ChangeSummary(change=1), "", plan, "k", None, dag)
+    return review.build("speculative", ChangeSummary(change=1), "", plan, "k", dag)
 
 
 def test_review_difference() -> None:
@@ -88,3 +88,17 @@ def test_no_op_changes_do_not_count() -> None:
         ]
     }
     assert review.resource_changes(plan) == [{"address": "b", "actions": ["create"], "after": {"k": 1}}]
+
+
+def test_dag_diff_from_the_plan_itself() -> None:
+    def plan(address: str, before: dict[str, object] | None, after: dict[str, object] | None) -> dict:
+        return {"resource_changes": [{"address": address, "change": {"before": before, "after": after}}]}
+
+    text = "module.workload.aws_s3_object.dag_text[0]"
+    assert "+b = 2" in review.dag_diff_from_plan(plan(text, {"content": "a = 1\n"}, {"content": "b = 2\n"}), "k")
+    assert review.dag_diff_from_plan(plan(text, None, {"content": "x\n"}), "k").startswith("--- /dev/null")
+    binary = "module.workload.aws_s3_object.dag_binary[0]"
+    assert review.dag_diff_from_plan(plan(binary, {"source_hash": "a"}, {"source_hash": "b"}), "k") == (
+        "binary, md5 a → b\n"
+    )
+    assert review.dag_diff_from_plan({"resource_changes": []}, "k") == ""

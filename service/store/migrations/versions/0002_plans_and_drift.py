@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column("destroy", sa.Integer(), nullable=False),
         sa.Column("dag_digest", sa.String(64), nullable=True),
         sa.Column("changes_digest", sa.String(64), nullable=False),
+        sa.Column("plan_file", sa.LargeBinary(), nullable=True),
+        sa.Column("rendered", sa.Boolean(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("plan_json", sa.Text(), nullable=False),
         sa.Column("dag_diff", sa.Text(), nullable=False),
