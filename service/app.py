@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -84,6 +85,21 @@ def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
 
 
+def _keep_leases(provisioner: Provisioner, lease_s: int, stop: threading.Event) -> None:
+    """Renew this replica's task leases; fail tasks whose replica died (at start-up too)."""
+    lease = timedelta(seconds=lease_s)
+    while True:
+        try:
+            provisioner.tasks.renew()
+            failed = provisioner.tasks.fail_expired(lease, provisioner.abandoned)
+            if failed:
+                log.warning("failed tasks abandoned by a stopped replica", extra={"tokens": len(failed)})
+        except Exception:
+            log.exception("task lease upkeep failed")
+        if stop.wait(max(1.0, lease_s / 4)):
+            return
+
+
 def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Event) -> None:
     """MWAA_SP_DRIFT_INTERVAL: check every workload periodically; verdicts land in the registry."""
     while not stop.wait(interval_s):
@@ -100,6 +116,9 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
     stop = threading.Event()
 
     def _startup() -> None:
+        threading.Thread(
+            target=_keep_leases, args=(parts.provisioner, settings.task_lease_s, stop), daemon=True
+        ).start()
         if settings.drift_interval_s:
             threading.Thread(
                 target=_drift_schedule, args=(parts.operations, settings.drift_interval_s, stop), daemon=True

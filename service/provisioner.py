@@ -72,6 +72,17 @@ class Provisioner:
 
         return token, self.scheduler.submit(workload.workload_key, run)
 
+    @staticmethod
+    def abandoned(kind: str) -> dict[str, Any]:
+        """The body of a task whose replica stopped before finishing it."""
+        message = (
+            "the service replica running this task stopped before it finished; Terraform's state is the "
+            "record of what was applied — send the request again"
+        )
+        if kind == "validate":
+            return status.validation("FAILED", validation_result([Problem("", message, "Validate again.")]))
+        return status.failed(message, [])
+
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
         try:
             self.worker.registry.record(workload, self.worker.state_key(workload), kind, "FAILED", None, None)

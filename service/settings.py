@@ -87,6 +87,8 @@ class Settings:
     """MWAA_SP_DRIFT_IGNORE: comma-separated workload ids or S3 key globs whose drift is known and accepted."""
     drift_interval_s: int = 0
     """MWAA_SP_DRIFT_INTERVAL: seconds between in-service drift checks of every workload (0: off)."""
+    task_lease_s: int = 60
+    """MWAA_SP_TASK_LEASE: seconds a RUNNING task survives without its replica renewing it."""
     tf_cli_config_file: Path | None = None
     """TF_CLI_CONFIG_FILE: Terraform CLI config (e.g. a provider mirror); the sandbox writes its own."""
 
@@ -133,4 +135,5 @@ class Settings:
             require_reviewed_plan=_bool(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
             drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
             drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
+            task_lease_s=_int(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
         )

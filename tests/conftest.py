@@ -63,10 +63,10 @@ def service_factory(
 ) -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(**settings: str) -> ServiceProcess:
+    def start(data_dir: Path | None = None, **settings: str) -> ServiceProcess:
         env = base_env(moto_endpoint)
         env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
-        env["MWAA_SP_DATA_DIR"] = str(tmp_path / f"data{len(started)}")
+        env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})
         service = ServiceProcess(env, tmp_path / f"service{len(started)}.log")
         started.append(service)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 PLAN_FILE = "plan.tfplan"
 _COMMON = ["-input=false", "-no-color"]
+# Requests for one workload are serialised inside a replica; this only covers a state lock that
+# another process (a stopped replica's orphaned run, an operator) still holds for a moment.
+_LOCK = ["-lock-timeout=120s"]
 
 
 def init_args(backend_config: str) -> list[str]:
@@ -14,7 +17,7 @@ def init_args(backend_config: str) -> list[str]:
 def plan_args(
     out: str = PLAN_FILE, *, destroy: bool = False, refresh_only: bool = False, replace: list[str] | None = None
 ) -> list[str]:
-    argv = ["plan", *_COMMON, "-json", "-detailed-exitcode", f"-out={out}"]
+    argv = ["plan", *_COMMON, *_LOCK, "-json", "-detailed-exitcode", f"-out={out}"]
     if destroy:
         argv.append("-destroy")
     if refresh_only:
@@ -24,11 +27,11 @@ def plan_args(
 
 
 def apply_args(plan_file: str = PLAN_FILE) -> list[str]:
-    return ["apply", *_COMMON, "-json", "-auto-approve", plan_file]
+    return ["apply", *_COMMON, *_LOCK, "-json", "-auto-approve", plan_file]
 
 
 def destroy_args() -> list[str]:
-    return ["destroy", *_COMMON, "-json", "-auto-approve"]
+    return ["destroy", *_COMMON, *_LOCK, "-json", "-auto-approve"]
 
 
 def show_args(plan_file: str = PLAN_FILE, *, as_json: bool) -> list[str]:

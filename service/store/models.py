@@ -18,11 +18,15 @@ class TaskRow(Base):
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     component_id: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body: Mapped[str] = mapped_column(Text, default="{}")
     """The status body Witboost polls for, as JSON."""
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The replica running the task."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Renewed while the owner lives; a RUNNING task whose lease ran out is failed by any replica."""
 
 
 class WorkloadRow(Base):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
@@ -32,11 +32,14 @@ def now() -> datetime:
 
 
 class TaskStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, owner: str | None = None) -> None:
         self.engine = engine
+        self.owner = owner or secrets.token_hex(8)
+        """This replica's id: it owns the tasks it starts and renews their leases."""
 
     def create(self, kind: TaskKind, component_id: str | None, body: dict[str, Any]) -> str:
-        """A new RUNNING task; its token is unguessable (192 random bits)."""
+        """A new RUNNING task, in the database before its token is returned; the token is
+        unguessable (192 random bits)."""
         token = secrets.token_urlsafe(24)
         with Session(self.engine) as session, session.begin():
             session.add(
@@ -48,9 +51,35 @@ class TaskStore:
                     created_at=now(),
                     updated_at=now(),
                     body=json.dumps(body),
+                    owner=self.owner,
+                    heartbeat_at=now(),
                 )
             )
         return token
+
+    def renew(self) -> int:
+        """Renew the leases of this replica's running tasks."""
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(TaskRow)
+                .where(TaskRow.owner == self.owner, TaskRow.status == "RUNNING")
+                .values(heartbeat_at=now())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def fail_expired(self, lease: timedelta, body: Callable[[str], dict[str, Any]]) -> list[str]:
+        """FAIL every RUNNING task whose lease ran out (its replica died or was killed): a token
+        never stays RUNNING forever. Returns the tokens failed."""
+        cutoff = now() - lease
+        with Session(self.engine) as session, session.begin():
+            rows = session.scalars(
+                select(TaskRow)
+                .where(TaskRow.status == "RUNNING", TaskRow.heartbeat_at < cutoff)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.status, row.body, row.updated_at = "FAILED", json.dumps(body(row.kind)), now()
+            return [row.token for row in rows]
 
     def finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
         if status == "RUNNING":

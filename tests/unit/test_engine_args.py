@@ -17,20 +17,34 @@ def test_argv_builders_are_exact() -> None:
         "plan",
         "-input=false",
         "-no-color",
+        "-lock-timeout=120s",
         "-json",
         "-detailed-exitcode",
         "-out=plan.tfplan",
     ]
     assert args.plan_args(destroy=True)[-1] == "-destroy"
+    assert args.plan_args("d.tfplan", refresh_only=True, replace=["a.b"])[-3:] == [
+        "-out=d.tfplan",
+        "-refresh-only",
+        "-replace=a.b",
+    ]
     assert args.apply_args() == [
         "apply",
         "-input=false",
         "-no-color",
+        "-lock-timeout=120s",
         "-json",
         "-auto-approve",
         "plan.tfplan",
     ]
-    assert args.destroy_args() == ["destroy", "-input=false", "-no-color", "-json", "-auto-approve"]
+    assert args.destroy_args() == [
+        "destroy",
+        "-input=false",
+        "-no-color",
+        "-lock-timeout=120s",
+        "-json",
+        "-auto-approve",
+    ]
     assert args.show_args(as_json=True) == ["show", "-no-color", "-json", "plan.tfplan"]
 
 

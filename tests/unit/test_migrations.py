@@ -64,9 +64,11 @@ def postgres_schema() -> Iterator[str]:
 
 def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
     engine = make_engine(f"{POSTGRES}?options=-csearch_path%3D{postgres_schema}")
-    with engine.connect() as conn:
-        tables = set(sa.inspect(conn).get_table_names(schema=postgres_schema))
-        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    try:
+        with engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names(schema=postgres_schema))
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
     assert {"tasks", "workloads", "plans", "drift_runs", "alembic_version"} <= tables
-    assert version == "0002"
-    engine.dispose()
+    assert version == "0003"

@@ -1,0 +1,63 @@
+"""A replica killed mid-apply: its tasks fail with a reason once their lease runs out (never RUNNING
+forever), finished tokens still answer after the restart, and the next provision succeeds."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+
+pytestmark = pytest.mark.e2e
+
+
+def _status(url: str) -> dict[str, Any]:
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_kill_9_mid_apply_then_restart(service_factory: Any, s3: Any, tmp_path: Path) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    first, second = WorkloadSpec(name="done", dag_name="done.py", bucket=bucket), WorkloadSpec(bucket=bucket)
+    for spec in (first, second):
+        s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
+    data = tmp_path / "shared-data"
+    settings = {"async": "true", "task_lease": "3"}
+    service = service_factory(data_dir=data, **settings)
+
+    done = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(first, second)), timeout=60).json()
+    deadline = time.monotonic() + 120
+    while _status(f"{service.url}/v1/provision/{done}/status")["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    body = request(descriptor(first, second, provision=1))
+    inflight = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
+    time.sleep(1.5)  # inside terraform init/plan/apply
+    assert _status(f"{service.url}/v1/provision/{inflight}/status")["status"] == "RUNNING"
+    service.proc.kill()
+    service.proc.wait()
+
+    restarted = service_factory(data_dir=data, **settings)
+    assert _status(f"{restarted.url}/v1/provision/{done}/status")["status"] == "COMPLETED"
+    deadline = time.monotonic() + 60
+    while (answer := _status(f"{restarted.url}/v1/provision/{inflight}/status"))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "an abandoned task stayed RUNNING"
+        time.sleep(0.5)
+    assert answer["status"] == "FAILED"
+    assert "replica running this task stopped" in answer["result"]
+
+    again = httpx.post(f"{restarted.url}/v1/provision", json=body, timeout=60).json()
+    deadline = time.monotonic() + 300
+    while (answer := _status(f"{restarted.url}/v1/provision/{again}/status"))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert answer["status"] == "COMPLETED", answer
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 1\n"
