@@ -143,6 +143,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
         # Bodies are only ever read by api.body.read_body, whose limit answers in the contract's shape.
         request_max_body_size=None,
         openapi_config=OpenAPIConfig(title="mwaa-sp: MWAA Specific Provisioner", version=__version__, path="/swagger"),
+        # Logging is ours (service.logs: one JSON object a line); Litestar must not install its own.
+        logging_config=None,
         on_startup=[_startup],
         on_shutdown=[_shutdown],
     )

@@ -22,6 +22,7 @@ def test_sandbox_provisions_the_demo_dag_with_no_aws(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "MWAA_SP_PORT": str(port),
         "MWAA_SP_DATA_DIR": str(tmp_path / "data"),
+        "AWS_SECRET_ACCESS_KEY": "s3cr3t-never-logged",
     }
     log = (tmp_path / "sandbox.log").open("wb")
     proc = subprocess.Popen(
@@ -39,5 +40,8 @@ def test_sandbox_provisions_the_demo_dag_with_no_aws(tmp_path: Path) -> None:
         stop(proc)
         log.close()
     output = (tmp_path / "sandbox.log").read_text()
-    assert "SANDBOX MODE" in output
-    assert "embedded S3 emulator at http://127.0.0.1:" in output
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    messages = [r["msg"] for r in records]
+    assert any("SANDBOX MODE" in m and "embedded S3 emulator at http://127.0.0.1:" in m for m in messages)
+    assert any(m.startswith("Plan: 2 to add") for m in messages)
+    assert "s3cr3t-never-logged" not in output
