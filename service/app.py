@@ -11,9 +11,11 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from service import __version__
+from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
 from service.api.workloads import WorkloadsController
@@ -143,6 +145,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
         # Bodies are only ever read by api.body.read_body, whose limit answers in the contract's shape.
         request_max_body_size=None,
         openapi_config=OpenAPIConfig(title="mwaa-sp: MWAA Specific Provisioner", version=__version__, path="/swagger"),
+        middleware=[DefineMiddleware(RequestMiddleware, tokens=settings.api_tokens)],
         # Logging is ours (service.logs: one JSON object a line); Litestar must not install its own.
         logging_config=None,
         on_startup=[_startup],

@@ -125,3 +125,33 @@ def test_unreachable_s3_is_a_system_error(client: TestClient) -> None:  # type: 
 def test_health_and_docs(client: TestClient) -> None:  # type: ignore[type-arg]
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/swagger/openapi.json").json()["paths"]["/v1/provision"]
+
+
+def test_bearer_tokens_guard_everything_but_health(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    settings = Settings(data_dir=tmp_path, s3_endpoint="http://127.0.0.1:9", api_tokens=("tok-one", "tok-two"))
+    body = request(descriptor(WorkloadSpec(dag_name="x.sql")))
+    with TestClient(app=create_app(settings)) as client, caplog.at_level("INFO", logger="mwaa_sp.http"):
+        assert client.get("/health").status_code == 200
+        missing = client.post("/v1/validate", json=body)
+        assert missing.status_code == 401
+        assert missing.json()["inputErrorField"] == "Authorization"
+        wrong = client.post("/v1/validate", json=body, headers={"Authorization": "Bearer tok-three"})
+        assert wrong.status_code == 401
+        assert client.get("/workloads", headers={"Authorization": "Basic tok-one"}).status_code == 401
+        right = client.post("/v1/validate", json=body, headers={"Authorization": "Bearer tok-two"})
+        assert right.status_code == 200
+        assert right.json()["valid"] is False
+        assert len(right.headers["x-request-id"]) == 12
+    lines = [r for r in caplog.records if r.name == "mwaa_sp.http"]
+    assert [(r.method, r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
+        ("GET", "/health", 200),
+        ("POST", "/v1/validate", 401),
+        ("POST", "/v1/validate", 401),
+        ("GET", "/workloads", 401),
+        ("POST", "/v1/validate", 200),
+    ]
+    assert "tok-two" not in caplog.text
+    assert "tok-three" not in caplog.text
