@@ -87,18 +87,23 @@ def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
 
 
-def _keep_leases(provisioner: Provisioner, lease_s: int, stop: threading.Event) -> None:
-    """Renew this replica's task leases; fail tasks whose replica died (at start-up too)."""
-    lease = timedelta(seconds=lease_s)
+def _keep_leases(provisioner: Provisioner, settings: Settings, stop: threading.Event) -> None:
+    """Renew this replica's task leases, fail tasks whose replica died (at start-up too), and prune
+    finished tasks past their retention."""
+    lease = timedelta(seconds=settings.task_lease_s)
+    retention = timedelta(days=settings.task_retention_days)
     while True:
         try:
             provisioner.tasks.renew()
             failed = provisioner.tasks.fail_expired(lease, provisioner.abandoned)
             if failed:
                 log.warning("failed tasks abandoned by a stopped replica", extra={"tokens": len(failed)})
+            pruned = provisioner.tasks.prune(retention)
+            if pruned:
+                log.info("pruned finished tasks", extra={"count": pruned})
         except Exception:
-            log.exception("task lease upkeep failed")
-        if stop.wait(max(1.0, lease_s / 4)):
+            log.exception("task upkeep failed")
+        if stop.wait(max(1.0, settings.task_lease_s / 4)):
             return
 
 
@@ -118,9 +123,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
     stop = threading.Event()
 
     def _startup() -> None:
-        threading.Thread(
-            target=_keep_leases, args=(parts.provisioner, settings.task_lease_s, stop), daemon=True
-        ).start()
+        threading.Thread(target=_keep_leases, args=(parts.provisioner, settings, stop), daemon=True).start()
         if settings.drift_interval_s:
             threading.Thread(
                 target=_drift_schedule, args=(parts.operations, settings.drift_interval_s, stop), daemon=True

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
@@ -65,6 +65,13 @@ class TaskStore:
                 .where(TaskRow.owner == self.owner, TaskRow.status == "RUNNING")
                 .values(heartbeat_at=now())
             )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def prune(self, older_than: timedelta) -> int:
+        """Delete finished tasks last updated before ``older_than`` ago (their tokens then answer 400)."""
+        cutoff = now() - older_than
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(delete(TaskRow).where(TaskRow.status != "RUNNING", TaskRow.updated_at < cutoff))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def fail_expired(self, lease: timedelta, body: Callable[[str], dict[str, Any]]) -> list[str]:

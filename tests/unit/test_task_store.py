@@ -40,3 +40,16 @@ def test_expired_leases_fail_only_the_dead_replicas_tasks(tmp_path: Path) -> Non
     assert failed == [orphan]
     assert alive.get(orphan, ["validate"]).body == {"status": "FAILED", "kind": "validate"}
     assert alive.get(mine, ["provision"]).status == "RUNNING"
+
+
+def test_finished_tasks_are_pruned_after_retention(tmp_path: Path) -> None:
+    store, _ = _stores(tmp_path)
+    old, fresh, running = (store.create("provision", None, {}) for _ in range(3))
+    store.finish(old, "COMPLETED", {})
+    time.sleep(0.3)
+    store.finish(fresh, "FAILED", {})
+    assert store.prune(timedelta(seconds=0.2)) == 1
+    with pytest.raises(TokenUnknown):
+        store.get(old, ["provision"])
+    assert store.get(fresh, ["provision"]).status == "FAILED"
+    assert store.get(running, ["provision"]).status == "RUNNING"
