@@ -13,6 +13,7 @@ from service.errors import ClientError, MwaaSpError, Problem, validation_result
 from service.request import ProvisioningRequest, parse_body
 from service.scheduler import Scheduler
 from service.settings import Settings
+from service.store.locks import WorkloadLocks
 from service.store.tasks import TaskKind, TaskStore
 from service.worker import Journal, Worker
 from service.workload import Workload
@@ -26,6 +27,7 @@ class Provisioner:
         self.worker = worker
         self.tasks = tasks
         self.scheduler = scheduler
+        self.locks = WorkloadLocks(tasks.engine)
 
     def workload(self, request: ProvisioningRequest) -> Workload:
         return parse_descriptor(request.descriptor)
@@ -54,10 +56,11 @@ class Provisioner:
             journal = Journal()
             journal.add("request", f"{kind} of {workload.component_id} started (token {token[:6]}…)")
             try:
-                if kind == "provision":
-                    body = self.worker.provision(workload, journal)
-                else:
-                    body = self.worker.unprovision(workload, journal)
+                with self.locks.hold(workload.workload_key):
+                    if kind == "provision":
+                        body = self.worker.provision(workload, journal)
+                    else:
+                        body = self.worker.unprovision(workload, journal)
             except MwaaSpError as exc:
                 self.tasks.finish(token, "FAILED", status.failed(exc.message, journal.entries))
                 self._record_failure(workload, kind)

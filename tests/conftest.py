@@ -11,6 +11,8 @@ import pytest
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop
 
 REPO = Path(__file__).resolve().parents[1]
+# The PostgreSQL server of this machine kind (trust auth, database ``test``), as CI has it.
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 SHARED = REPO.parent / "shared"
 
 
@@ -75,3 +77,30 @@ def service_factory(
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from service.store.database import normalise_url
+
+    admin = sa.create_engine(normalise_url(POSTGRES))
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    return f"{POSTGRES}?options=-csearch_path%3D{schema}"

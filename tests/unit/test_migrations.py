@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.store.database import make_engine, migrate, normalise_url
+from service.store.database import make_engine, migrate
 from service.store.models import Base
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.conftest import postgres_url
 
 
 def test_upgrade_keeps_existing_rows(tmp_path: Path) -> None:
@@ -47,23 +43,8 @@ def test_models_match_migrations(tmp_path: Path) -> None:
     assert diff == []
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    admin = sa.create_engine(normalise_url(POSTGRES))
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    yield schema
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
-    engine = make_engine(f"{POSTGRES}?options=-csearch_path%3D{postgres_schema}")
+    engine = make_engine(postgres_url(postgres_schema))
     try:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names(schema=postgres_schema))
