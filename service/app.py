@@ -20,7 +20,14 @@ from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
 from service.api.workloads import WorkloadsController
 from service.engine.runner import TerraformRunner, prepare_environment
-from service.errors import ClientError, MwaaSpError, NotSupported, request_validation_error, system_error
+from service.errors import (
+    ClientError,
+    ConfigurationError,
+    MwaaSpError,
+    NotSupported,
+    request_validation_error,
+    system_error,
+)
 from service.operations import Operations
 from service.provisioner import Provisioner
 from service.s3 import S3
@@ -55,7 +62,15 @@ def terraform_env(settings: Settings) -> dict[str, str]:
 
 def build(settings: Settings) -> Components:
     """Everything behind the HTTP layer (the CLI uses it too)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".writable"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"MWAA_SP_DATA_DIR {settings.data_dir} is not a writable directory: {exc.strerror or exc}"
+        ) from exc
     prepare_environment(terraform_env(settings))
     engine = make_engine(settings.effective_database_url)
     worker = Worker(settings, TerraformRunner(), S3(settings), Registry(engine), PlanStore(engine))

@@ -54,3 +54,13 @@ def test_render_and_plan(tmp_path: Path, s3: Any, moto_endpoint: str, provider_c
     assert failed.returncode == 2
     assert "dataProduct.components[0].specific.dagName" in failed.stderr
     assert not os.path.exists(tmp_path / "nope")
+
+
+def test_unusable_data_dir_is_a_clear_error(tmp_path: Path, moto_endpoint: str) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    env = base_env(moto_endpoint) | {"MWAA_SP_DATA_DIR": str(not_a_dir / "data")}
+    result = _cli(["workloads"], env)
+    assert result.returncode == 1
+    assert f"error: MWAA_SP_DATA_DIR {not_a_dir / 'data'} is not a writable directory" in result.stderr
+    assert "Traceback" not in result.stderr
