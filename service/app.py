@@ -73,7 +73,9 @@ def build(settings: Settings) -> Components:
         ) from exc
     prepare_environment(terraform_env(settings))
     engine = make_engine(settings.effective_database_url)
-    worker = Worker(settings, TerraformRunner(), S3(settings), Registry(engine), PlanStore(engine))
+    worker = Worker(
+        settings, TerraformRunner(settings.terraform_timeout_s), S3(settings), Registry(engine), PlanStore(engine)
+    )
     scheduler = Scheduler(settings.max_parallel)
     provisioner = Provisioner(settings, worker, TaskStore(engine), scheduler)
     return Components(settings, provisioner, scheduler, Operations(provisioner))

