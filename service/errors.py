@@ -119,8 +119,11 @@ class TerraformFailed(ServerError):
     """Terraform ran and failed; ``diagnostics`` are Terraform's own words."""
 
     def __init__(self, step: str, diagnostics: Sequence[str]) -> None:
+        from service.engine.failures import classify
+
         detail = "; ".join(diagnostics) if diagnostics else "no diagnostic was reported"
-        super().__init__(f"terraform {step} failed: {detail}")
+        cause = classify(diagnostics)
+        super().__init__(f"terraform {step} failed{f' ({cause})' if cause else ''}: {detail}")
         self.step = step
         self.diagnostics = tuple(diagnostics)
 

@@ -109,7 +109,7 @@ class Renderer:
             emulated_endpoint=s.s3_endpoint is not None,
         )
         files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
-        tfvars = {"aws_region": s.aws_region, "workload": spec}
+        tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "workload": spec}
         files[TFVARS] = (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode()
         files[BACKEND_CONFIG] = (json.dumps(backend, indent=2) + "\n").encode()
         return RenderedModule(files)

@@ -75,6 +75,8 @@ class Settings:
     """MWAA_SP_MAX_DAG_BYTES: largest staged DAG object the service will deploy."""
     aws_region: str = "us-east-1"
     """AWS_REGION (or AWS_DEFAULT_REGION): region for the provider, the S3 backend and boto3."""
+    aws_max_retries: int | None = None
+    """MWAA_SP_AWS_MAX_RETRIES: retries of the provider's AWS calls (unset: the provider's default, 25)."""
     s3_endpoint: str | None = None
     """AWS_ENDPOINT_URL_S3: S3 endpoint override honoured by boto3, the provider and the S3 backend."""
     templates_dir: Path = _REPO_ROOT / "templates"
@@ -135,6 +137,9 @@ class Settings:
             max_dag_bytes=_int(env, "MWAA_SP_MAX_DAG_BYTES", defaults.max_dag_bytes),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
+            aws_max_retries=_int(env, "MWAA_SP_AWS_MAX_RETRIES", 0, minimum=0)
+            if env.get("MWAA_SP_AWS_MAX_RETRIES")
+            else None,
             templates_dir=Path(env.get("MWAA_SP_TEMPLATES_DIR", str(defaults.templates_dir))),
             module_dir=Path(env.get("MWAA_SP_MODULE_DIR", str(defaults.module_dir))),
             tf_cli_config_file=Path(tf_cli) if tf_cli else None,

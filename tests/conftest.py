@@ -65,8 +65,8 @@ def service_factory(
 ) -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(data_dir: Path | None = None, **settings: str) -> ServiceProcess:
-        env = base_env(moto_endpoint)
+    def start(data_dir: Path | None = None, endpoint: str | None = None, **settings: str) -> ServiceProcess:
+        env = base_env(endpoint or moto_endpoint)
         env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
         env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})

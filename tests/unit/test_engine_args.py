@@ -85,3 +85,18 @@ def test_json_stream_is_classified() -> None:
 def test_errors_before_the_json_stream_come_from_stderr() -> None:
     outcome = parse_run(CommandResult(("apply",), 1, "", "Error: Failed to load plan\nmore"))
     assert outcome.errors[0].startswith("Error: Failed to load plan")
+
+
+def test_failures_are_classified_from_terraforms_words() -> None:
+    from service.engine.failures import classify
+    from service.errors import TerraformFailed
+
+    refused = ["reading S3 Object: dial tcp 127.0.0.1:9: connect: connection refused"]
+    assert classify(refused) == "the S3 endpoint was unreachable"
+    assert classify(["Error acquiring the state lock: ConditionalCheckFailed"]) == (
+        "the workload's Terraform state is locked by another run"
+    )
+    assert classify(["Invalid index"]) is None
+    assert str(TerraformFailed("apply", refused)).startswith(
+        "terraform apply failed (the S3 endpoint was unreachable): "
+    )

@@ -15,11 +15,18 @@ terraform {
 }
 
 provider "aws" {
-  region = var.aws_region
+  region      = var.aws_region
+  max_retries = var.aws_max_retries
 }
 
 variable "aws_region" {
   type = string
+}
+
+variable "aws_max_retries" {
+  description = "Retries of AWS API calls; null keeps the provider's default."
+  type        = number
+  default     = null
 }
 
 variable "workload" {

@@ -22,7 +22,8 @@ terraform {
 }
 
 provider "aws" {
-  region = var.aws_region
+  region      = var.aws_region
+  max_retries = var.aws_max_retries
 
   # An S3-compatible endpoint (AWS_ENDPOINT_URL_S3) stands in for AWS: path-style addressing,
   # and no STS/IMDS/account calls that only AWS answers.
@@ -35,6 +36,12 @@ provider "aws" {
 
 variable "aws_region" {
   type = string
+}
+
+variable "aws_max_retries" {
+  description = "Retries of AWS API calls; null keeps the provider's default."
+  type        = number
+  default     = null
 }
 
 variable "workload" {
