@@ -74,7 +74,11 @@ def build(settings: Settings) -> Components:
     prepare_environment(terraform_env(settings))
     engine = make_engine(settings.effective_database_url)
     worker = Worker(
-        settings, TerraformRunner(settings.terraform_timeout_s), S3(settings), Registry(engine), PlanStore(engine)
+        settings,
+        TerraformRunner(settings.terraform_timeout_s, settings.lock_timeout_s),
+        S3(settings),
+        Registry(engine),
+        PlanStore(engine),
     )
     scheduler = Scheduler(settings.max_parallel)
     provisioner = Provisioner(settings, worker, TaskStore(engine), scheduler)

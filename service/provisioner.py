@@ -13,6 +13,7 @@ from service.errors import ClientError, MwaaSpError, Problem, validation_result
 from service.request import ProvisioningRequest, parse_body
 from service.scheduler import Scheduler
 from service.settings import Settings
+from service.statelock import StateLocks
 from service.store.locks import WorkloadLocks
 from service.store.tasks import TaskKind, TaskStore
 from service.worker import Journal, Worker
@@ -28,6 +29,7 @@ class Provisioner:
         self.tasks = tasks
         self.scheduler = scheduler
         self.locks = WorkloadLocks(tasks.engine)
+        worker.state_locks = StateLocks(settings, worker.s3, tasks)
 
     def workload(self, request: ProvisioningRequest) -> Workload:
         return parse_descriptor(request.descriptor)
@@ -53,7 +55,7 @@ class Provisioner:
         token = self.tasks.create(kind, workload.component_id, status.running())
 
         def run() -> dict[str, Any]:
-            journal = Journal()
+            journal = Journal(token=token)
             journal.add("request", f"{kind} of {workload.component_id} started (token {token[:6]}…)")
             try:
                 with self.locks.hold(workload.workload_key):

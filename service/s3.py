@@ -103,6 +103,9 @@ class S3:
         data: bytes = response["Body"].read()
         return data
 
+    def delete(self, bucket: str, key: str) -> None:
+        self._call(f"deleting s3://{bucket}/{key}", self.client.delete_object, Bucket=bucket, Key=key)
+
     def _tags(self, bucket: str, key: str) -> list[dict[str, str]] | None:
         what = f"reading tags of s3://{bucket}/{key}"
         found = self._call(what, self.client.get_object_tagging, Bucket=bucket, Key=key)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from service.render import BACKEND_CONFIG, RenderedModule, Renderer, write_modul
 from service.review import PlanArtifact
 from service.s3 import S3, ObjectFingerprint
 from service.settings import Settings
+from service.statelock import StateLocks
 from service.store.plans import PlanStore
 from service.store.registry import Deployed, Registry
 from service.workload import Workload
@@ -37,6 +39,8 @@ class Journal:
     """The ``logs`` of a ProvisioningStatus, collected as the operation goes."""
 
     entries: list[dict[str, str]] = field(default_factory=list)
+    token: str | None = None
+    """The task this operation answers on (its run's state lock is recorded with it)."""
 
     def add(self, phase: str, message: str, level: str = "INFO") -> None:
         self.entries.append(
@@ -54,6 +58,8 @@ class Worker:
         self.s3 = s3
         self.registry = registry
         self.plans = plans
+        self.state_locks: StateLocks | None = None
+        """Set by the provisioner, which owns the task store."""
         self.renderer = Renderer(settings)
         cli_config = settings.tf_cli_config_file
         self._provider_source = (
@@ -231,6 +237,23 @@ class Worker:
         text, JSON and DAG diff are rendered when first read, so the apply path pays nothing for them
         (unless the review gate must compare them now)."""
         workdir = self._prepare(workload, module, journal)
+        with self._locks(workload, journal):
+            return self._plan_and_apply(kind, workload, workdir, staged, journal)
+
+    @contextmanager
+    def _locks(self, workload: Workload, journal: Journal) -> Iterator[None]:
+        if self.state_locks is None:
+            yield
+            return
+        released = self.state_locks.release_orphaned(self.state_key(workload))
+        if released:
+            journal.add("plan", released, "WARNING")
+        with self.state_locks.watch(self.state_key(workload), journal.token):
+            yield
+
+    def _plan_and_apply(
+        self, kind: str, workload: Workload, workdir: Path, staged: bytes | None, journal: Journal
+    ) -> tuple[ChangeSummary, str]:
         plan = self.runner.plan(workdir, destroy=kind == "unprovision")
         journal.add("plan", f"Plan: {plan.summary}")
         for warning in plan.warnings:

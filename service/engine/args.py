@@ -5,9 +5,13 @@ from __future__ import annotations
 
 PLAN_FILE = "plan.tfplan"
 _COMMON = ["-input=false", "-no-color"]
-# Requests for one workload are serialised inside a replica; this only covers a state lock that
-# another process (a stopped replica's orphaned run, an operator) still holds for a moment.
-_LOCK = ["-lock-timeout=120s"]
+# Requests for one workload never run at once; this only covers a state lock that another process
+# (a stopped replica's orphaned run, an operator) still holds for a moment.
+LOCK_TIMEOUT_S = 120
+
+
+def _lock(seconds: int) -> list[str]:
+    return [f"-lock-timeout={seconds}s"]
 
 
 def init_args(backend_config: str) -> list[str]:
@@ -15,9 +19,14 @@ def init_args(backend_config: str) -> list[str]:
 
 
 def plan_args(
-    out: str = PLAN_FILE, *, destroy: bool = False, refresh_only: bool = False, replace: list[str] | None = None
+    out: str = PLAN_FILE,
+    *,
+    destroy: bool = False,
+    refresh_only: bool = False,
+    replace: list[str] | None = None,
+    lock_timeout_s: int = LOCK_TIMEOUT_S,
 ) -> list[str]:
-    argv = ["plan", *_COMMON, *_LOCK, "-json", "-detailed-exitcode", f"-out={out}"]
+    argv = ["plan", *_COMMON, *_lock(lock_timeout_s), "-json", "-detailed-exitcode", f"-out={out}"]
     if destroy:
         argv.append("-destroy")
     if refresh_only:
@@ -26,12 +35,12 @@ def plan_args(
     return argv
 
 
-def apply_args(plan_file: str = PLAN_FILE) -> list[str]:
-    return ["apply", *_COMMON, *_LOCK, "-json", "-auto-approve", plan_file]
+def apply_args(plan_file: str = PLAN_FILE, lock_timeout_s: int = LOCK_TIMEOUT_S) -> list[str]:
+    return ["apply", *_COMMON, *_lock(lock_timeout_s), "-json", "-auto-approve", plan_file]
 
 
-def destroy_args() -> list[str]:
-    return ["destroy", *_COMMON, *_LOCK, "-json", "-auto-approve"]
+def destroy_args(lock_timeout_s: int = LOCK_TIMEOUT_S) -> list[str]:
+    return ["destroy", *_COMMON, *_lock(lock_timeout_s), "-json", "-auto-approve"]
 
 
 def show_args(plan_file: str = PLAN_FILE, *, as_json: bool) -> list[str]:

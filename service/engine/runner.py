@@ -54,8 +54,9 @@ class TerraformRunner:
     cancelled command, which is how a run that hangs (an unreachable endpoint being retried, a
     wedged provider) ends as a clear failure instead of holding its workload forever."""
 
-    def __init__(self, timeout_s: float = 900) -> None:
+    def __init__(self, timeout_s: float = 900, lock_timeout_s: int = args.LOCK_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
+        self.lock_timeout_s = lock_timeout_s
 
     def run(self, workdir: Path, argv: list[str]) -> CommandResult:
         call = AsyncTerraformCommand.run(argv[0], args=argv[1:], chdir=str(workdir))
@@ -84,20 +85,22 @@ class TerraformRunner:
         replace: list[str] | None = None,
         out: str = args.PLAN_FILE,
     ) -> RunOutcome:
-        argv = args.plan_args(out, destroy=destroy, refresh_only=refresh_only, replace=replace)
+        argv = args.plan_args(
+            out, destroy=destroy, refresh_only=refresh_only, replace=replace, lock_timeout_s=self.lock_timeout_s
+        )
         outcome = parse_run(self.run(workdir, argv))
         if outcome.result.exit_code not in (0, 2):
             raise TerraformFailed("plan", outcome.errors)
         return outcome
 
     def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> RunOutcome:
-        outcome = parse_run(self.run(workdir, args.apply_args(plan_file)))
+        outcome = parse_run(self.run(workdir, args.apply_args(plan_file, self.lock_timeout_s)))
         if outcome.result.exit_code != 0:
             raise TerraformFailed("apply", outcome.errors)
         return outcome
 
     def destroy(self, workdir: Path) -> RunOutcome:
-        outcome = parse_run(self.run(workdir, args.destroy_args()))
+        outcome = parse_run(self.run(workdir, args.destroy_args(self.lock_timeout_s)))
         if outcome.result.exit_code != 0:
             raise TerraformFailed("destroy", outcome.errors)
         return outcome

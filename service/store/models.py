@@ -27,6 +27,8 @@ class TaskRow(Base):
     """The replica running the task."""
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """Renewed while the owner lives; a RUNNING task whose lease ran out is failed by any replica."""
+    lock_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """ID of the Terraform state lock the task's run held (S3 backend)."""
 
 
 class WorkloadRow(Base):
