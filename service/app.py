@@ -151,8 +151,13 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             ).start()
 
     def _shutdown() -> None:
+        # Uvicorn has stopped accepting requests; running Terraform gets the grace period to finish,
+        # with its leases still renewed meanwhile.
+        drained = parts.scheduler.shutdown(settings.shutdown_grace_s)
         stop.set()
-        parts.scheduler.shutdown()
+        if not drained:
+            released = parts.provisioner.tasks.release_leases()
+            log.warning("stopped with unfinished tasks; their leases are released", extra={"tasks": released})
 
     return Litestar(
         route_handlers=[ProvisioningController, WorkloadsController, MiscController],

@@ -19,6 +19,7 @@ class Scheduler:
     def __init__(self, max_parallel: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="mwaa-sp-task")
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._queues: dict[str, deque[Job]] = {}
 
     def submit(self, key: str, fn: Callable[[], Any]) -> Future[Any]:
@@ -50,9 +51,18 @@ class Scheduler:
             queue = self._queues[key]
             if not queue:
                 del self._queues[key]
+                self._idle.notify_all()
                 return
             job = queue.popleft()
         self._start(key, job)
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+    def drain(self, grace_s: float) -> bool:
+        """Wait up to ``grace_s`` for every queued and running job; True when all finished."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._queues, timeout=grace_s)
+
+    def shutdown(self, grace_s: float | None = None) -> bool:
+        """Stop taking work; let what runs finish (within ``grace_s`` if given). True when drained."""
+        drained = True if grace_s is None else self.drain(grace_s)
+        self._pool.shutdown(wait=grace_s is None, cancel_futures=False)
+        return drained

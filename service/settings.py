@@ -91,6 +91,8 @@ class Settings:
     """MWAA_SP_DRIFT_INTERVAL: seconds between in-service drift checks of every workload (0: off)."""
     terraform_timeout_s: int = 900
     """MWAA_SP_TERRAFORM_TIMEOUT: seconds one Terraform command may run before it is stopped and the task fails."""
+    shutdown_grace_s: int = 300
+    """MWAA_SP_SHUTDOWN_GRACE: seconds running Terraform may take to finish when the service stops."""
     lock_timeout_s: int = 120
     """MWAA_SP_LOCK_TIMEOUT: seconds Terraform waits for a state lock another process holds."""
     task_retention_days: int = 30
@@ -149,6 +151,7 @@ class Settings:
             drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
             drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
             terraform_timeout_s=_int(env, "MWAA_SP_TERRAFORM_TIMEOUT", defaults.terraform_timeout_s),
+            shutdown_grace_s=_int(env, "MWAA_SP_SHUTDOWN_GRACE", defaults.shutdown_grace_s, minimum=0),
             lock_timeout_s=_int(env, "MWAA_SP_LOCK_TIMEOUT", defaults.lock_timeout_s, minimum=0),
             task_retention_days=_int(env, "MWAA_SP_TASK_RETENTION_DAYS", defaults.task_retention_days),
             api_tokens=tuple(t.strip() for t in env.get("MWAA_SP_API_TOKENS", "").split(",") if t.strip()),

@@ -67,6 +67,17 @@ class TaskStore:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def release_leases(self) -> int:
+        """On shutdown past its grace period: give up this replica's leases at once, so another replica
+        fails the unfinished tasks now rather than when the leases would have run out."""
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(TaskRow)
+                .where(TaskRow.owner == self.owner, TaskRow.status == "RUNNING")
+                .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     def record_lock(self, token: str, lock_id: str) -> None:
         with Session(self.engine) as session, session.begin():
             row = session.get(TaskRow, token)

@@ -61,3 +61,21 @@ def test_kill_9_mid_apply_then_restart(service_factory: Any, s3: Any, tmp_path: 
         time.sleep(0.3)
     assert answer["status"] == "COMPLETED", answer
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 1\n"
+
+
+def test_graceful_shutdown_lets_running_terraform_finish(service_factory: Any, s3: Any, tmp_path: Path) -> None:
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 2\n")
+    data = tmp_path / "graceful"
+    service = service_factory(data_dir=data, **{"async": "true"})
+    token = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60).json()
+    time.sleep(1.0)
+    assert _status(f"{service.url}/v1/provision/{token}/status")["status"] == "RUNNING"
+    service.proc.terminate()  # SIGTERM: stop accepting, let the apply finish
+    service.proc.wait(timeout=120)  # uvicorn re-raises the signal once shut down, so the code is -15
+    assert "Application shutdown complete" in service.log_path.read_text()
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 2\n"
+    restarted = service_factory(data_dir=data, **{"async": "true"})
+    assert _status(f"{restarted.url}/v1/provision/{token}/status")["status"] == "COMPLETED"

@@ -51,3 +51,26 @@ def test_a_failure_does_not_block_the_queue() -> None:
     assert isinstance(failed.exception(timeout=5), RuntimeError)
     assert after.result(timeout=5) == "ran"
     scheduler.shutdown()
+
+
+def test_shutdown_waits_for_running_work_within_its_grace() -> None:
+    scheduler = Scheduler(max_parallel=1)
+    finished = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.3)
+        finished.set()
+
+    scheduler.submit("k", slow)
+    assert scheduler.shutdown(grace_s=5) is True
+    assert finished.is_set()
+
+
+def test_shutdown_gives_up_after_its_grace() -> None:
+    scheduler = Scheduler(max_parallel=1)
+    release = threading.Event()
+    scheduler.submit("k", lambda: release.wait(5))
+    started = time.monotonic()
+    assert scheduler.shutdown(grace_s=0.2) is False
+    assert time.monotonic() - started < 2
+    release.set()

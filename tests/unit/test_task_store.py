@@ -53,3 +53,11 @@ def test_finished_tasks_are_pruned_after_retention(tmp_path: Path) -> None:
         store.get(old, ["provision"])
     assert store.get(fresh, ["provision"]).status == "FAILED"
     assert store.get(running, ["provision"]).status == "RUNNING"
+
+
+def test_released_leases_expire_at_once(tmp_path: Path) -> None:
+    leaving, other = _stores(tmp_path)
+    token = leaving.create("provision", "urn:a", {})
+    assert other.fail_expired(timedelta(seconds=60), lambda kind: {"status": "FAILED"}) == []
+    assert leaving.release_leases() == 1
+    assert other.fail_expired(timedelta(seconds=60), lambda kind: {"status": "FAILED"}) == [token]
