@@ -27,6 +27,7 @@ def test_burst_across_two_replicas(service_factory: Any, s3: Any, postgres_schem
         "state_backend": "s3",
         "state_bucket": states,
         "async": "true",
+        "task_lease": "3",
     }
     replicas = [service_factory(**settings), service_factory(**settings)]
     a, b = (
@@ -63,5 +64,29 @@ def test_burst_across_two_replicas(service_factory: Any, s3: Any, postgres_schem
         assert "lock" not in json.dumps(answer).lower()
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("Contents", [])}
     assert keys == {"dags/finance_invoices_1_a.py", "dags/finance_invoices_1_a_descriptor.yaml"}
+    leftovers = [o["Key"] for o in s3.list_objects_v2(Bucket=states).get("Contents", [])]
+    assert not [k for k in leftovers if k.endswith(".tflock")]
+
+    # kill -9 one replica in the middle of an apply: the survivor fails its task within the lease,
+    # and a following provision through the survivor succeeds.
+    s3.put_object(Bucket=bucket, Key=staged_key(b), Body=b"b = 2\n")
+    body = request(descriptor(a, b, provision=1))
+    doomed = httpx.post(f"{replicas[0].url}/v1/provision", json=body, timeout=60).json()
+    time.sleep(1.5)
+    replicas[0].proc.kill()
+    replicas[0].proc.wait()
+    deadline = time.monotonic() + 60
+    while (answer := httpx.get(f"{replicas[1].url}/v1/provision/{doomed}/status").json())["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the survivor left the dead replica's task RUNNING"
+        time.sleep(0.5)
+    assert answer["status"] == "FAILED"
+    assert "replica running this task stopped" in answer["result"]
+    retry = httpx.post(f"{replicas[1].url}/v1/provision", json=body, timeout=60).json()
+    deadline = time.monotonic() + 300
+    while (answer := httpx.get(f"{replicas[1].url}/v1/provision/{retry}/status").json())["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert answer["status"] == "COMPLETED", answer
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_b.py")["Body"].read() == b"b = 2\n"
     leftovers = [o["Key"] for o in s3.list_objects_v2(Bucket=states).get("Contents", [])]
     assert not [k for k in leftovers if k.endswith(".tflock")]
