@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import free_port, stop, wait_http
+from tests.support.processes import free_port, stop, wait_finished, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -51,19 +51,14 @@ def test_endpoint_outage_fails_clearly_then_recovers(service_factory: Any, tmp_p
         token = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
         time.sleep(1.0)  # terraform is planning or applying now
         stop(moto)
-        deadline = time.monotonic() + 240
-        while (answer := httpx.get(f"{service.url}/v1/provision/{token}/status").json())["status"] == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        answer = wait_finished(f"{service.url}/v1/provision/{token}/status", 240)
         assert answer["status"] == "FAILED"
         assert "unreachable" in answer["result"]
 
         moto = _moto(port)  # back, empty: the emulator keeps nothing across restarts
         s3 = _stage(endpoint, bucket, spec)
         again = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
-        while (answer := httpx.get(f"{service.url}/v1/provision/{again}/status").json())["status"] == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        answer = wait_finished(f"{service.url}/v1/provision/{again}/status")
         assert answer["status"] == "COMPLETED", answer
         keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dags/")["Contents"])
         assert keys == ["dags/finance_invoices_1_my_dag.py", "dags/finance_invoices_1_my_dag_descriptor.yaml"]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.processes import wait_finished
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +34,7 @@ def test_kill_9_mid_apply_then_restart(service_factory: Any, s3: Any, tmp_path: 
     service = service_factory(data_dir=data, **settings)
 
     done = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(first, second)), timeout=60).json()
-    deadline = time.monotonic() + 120
-    while _status(f"{service.url}/v1/provision/{done}/status")["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_finished(f"{service.url}/v1/provision/{done}/status")
 
     body = request(descriptor(first, second, provision=1))
     inflight = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
@@ -47,18 +45,12 @@ def test_kill_9_mid_apply_then_restart(service_factory: Any, s3: Any, tmp_path: 
 
     restarted = service_factory(data_dir=data, **settings)
     assert _status(f"{restarted.url}/v1/provision/{done}/status")["status"] == "COMPLETED"
-    deadline = time.monotonic() + 60
-    while (answer := _status(f"{restarted.url}/v1/provision/{inflight}/status"))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "an abandoned task stayed RUNNING"
-        time.sleep(0.5)
+    answer = wait_finished(f"{restarted.url}/v1/provision/{inflight}/status", 60, "an abandoned task stayed RUNNING")
     assert answer["status"] == "FAILED"
     assert "replica running this task stopped" in answer["result"]
 
     again = httpx.post(f"{restarted.url}/v1/provision", json=body, timeout=60).json()
-    deadline = time.monotonic() + 300
-    while (answer := _status(f"{restarted.url}/v1/provision/{again}/status"))["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    answer = wait_finished(f"{restarted.url}/v1/provision/{again}/status")
     assert answer["status"] == "COMPLETED", answer
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 1\n"
 

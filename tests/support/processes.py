@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -92,3 +93,16 @@ class ServiceProcess:
     def stop(self) -> None:
         stop(self.proc)
         self._log.close()
+
+
+def wait_finished(status_url: str, timeout: float = 300.0, message: str = "a token stayed RUNNING") -> dict[str, Any]:
+    """Poll a task status URL until it is no longer RUNNING; the final body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(status_url, timeout=30)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] != "RUNNING":
+            return body
+        assert time.monotonic() < deadline, message
+        time.sleep(0.3)
