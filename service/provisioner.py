@@ -4,7 +4,7 @@ its outcome behind a token. Sync and async modes share this path; sync simply wa
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from service import status
@@ -29,6 +29,7 @@ class Provisioner:
         self.tasks = tasks
         self.scheduler = scheduler
         self.locks = WorkloadLocks(tasks.engine)
+        self._validations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-validate")
         worker.state_locks = StateLocks(settings, worker.s3, tasks)
 
     def workload(self, request: ProvisioningRequest) -> Workload:
@@ -114,4 +115,6 @@ class Provisioner:
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
-        return token, self.scheduler.submit(f"validate/{token}", run)
+        # Not on the scheduler: with the review gate on, validation waits for a plan that *is* scheduled,
+        # and a scheduler thread waiting on its own pool could starve it.
+        return token, self._validations.submit(run)

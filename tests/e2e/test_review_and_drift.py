@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import REPO, base_env
+from tests.support.processes import REPO, base_env, wait_finished
 
 pytestmark = pytest.mark.e2e
 DP = "urn:dmb:dp:finance:invoices:1"
@@ -145,7 +145,7 @@ def test_review_gate(service_factory: Any, s3: Any) -> None:
     spec = WorkloadSpec(bucket=bucket)
     body = request(descriptor(spec))
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
-    service = service_factory(require_reviewed_plan="true")
+    service = service_factory(require_reviewed_plan="true", max_parallel="1")
 
     refused = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
     assert refused.status_code == 400
@@ -170,6 +170,11 @@ def test_review_gate(service_factory: Any, s3: Any) -> None:
     assert changed.status_code == 400
     assert "the DAG changed since the review" in changed.json()["userMessage"]
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 2\n"
+
+    # Async validations plan too (gate on), several at once, on a one-thread scheduler: none may starve.
+    tokens = [httpx.post(f"{service.url}/v2/validate", json=body, timeout=60).json() for _ in range(3)]
+    for token in tokens:
+        assert wait_finished(f"{service.url}/v2/validate/{token}/status", 300)["status"] == "COMPLETED"
 
 
 def test_scheduled_drift_checks_land_in_registry_and_metrics(service_factory: Any, s3: Any) -> None:
