@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from service import review
 from service.engine import args
-from service.errors import MwaaSpError, StorageError
+from service.errors import MwaaSpError
 from service.store.registry import Deployed, Entry
 from service.worker import Worker
 
@@ -91,15 +90,6 @@ class DriftChecker:
             for pattern in self.ignore
         )
 
-    def _workdir(self, entry: Entry) -> Path:
-        workdir = self.worker.settings.data_dir / "workloads" / entry.workload_key
-        if not (workdir / ".terraform").is_dir():
-            raise StorageError(
-                f"no initialised working directory for {entry.component_id}: provision it again, "
-                "or run `mwaa-sp registry rebuild`"
-            )
-        return workdir
-
     def _fast_in_sync(self, entry: Entry) -> bool:
         recorded = entry.recorded
         if recorded is None or recorded.state_fingerprint is None:
@@ -122,7 +112,7 @@ class DriftChecker:
         return verdict
 
     def _terraform_verdict(self, entry: Entry, checked_at: str) -> Verdict:
-        workdir = self._workdir(entry)
+        workdir = self.worker.initialised_workdir(entry.workload_key)
         plan = self.worker.runner.plan(workdir, refresh_only=True, out=DRIFT_PLAN)
         changes = []
         if plan.result.exit_code == 2:
@@ -134,7 +124,7 @@ class DriftChecker:
     def _reconcile(self, entry: Entry, verdict: Verdict) -> dict[str, Any]:
         """Apply the stored configuration again. A binary DAG whose bytes changed is replaced: its
         ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
-        workdir = self._workdir(entry)
+        workdir = self.worker.initialised_workdir(entry.workload_key)
         replace = sorted(
             {c["address"] for c in verdict.changes if c["address"] == _BINARY_DAG and c["what"] == "content"}
         )

@@ -94,4 +94,4 @@ def _restore_workdir(
         "tags": dag.get("tags") or {},
     }
     module = worker.renderer.render_spec(spec, worker.renderer.backend_for(state_key))
-    return worker.prepare_dir(worker.settings.data_dir / "workloads" / workload_key, module, Journal())
+    return worker.prepare_dir(worker.workdir_for(workload_key), module, Journal())

@@ -49,7 +49,7 @@ def _dag_change(plan_json: dict[str, Any]) -> tuple[str, dict[str, Any], dict[st
     return None
 
 
-def dag_diff(plan_json: dict[str, Any], key: str, deployed: bytes | None, staged: bytes | None) -> str:
+def dag_diff(key: str, deployed: bytes | None, staged: bytes | None) -> str:
     """A unified diff of the DAG code (deployed → staged); for binary DAGs a one-line summary."""
     if deployed == staged:
         return ""
@@ -83,7 +83,7 @@ def dag_diff_from_plan(plan_json: dict[str, Any], key: str) -> str:
         return "" if old == new else f"binary, md5 {old or '(none)'} → {new or '(none)'}\n"
     old_text, new_text = before.get("content"), after.get("content")
     encoded = [t.encode("utf-8") if isinstance(t, str) else None for t in (old_text, new_text)]
-    return dag_diff(plan_json, key, encoded[0], encoded[1])
+    return dag_diff(key, encoded[0], encoded[1])
 
 
 def build(

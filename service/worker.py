@@ -130,7 +130,20 @@ class Worker:
     # -- paths and fingerprints ----------------------------------------------------------------
 
     def workdir(self, workload: Workload) -> Path:
-        return self.settings.data_dir / "workloads" / workload.workload_key
+        return self.workdir_for(workload.workload_key)
+
+    def workdir_for(self, workload_key: str) -> Path:
+        return self.settings.data_dir / "workloads" / workload_key
+
+    def initialised_workdir(self, workload_key: str) -> Path:
+        """The workload's working directory, which Terraform must already have been initialised in."""
+        workdir = self.workdir_for(workload_key)
+        if not (workdir / ".terraform").is_dir():
+            raise StorageError(
+                f"no initialised working directory for {workload_key}: provision it again, "
+                "or run `mwaa-sp registry rebuild`"
+            )
+        return workdir
 
     def state_key(self, workload: Workload) -> str:
         return workload.state_key(self.settings.state_prefix)
@@ -221,7 +234,7 @@ class Worker:
         binary_diff = None
         if workload.dag_kind == "binary":
             deployed = self.s3.get(workload.bucket, workload.deployed_key, self.settings.max_dag_bytes)
-            binary_diff = review.dag_diff({}, workload.deployed_key, deployed, staged)
+            binary_diff = review.dag_diff(workload.deployed_key, deployed, staged)
         return review.build(kind, summary, text, as_json.result(), workload.deployed_key, staged, binary_diff)
 
     def _require_reviewed(self, workload: Workload, fresh: PlanArtifact) -> None:
@@ -275,9 +288,7 @@ class Worker:
 
     def render_stored(self, workload_key: str, key: str, plan_id: str, plan_file: bytes) -> PlanArtifact:
         """Text, JSON and DAG diff of a stored plan, by ``terraform show`` in the workload's directory."""
-        workdir = self.settings.data_dir / "workloads" / workload_key
-        if not (workdir / ".terraform").is_dir():
-            raise StorageError(f"no initialised working directory for {workload_key} to render plan {plan_id}")
+        workdir = self.initialised_workdir(workload_key)
         name = f"plans/{plan_id}.tfplan"
         (workdir / "plans").mkdir(exist_ok=True)
         (workdir / name).write_bytes(plan_file)

@@ -39,13 +39,5 @@ def apply_args(plan_file: str = PLAN_FILE, lock_timeout_s: int = LOCK_TIMEOUT_S)
     return ["apply", *_COMMON, *_lock(lock_timeout_s), "-json", "-auto-approve", plan_file]
 
 
-def destroy_args(lock_timeout_s: int = LOCK_TIMEOUT_S) -> list[str]:
-    return ["destroy", *_COMMON, *_lock(lock_timeout_s), "-json", "-auto-approve"]
-
-
 def show_args(plan_file: str = PLAN_FILE, *, as_json: bool) -> list[str]:
     return ["show", "-no-color", *(["-json"] if as_json else []), plan_file]
-
-
-def output_args() -> list[str]:
-    return ["output", "-no-color", "-json"]

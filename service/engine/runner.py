@@ -99,12 +99,6 @@ class TerraformRunner:
             raise TerraformFailed("apply", outcome.errors)
         return outcome
 
-    def destroy(self, workdir: Path) -> RunOutcome:
-        outcome = parse_run(self.run(workdir, args.destroy_args(self.lock_timeout_s)))
-        if outcome.result.exit_code != 0:
-            raise TerraformFailed("destroy", outcome.errors)
-        return outcome
-
     def show_text(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> str:
         result = self.run(workdir, args.show_args(plan_file, as_json=False))
         if result.exit_code != 0:
@@ -117,13 +111,6 @@ class TerraformRunner:
             raise TerraformFailed("show", [_first_error(result)])
         parsed: dict[str, Any] = json.loads(result.stdout)
         return parsed
-
-    def outputs(self, workdir: Path) -> dict[str, Any]:
-        result = self.run(workdir, args.output_args())
-        if result.exit_code != 0:
-            raise TerraformFailed("output", [_first_error(result)])
-        raw = json.loads(result.stdout or "{}")
-        return {k: v.get("value") for k, v in raw.items()}
 
 
 def _first_error(result: CommandResult) -> str:

@@ -59,12 +59,12 @@ def test_markdown_report() -> None:
 
 
 def test_dag_diff_text_and_binary() -> None:
-    assert review.dag_diff({}, "k", b"a\n", b"a\n") == ""
-    text = review.dag_diff({}, "dags/k.py", b"a = 1\n", b"a = 2\n")
+    assert review.dag_diff("k", b"a\n", b"a\n") == ""
+    text = review.dag_diff("dags/k.py", b"a = 1\n", b"a = 2\n")
     assert "--- a/dags/k.py" in text
     assert "-a = 1\n+a = 2\n" in text
-    assert review.dag_diff({}, "k", None, b"x\n").startswith("--- /dev/null")
-    binary = review.dag_diff({}, "k.zip", b"PK\x03\x04\xff", b"PK\x03\x04\xfe\xfe")
+    assert review.dag_diff("k", None, b"x\n").startswith("--- /dev/null")
+    binary = review.dag_diff("k.zip", b"PK\x03\x04\xff", b"PK\x03\x04\xfe\xfe")
     assert binary.startswith("binary, 5 → 6 bytes, sha256 ")
 
 

@@ -37,14 +37,6 @@ def test_argv_builders_are_exact() -> None:
         "-auto-approve",
         "plan.tfplan",
     ]
-    assert args.destroy_args() == [
-        "destroy",
-        "-input=false",
-        "-no-color",
-        "-lock-timeout=120s",
-        "-json",
-        "-auto-approve",
-    ]
     assert args.show_args(as_json=True) == ["show", "-no-color", "-json", "plan.tfplan"]
 
 
