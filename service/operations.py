@@ -1,35 +1,44 @@
 """Platform-engineer operations shared by the API and the CLI: registry reads, speculative plans,
-drift runs. (The Coordinator's operations live in ``provisioner.py``.)"""
+stored plans, drift runs. (The Coordinator's operations live in ``provisioner.py``.)"""
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from service.descriptor import parse_descriptor
+from service.door import WorkloadDoor
 from service.drift import DriftChecker, Verdict, report
-from service.errors import TokenUnknown, WorkloadUnknown
-from service.provisioner import Provisioner
+from service.errors import WorkloadUnknown
+from service.metrics import prometheus
 from service.request import ProvisioningRequest
-from service.store.models import DriftRunRow
-from service.store.registry import Entry
-from service.store.tasks import now
+from service.store.drift_runs import DriftRunStore
+from service.store.plans import PlanStore
+from service.store.registry import Entry, Registry
+from service.worker import Worker
 
 log = logging.getLogger("mwaa_sp.operations")
+Progress = Callable[[int, int], None]
 
 
 class Operations:
-    def __init__(self, provisioner: Provisioner) -> None:
-        self.provisioner = provisioner
-        self.worker = provisioner.worker
-        self.registry = provisioner.worker.registry
-        self.plans = provisioner.worker.plans
-        self.checker = DriftChecker(self.worker, provisioner.settings.drift_ignore)
+    def __init__(
+        self,
+        worker: Worker,
+        door: WorkloadDoor,
+        registry: Registry,
+        plans: PlanStore,
+        checker: DriftChecker,
+        drift_runs: DriftRunStore,
+    ) -> None:
+        self.worker = worker
+        self.door = door
+        self.registry = registry
+        self.plans = plans
+        self.checker = checker
+        self.drift_runs = drift_runs
 
     # -- registry -----------------------------------------------------------------------------
 
@@ -47,17 +56,16 @@ class Operations:
         return self.plans.list(component_id)
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
-        """A stored plan; rendered by ``terraform show`` on first read (on the workload's queue)."""
+        """A stored plan; rendered by ``terraform show`` on first read (through the workload's door)."""
         stored = self.plans.plan_file(component_id, plan_id)
         if stored is None:
             raise WorkloadUnknown(f"plan {plan_id} of {component_id}")
         rendered, plan_file = stored
         entry = self.registry.get(component_id)
         if not rendered and plan_file is not None and entry is not None:
-            artifact = self.provisioner.scheduler.submit(
-                entry.workload_key,
-                lambda: self.worker.render_stored(entry.workload_key, entry.dag_key, plan_id, plan_file),
-            ).result()
+            artifact = self.door.run(
+                entry.workload_key, lambda door: self.worker.render_stored(door, entry.dag_key, plan_id, plan_file)
+            )
             self.plans.cache_rendering(plan_id, artifact)
         found = self.plans.get(component_id, plan_id)
         assert found is not None
@@ -66,11 +74,11 @@ class Operations:
     # -- speculative plans ----------------------------------------------------------------------
 
     def speculative_plan(self, request: ProvisioningRequest) -> dict[str, Any]:
-        """Plan without applying, on the workload's queue so it never races a provision."""
+        """Plan without applying, through the workload's door so it never races a provision."""
         workload = parse_descriptor(request.descriptor)
-        plan_id, artifact = self.provisioner.scheduler.submit(
-            workload.workload_key, lambda: self.worker.speculative_plan(workload)
-        ).result()
+        plan_id, artifact = self.door.run(
+            workload.workload_key, lambda door: self.worker.speculative_plan(door, workload)
+        )
         return {
             "planId": plan_id,
             "componentId": workload.component_id,
@@ -92,55 +100,50 @@ class Operations:
                 raise WorkloadUnknown(", ".join(sorted(missing)))
         return entries
 
-    def drift(self, entries: list[Entry], *, thorough: bool, reconcile: bool, progress: Any = None) -> list[Verdict]:
+    def drift(
+        self,
+        entries: list[Entry],
+        *,
+        thorough: bool,
+        reconcile: bool,
+        progress: Progress | None = None,
+        waiting: Callable[[str], None] | None = None,
+    ) -> list[Verdict]:
         return self.checker.run(
             entries,
-            self.provisioner.scheduler.submit,
             thorough=thorough,
             reconcile=reconcile,
             progress=progress or (lambda done, total: None),
+            waiting=waiting or (lambda component_id: None),
         )
 
     def start_drift_run(
         self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool
     ) -> str:
+        """A durable drift run (a row owned and leased by this replica), running in the background."""
         entries = self.select(workloads, data_product)
-        run_id = secrets.token_urlsafe(16)
-        total = sum(1 for e in entries if e.deployed)
-        engine = self.registry.engine
-        with Session(engine) as session, session.begin():
-            session.add(DriftRunRow(run_id=run_id, status="RUNNING", created_at=now(), updated_at=now(), total=total))
-
-        def progress(done: int, _total: int) -> None:
-            with Session(engine) as session, session.begin():
-                row = session.get(DriftRunRow, run_id)
-                if row is not None:
-                    row.done, row.updated_at = done, now()
+        options = {"workloads": workloads, "dataProduct": data_product, "thorough": thorough, "reconcile": reconcile}
+        run_id = self.drift_runs.create(sum(1 for e in entries if e.deployed), options)
 
         def run() -> None:
             try:
-                verdicts = self.drift(entries, thorough=thorough, reconcile=reconcile, progress=progress)
+                verdicts = self.drift(
+                    entries,
+                    thorough=thorough,
+                    reconcile=reconcile,
+                    progress=lambda done, _total: self.drift_runs.progress(run_id, done),
+                )
                 outcome, body = "COMPLETED", report(verdicts)
             except Exception as exc:  # a drift run must end, and say why
                 log.exception("drift run %s failed", run_id)
                 outcome, body = "FAILED", {"error": str(exc)}
-            with Session(engine) as session, session.begin():
-                row = session.get(DriftRunRow, run_id)
-                if row is not None:
-                    row.status, row.report, row.updated_at = outcome, json.dumps(body), now()
+            self.drift_runs.finish(run_id, outcome, body)
 
         threading.Thread(target=run, name=f"drift-{run_id[:6]}", daemon=True).start()
         return run_id
 
     def drift_run(self, run_id: str) -> dict[str, Any]:
-        with Session(self.registry.engine) as session:
-            row = session.get(DriftRunRow, run_id)
-            if row is None:
-                raise TokenUnknown(run_id)
-            return {
-                "id": row.run_id,
-                "status": row.status,
-                "progress": {"done": row.done, "total": row.total},
-                "createdAt": row.created_at.isoformat(),
-                "report": json.loads(row.report) if row.status != "RUNNING" else None,
-            }
+        return self.drift_runs.get(run_id).as_dict()
+
+    def metrics(self) -> str:
+        return prometheus(self.registry)

@@ -1,5 +1,5 @@
-"""Requests → tasks: parse and validate up front, then run the operation on the scheduler and keep
-its outcome behind a token. Sync and async modes share this path; sync simply waits."""
+"""Requests → tasks: parse and validate up front, then run the operation through the workload's door
+and keep its outcome behind a token. Sync and async modes share this path; sync simply waits."""
 
 from __future__ import annotations
 
@@ -9,28 +9,42 @@ from typing import Any
 
 from service import status
 from service.descriptor import parse_descriptor
+from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
+from service.journal import Entry, Journal
 from service.request import ProvisioningRequest, parse_body
-from service.scheduler import Scheduler
-from service.settings import Settings
-from service.statelock import StateLocks
-from service.store.locks import WorkloadLocks
+from service.staged import StagedDags
+from service.store.registry import Registry
 from service.store.tasks import TaskKind, TaskStore
-from service.worker import Journal, Worker
+from service.worker import Provisioned, Worker
 from service.workload import Workload
 
 log = logging.getLogger("mwaa_sp.provisioner")
 
 
 class Provisioner:
-    def __init__(self, settings: Settings, worker: Worker, tasks: TaskStore, scheduler: Scheduler) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        worker: Worker,
+        staged: StagedDags,
+        registry: Registry,
+        tasks: TaskStore,
+        door: WorkloadDoor,
+        *,
+        state_backend: str,
+        require_reviewed_plan: bool,
+        publish_progress: bool,
+    ) -> None:
         self.worker = worker
+        self.staged = staged
+        self.registry = registry
         self.tasks = tasks
-        self.scheduler = scheduler
-        self.locks = WorkloadLocks(tasks.engine)
+        self.door = door
+        self.state_backend = state_backend
+        self.require_reviewed_plan = require_reviewed_plan
+        self.publish_progress = publish_progress
+        """Async tasks show their logs while they run; a sync caller has no token to poll with."""
         self._validations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-validate")
-        worker.state_locks = StateLocks(settings, worker.s3, tasks)
 
     def workload(self, request: ProvisioningRequest) -> Workload:
         return parse_descriptor(request.descriptor)
@@ -41,29 +55,40 @@ class Provisioner:
             workload = self.workload(request)
         except ClientError as exc:
             return list(exc.problems)
-        problems = self.worker.staged_problems(workload)
-        if not problems and self.settings.require_reviewed_plan:
+        problems = self.staged.problems(workload)
+        if not problems and self.require_reviewed_plan:
             # With the review gate on, a valid request is also planned: that plan is what a reviewer
             # approves, and what the provision that follows must match.
-            self.scheduler.submit(
-                workload.workload_key, lambda: self.worker.speculative_plan(workload, kind="validate")
-            ).result()
+            self.door.run(workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, "validate"))
         return problems
 
-    def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
-        """Parse (a bad descriptor raises before any token exists), record a RUNNING task, schedule it."""
-        workload = self.workload(request)
-        token = self.tasks.create(kind, workload.component_id, status.running())
+    def _publisher(self, token: str) -> Any:
+        def publish(entries: list[Entry]) -> None:
+            self.tasks.progress(token, status.running(entries))
 
-        def run() -> dict[str, Any]:
-            journal = Journal(token=token)
-            journal.add("request", f"{kind} of {workload.component_id} started (token {token[:6]}…)")
+        return publish if self.publish_progress else None
+
+    def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
+        """Parse (a bad descriptor raises before any token exists), record a RUNNING task, queue it."""
+        workload = self.workload(request)
+        journal = Journal()
+        journal.add("request", f"{kind} of {workload.component_id} received")
+        token = self.tasks.create(kind, workload.component_id, status.running(journal.entries))
+        journal.token, journal.publish = token, self._publisher(token)
+
+        def waiting() -> None:
+            journal.add("queue", "waiting for the workload's lock: another process or replica is running Terraform")
+            journal.checkpoint()
+
+        def run(door: DoorPass) -> dict[str, Any]:
+            journal.add("queue", "inside the workload's door")
+            journal.checkpoint()
             try:
-                with self.locks.hold(workload.workload_key):
-                    if kind == "provision":
-                        body = self.worker.provision(workload, journal)
-                    else:
-                        body = self.worker.unprovision(workload, journal)
+                if kind == "provision":
+                    body = self._provisioned(workload, self.worker.provision(door, workload, journal), journal)
+                else:
+                    done = self.worker.unprovision(door, workload, journal)
+                    body = status.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
             except MwaaSpError as exc:
                 self.tasks.finish(token, "FAILED", status.failed(exc.message, journal.entries))
                 self._record_failure(workload, kind)
@@ -76,7 +101,29 @@ class Provisioner:
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
-        return token, self.scheduler.submit(workload.workload_key, run)
+        future, ahead = self.door.enqueue(workload.workload_key, run, waiting)
+        if ahead:
+            journal.add("queue", f"queued behind {ahead} earlier operation(s) on this workload")
+            journal.checkpoint()
+        return token, future
+
+    def _provisioned(self, workload: Workload, done: Provisioned, journal: Journal) -> dict[str, Any]:
+        fp = done.deployed_dag
+        return status.provisioned(
+            workload,
+            state_backend=self.state_backend,
+            state_key=done.state_key,
+            etag=fp.etag if fp else None,
+            version_id=dict(fp.headers).get("VersionId") if fp else None,
+            summary=done.summary,
+            plan_id=done.plan_id,
+            no_op_without_terraform=done.verified_without_terraform,
+            logs=journal.entries,
+        )
+
+    def status(self, token: str, kinds: list[TaskKind]) -> dict[str, Any]:
+        """What a status poll answers: the task's body so far."""
+        return self.tasks.get(token, kinds).body
 
     @staticmethod
     def abandoned(kind: str) -> dict[str, Any]:
@@ -91,7 +138,7 @@ class Provisioner:
 
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
         try:
-            self.worker.registry.record(workload, self.worker.state_key(workload), kind, "FAILED", None, None)
+            self.registry.record(workload, self.worker.backend.key(workload.workload_key), kind, "FAILED", None, None)
         except Exception:  # the task's own failure is what the caller must see
             log.exception("could not record the failure of %s", workload.component_id)
 
@@ -115,6 +162,6 @@ class Provisioner:
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
-        # Not on the scheduler: with the review gate on, validation waits for a plan that *is* scheduled,
-        # and a scheduler thread waiting on its own pool could starve it.
+        # Not on the door's pool: with the review gate on, validation waits for a plan that *is*
+        # queued there, and a pool thread waiting on its own pool could starve it.
         return token, self._validations.submit(run)

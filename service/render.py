@@ -20,6 +20,7 @@ import jinja2
 from service import __version__
 from service.errors import StorageError
 from service.settings import Settings
+from service.state_backend import StateBackend
 from service.workload import Workload
 
 BACKEND_CONFIG = "backend.json"
@@ -51,8 +52,9 @@ class RenderedModule:
 class Renderer:
     """Loads the templates and the static module once; ``render`` itself is pure."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, backend: StateBackend | None = None) -> None:
         self.settings = settings
+        self.backend = backend or StateBackend(settings, None)
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
             undefined=jinja2.StrictUndefined,
@@ -66,15 +68,6 @@ class Renderer:
         static = hashlib.sha256(b"".join(self._module.values())).hexdigest()[:12]
         self.module_version = f"{__version__}+{static}"
         """Which service release and which static module a workload was last applied with."""
-
-    def backend_config(self, workload: Workload) -> dict[str, Any]:
-        return self.backend_for(workload.state_key(self.settings.state_prefix))
-
-    def backend_for(self, key: str) -> dict[str, Any]:
-        s = self.settings
-        if s.state_backend == "s3":
-            return {"bucket": s.state_bucket, "key": key, "region": s.aws_region}
-        return {"path": str(s.data_dir / "states" / key)}
 
     def render(self, workload: Workload, dag: bytes | None) -> RenderedModule:
         """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run."""
@@ -94,7 +87,8 @@ class Renderer:
             spec["dag_source_md5"] = hashlib.md5(dag).hexdigest()  # noqa: S324 - S3's etag, not security
         else:
             spec["dag_content"] = "" if dag is None else dag.decode("utf-8")
-        return self.render_spec(spec, self.backend_config(workload), artifacts)
+        state_key = self.backend.key(workload.workload_key)
+        return self.render_spec(spec, self.backend.config(state_key), artifacts)
 
     def render_spec(
         self, spec: dict[str, Any], backend: dict[str, Any], artifacts: dict[str, bytes] | None = None

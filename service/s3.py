@@ -103,6 +103,14 @@ class S3:
         data: bytes = response["Body"].read()
         return data
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        def every() -> list[str]:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+        found = self._call(f"listing s3://{bucket}/{prefix}", every)
+        return [] if found is None else list(found)
+
     def delete(self, bucket: str, key: str) -> None:
         self._call(f"deleting s3://{bucket}/{key}", self.client.delete_object, Bucket=bucket, Key=key)
 

@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import socket
+import urllib.request
 from pathlib import Path
 
+from service.errors import ConfigurationError
 from service.settings import Settings
 
 log = logging.getLogger("mwaa_sp.sandbox")
@@ -84,31 +86,63 @@ def _seed(settings: Settings) -> Path:
     return request
 
 
-def prepare(settings: Settings) -> Settings:
-    """Settings with the stand-in provider mirror and (if needed) the embedded S3 emulator."""
+ENDPOINT_FILE = "sandbox-endpoint.json"
+"""Where ``serve --sandbox`` records its embedded emulator, so CLI commands use the same one."""
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=3):  # noqa: S310 - loopback emulator
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def running_emulator(data_dir: Path) -> str | None:
+    """The endpoint of the emulator a running ``serve --sandbox`` on this data dir recorded, if it answers."""
+    try:
+        endpoint = json.loads((data_dir / ENDPOINT_FILE).read_text())["s3_endpoint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return endpoint if isinstance(endpoint, str) and _answers(endpoint) else None
+
+
+def prepare(settings: Settings, *, serving: bool) -> Settings:
+    """Settings with the stand-in provider mirror and the sandbox's S3 emulator.
+
+    ``serve`` starts the emulator (unless AWS_ENDPOINT_URL_S3 names one) and records it in the data
+    dir; any other command uses the one a running ``serve --sandbox`` recorded, or stops before
+    writing anything: an empty emulator of its own would report every workload missing.
+    """
     from service.standin.mirror import install_mirror
 
+    endpoint = settings.s3_endpoint
+    if endpoint is None and not serving:
+        endpoint = running_emulator(settings.data_dir)
+        if endpoint is None:
+            raise ConfigurationError(
+                f"no sandbox is running for data dir {settings.data_dir}: the sandbox's S3 emulator lives "
+                "inside `mwaa-sp serve --sandbox` (make run); start it first, or set AWS_ENDPOINT_URL_S3"
+            )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cli_config = install_mirror(settings.data_dir / "provider-mirror")
     settings = settings.with_overrides(sandbox=True, tf_cli_config_file=cli_config)
     # The emulator accepts any credentials; real ones are never needed (nor logged) here.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
-    if settings.s3_endpoint is None:
-        settings = settings.with_overrides(s3_endpoint=_start_emulator())
-        request = _seed(settings)
-        log.warning(
-            "SANDBOX MODE: stand-in AWS provider, embedded S3 emulator at %s (demo bucket %s); "
-            "try: curl -X POST http://%s:%d/v1/provision -H 'content-type: application/json' -d @%s",
-            settings.s3_endpoint,
-            DEMO_BUCKET,
-            settings.host,
-            settings.port,
-            request,
-        )
-    else:
-        log.warning(
-            "SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production",
-            settings.s3_endpoint,
-        )
+    if endpoint is not None:
+        log.warning("SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production", endpoint)
+        return settings.with_overrides(s3_endpoint=endpoint)
+    settings = settings.with_overrides(s3_endpoint=_start_emulator())
+    request = _seed(settings)
+    (settings.data_dir / ENDPOINT_FILE).write_text(json.dumps({"s3_endpoint": settings.s3_endpoint}))
+    log.warning(
+        "SANDBOX MODE: stand-in AWS provider, embedded S3 emulator at %s (demo bucket %s); "
+        "try: curl -X POST http://%s:%d/v1/provision -H 'content-type: application/json' -d @%s",
+        settings.s3_endpoint,
+        DEMO_BUCKET,
+        settings.host,
+        settings.port,
+        request,
+    )
     return settings

@@ -1,76 +1,119 @@
-"""Terraform state locks of the S3 backend (``<state key>.tflock``) across replicas and crashes.
+"""Terraform state locks that outlive their process (the S3 backend's ``<state key>.tflock``).
 
-While a task's Terraform run holds the lock, its ID is recorded with the task. A lock found before a
-run starts is released only when that proof exists: the lock's ID belongs to a task that has ended
-(finished, or failed because its replica's lease ran out). Any other lock is left alone — Terraform
-waits for it (MWAA_SP_LOCK_TIMEOUT) and the task fails saying the state is locked.
+A lock is proven to be the service's own from what Terraform writes into it and the intent recorded
+before every run (``service.store.runs``): the lock's ``Who`` is the recording process's ``user@host``,
+it was ``Created`` inside the run's window (after the intent, before the run ended or its process's
+lease ran out) and its ``Operation`` is the run's command. There is no window: the intent exists
+before Terraform can take the lock. Then:
+
+- the run has ended, or its process's lease ran out → the lock is stale: released;
+- the run's process still renews its lease → waited for, until the lock goes or the lease runs out;
+- anything else (an engineer's own ``terraform apply``: another ``Who``, or a time no run of ours
+  covers) is **never deleted**: it is reported by name, and Terraform waits for it.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
-from service.s3 import S3
-from service.settings import Settings
-from service.store.tasks import TaskStore
+from service.state_backend import LockInfo, StateBackend
+from service.store.replicas import ReplicaStore
+from service.store.runs import RunIntent, RunStore
+from service.store.tasks import now
 
-_POLL_S = 0.25
+Verdict = Literal["ours-ended", "ours-dead", "ours-alive", "foreign"]
+_OPERATIONS = {"plan": "OperationTypePlan", "apply": "OperationTypeApply"}
+# Terraform and the service read the same clock (Terraform runs in a child process of the replica
+# that recorded the intent); this only absorbs timestamp rounding.
+_SKEW = timedelta(seconds=1)
+_POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Ownership:
+    verdict: Verdict
+    intent: RunIntent | None = None
+
+
+def judge(
+    lock: LockInfo, intents: list[RunIntent], last_seen: dict[str, datetime], at: datetime, lease: timedelta
+) -> Ownership:
+    """Whose lock this is, from the lock's own fields and the recorded run intents (pure)."""
+    if lock.created is None:
+        return Ownership("foreign")
+    for intent in intents:
+        if intent.who != lock.who:
+            continue
+        expected = _OPERATIONS.get(intent.command)
+        if expected and lock.operation and lock.operation != expected:
+            continue
+        seen = last_seen.get(intent.replica_id)
+        window_end = intent.ended_at or ((seen or intent.started_at) + lease)
+        if not (intent.started_at - _SKEW <= lock.created <= window_end + _SKEW):
+            continue
+        if intent.ended_at is not None:
+            return Ownership("ours-ended", intent)
+        if seen is None or at - seen > lease:
+            return Ownership("ours-dead", intent)
+        return Ownership("ours-alive", intent)
+    return Ownership("foreign")
 
 
 class StateLocks:
-    def __init__(self, settings: Settings, s3: S3, tasks: TaskStore) -> None:
-        self.bucket = settings.state_bucket if settings.state_backend == "s3" else None
-        self.s3 = s3
-        self.tasks = tasks
+    def __init__(
+        self, backend: StateBackend, runs: RunStore, replicas: ReplicaStore, lease_s: float, lock_timeout_s: float
+    ) -> None:
+        self.backend = backend
+        self.runs = runs
+        self.replicas = replicas
+        self.lease = timedelta(seconds=lease_s)
+        self.lock_timeout_s = lock_timeout_s
 
-    def _info(self, state_key: str) -> dict[str, Any] | None:
-        assert self.bucket
-        raw = self.s3.get(self.bucket, f"{state_key}.tflock", 1024 * 1024)
-        if raw is None:
-            return None
-        try:
-            info = json.loads(raw)
-        except json.JSONDecodeError:
-            return None
-        return info if isinstance(info, dict) and isinstance(info.get("ID"), str) else None
+    def ownership(self, lock: LockInfo, workload_key: str, root: str) -> Ownership:
+        intents = self.runs.recent(workload_key, root)
+        seen = self.replicas.last_seen({i.replica_id for i in intents})
+        return judge(lock, intents, seen, now(), self.lease)
 
-    def release_orphaned(self, state_key: str) -> str | None:
-        """Delete the workload's lock if its owner is proven gone; returns what was done, for the log."""
-        if not self.bucket:
-            return None
-        info = self._info(state_key)
-        if info is None:
-            return None
-        token = self.tasks.lock_holder_gone(info["ID"])
-        if token is None:
-            return f"state is locked by {info.get('Who', '?')} ({info.get('Operation', '?')}): waiting for it"
-        self.s3.delete(self.bucket, f"{state_key}.tflock")
-        return f"released state lock {info['ID']} left by task {token[:6]}…, whose run has ended"
-
-    @contextmanager
-    def watch(self, state_key: str, token: str | None) -> Iterator[None]:
-        """Record the ID of the lock Terraform takes for this task's run, while the block runs."""
-        if not self.bucket or token is None:
-            yield
+    def clear(self, state_key: str, workload_key: str, root: str, say: Callable[[str, str], None]) -> None:
+        """Before a run: release a stale lock of ours; wait for a live one of ours; report others."""
+        if not self.backend.locks_outlive_processes:
             return
-        done = threading.Event()
+        deadline = time.monotonic() + self.lease.total_seconds() + self.lock_timeout_s
+        waiting_for: str | None = None
+        while (lock := self.backend.lock(state_key)) is not None:
+            owner = self.ownership(lock, workload_key, root)
+            if owner.verdict in ("ours-ended", "ours-dead"):
+                assert owner.intent is not None
+                if self.backend.remove_lock(state_key, lock.id):
+                    how = "ended" if owner.verdict == "ours-ended" else "lost its process (lease expired)"
+                    say(
+                        "WARNING",
+                        f"released state lock {lock.id}: left by this service's {owner.intent.command} run "
+                        f"{owner.intent.run_id}, which {how}",
+                    )
+                continue
+            if owner.verdict == "foreign":
+                say(
+                    "WARNING",
+                    f"state is locked by {lock.describe()}, which is not a run of this service: "
+                    f"left alone; Terraform waits up to {self.lock_timeout_s:g} s for it",
+                )
+                return
+            assert owner.intent is not None
+            if waiting_for != lock.id:
+                waiting_for = lock.id
+                say(
+                    "INFO",
+                    f"state is locked by this service's run {owner.intent.run_id} on replica "
+                    f"{owner.intent.replica_id}, still alive: waiting for it to end or for its lease to run out",
+                )
+            if time.monotonic() > deadline:
+                return
+            time.sleep(_POLL_S)
 
-        def poll() -> None:
-            while not done.is_set():
-                info = self._info(state_key)
-                if info is not None:
-                    self.tasks.record_lock(token, info["ID"])
-                    return
-                done.wait(_POLL_S)
-
-        watcher = threading.Thread(target=poll, name=f"lock-watch-{token[:6]}", daemon=True)
-        watcher.start()
-        try:
-            yield
-        finally:
-            done.set()
-            watcher.join(timeout=5)
+    def holder(self, state_key: str) -> LockInfo | None:
+        return self.backend.lock(state_key)

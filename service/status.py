@@ -81,8 +81,9 @@ def unprovisioned(
     }
 
 
-def running() -> dict[str, Any]:
-    return {"status": "RUNNING", "result": "", "info": {"publicInfo": {}, "privateInfo": {}}, "logs": []}
+def running(logs: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """A task still running, with the logs of the phases it went through so far."""
+    return {"status": "RUNNING", "result": "", "info": {"publicInfo": {}, "privateInfo": {}}, "logs": logs or []}
 
 
 def failed(message: str, logs: list[dict[str, str]], phase: str = "error") -> dict[str, Any]:

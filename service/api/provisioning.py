@@ -62,8 +62,7 @@ class ProvisioningController(Controller):
     async def validation_status(
         self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
     ) -> dict[str, Any]:
-        task = await asyncio.to_thread(provisioner.tasks.get, token, ["validate"])
-        return task.body
+        return await asyncio.to_thread(provisioner.status, token, ["validate"])
 
     async def _operate(
         self,
@@ -99,5 +98,4 @@ class ProvisioningController(Controller):
 
     @get("/v1/provision/{token:str}/status", summary="Status of a provision or unprovision task")
     async def provision_status(self, token: FromPath[str], provisioner: NamedDependency[Provisioner]) -> dict[str, Any]:
-        task = await asyncio.to_thread(provisioner.tasks.get, token, ["provision", "unprovision"])
-        return task.body
+        return await asyncio.to_thread(provisioner.status, token, ["provision", "unprovision"])

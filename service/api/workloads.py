@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from service.api.body import provisioning_request, read_body
 from service.errors import Problem, RequestInvalid
-from service.metrics import prometheus
 from service.operations import Operations
 from service.settings import Settings
 
@@ -82,7 +81,7 @@ class WorkloadsController(Controller):
 
     @get("/metrics", media_type=MediaType.TEXT, summary="Prometheus metrics: workloads by drift verdict")
     async def metrics(self, operations: NamedDependency[Operations]) -> str:
-        return await asyncio.to_thread(prometheus, operations.registry)
+        return await asyncio.to_thread(operations.metrics)
 
 
 def _drift_options(raw: bytes) -> dict[str, Any]:

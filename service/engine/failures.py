@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from service.errors import EndpointUnreachable, StateLocked, TerraformFailed
+
 _UNREACHABLE = (
     "connection refused",
     "could not connect to the endpoint",
@@ -16,11 +18,11 @@ _UNREACHABLE = (
 _STATE_LOCK = ("error acquiring the state lock",)
 
 
-def classify(diagnostics: Sequence[str]) -> str | None:
-    """A short cause to put in front of the diagnostics, when one is recognisable."""
+def failure(step: str, diagnostics: Sequence[str]) -> TerraformFailed:
+    """The error to raise for a failed Terraform ``step``: the most specific class that fits."""
     text = " ".join(diagnostics).lower()
     if any(marker in text for marker in _STATE_LOCK):
-        return "the workload's Terraform state is locked by another run"
+        return StateLocked(step, diagnostics)
     if any(marker in text for marker in _UNREACHABLE):
-        return "the S3 endpoint was unreachable"
-    return None
+        return EndpointUnreachable(step, diagnostics)
+    return TerraformFailed(step, diagnostics)

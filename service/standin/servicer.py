@@ -18,6 +18,7 @@ from tf.iface import (
 from tf.provider import ProviderServicer
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
+from service.standin import gate
 from service.standin.aws_provider import AwsStandinProvider
 from service.standin.s3_object import RESOURCE_TYPE, S3Object
 from service.standin.s3_object_plan import StandinPlanContext, complete_state
@@ -131,10 +132,16 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         state = inst.upgrade(UpgradeContext(diags, request.type_name), request.version, old)
         return pb.UpgradeResourceState.Response(upgraded_state=encode_value(state), diagnostics=diags.to_pb())
 
+    def StopProvider(self, request: pb.StopProvider.Request, context: Any) -> Any:
+        """Terraform was interrupted: calls in flight should return (SDKv2 cancels their contexts)."""
+        gate.stopping.set()
+        return pb.StopProvider.Response()
+
     @_guarded(pb.ReadResource.Response)
     def ReadResource(self, request: pb.ReadResource.Request, context: Any) -> Any:
         diags = Diagnostics()
         current = read_dynamic_value(request.current_state)
+        gate.checkpoint("read")
         if current is None:
             return pb.ReadResource.Response(new_state=encode_value(None), diagnostics=diags.to_pb())
         new_state = self._resource(request.type_name).read(ReadContext(diags, request.type_name), current)
@@ -157,6 +164,7 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
                 planned_private=request.prior_private,
                 legacy_type_system=True,
             )
+        gate.checkpoint("plan")
         ctx = StandinPlanContext(diags, request.type_name, changed_fields=set(), config=config)
         planned = self._resource(request.type_name).plan(ctx, prior, proposed)
         if planned is None or diags.has_errors():
@@ -183,6 +191,13 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         prior = read_dynamic_value(request.prior_state)
         planned = read_dynamic_value(request.planned_state)
         inst = self._resource(type_name)
+        try:
+            gate.checkpoint("apply")
+        except gate.Stopped as exc:
+            diags.add_error("Operation stopped", str(exc))
+            return pb.ApplyResourceChange.Response(
+                new_state=request.prior_state, diagnostics=diags.to_pb(), legacy_type_system=True
+            )
         new_state: State | None
         if planned is None:
             if prior is not None:

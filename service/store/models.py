@@ -27,8 +27,6 @@ class TaskRow(Base):
     """The replica running the task."""
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """Renewed while the owner lives; a RUNNING task whose lease ran out is failed by any replica."""
-    lock_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    """ID of the Terraform state lock the task's run held (S3 backend)."""
 
 
 class WorkloadRow(Base):
@@ -97,3 +95,41 @@ class DriftRunRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[str] = mapped_column(Text, default="{}")
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The replica running the drift run; its lease is renewed like a task's."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    options: Mapped[str] = mapped_column(Text, default="{}")
+    """What was asked: workloads, dataProduct, thorough, reconcile."""
+
+
+class ReplicaRow(Base):
+    """A process that runs Terraform (a service replica or a CLI command) and its lease."""
+
+    __tablename__ = "replicas"
+
+    replica_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(256))
+    """``user@host`` as Terraform writes it into the state locks this process takes."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """service | cli"""
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class TerraformRunRow(Base):
+    """Intent, recorded before every Terraform command: who runs what on which workload, and when.
+    A state lock is proven to be the service's own by matching it against these rows."""
+
+    __tablename__ = "terraform_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workload_key: Mapped[str] = mapped_column(String(512), index=True)
+    root: Mapped[str] = mapped_column(String(32))
+    command: Mapped[str] = mapped_column(String(16))
+    replica_id: Mapped[str] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(256))
+    task: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -181,6 +181,30 @@ class Registry:
             row.state_fingerprint = deployed.state_fingerprint if deployed else None
             row.objects = json.dumps({k: v.as_dict() for k, v in deployed.objects.items()}) if deployed else None
 
+    def restore(
+        self,
+        component_id: str,
+        *,
+        workload_key: str,
+        data_product_id: str,
+        bucket: str,
+        dag_key: str,
+        descriptor_key: str,
+        state_key: str,
+    ) -> None:
+        """A deployed workload found in a Terraform state (registry rebuild). Fingerprints stay
+        unknown until the next provision, so the fast paths fall back to Terraform meanwhile."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(WorkloadRow, component_id) or WorkloadRow(component_id=component_id)
+            session.add(row)
+            row.workload_key = workload_key
+            row.data_product_id = data_product_id
+            row.major = workload_key.split("/")[2] if workload_key.count("/") == 3 else ""
+            row.bucket, row.dag_key, row.descriptor_key = bucket, dag_key, descriptor_key
+            row.state_key, row.deployed = state_key, True
+            row.last_operation, row.last_status, row.last_at = "rebuild", "COMPLETED", now()
+            row.inputs_digest = row.state_fingerprint = row.objects = None
+
     def record_drift(self, component_id: str, status: str, report: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():
             row = session.get(WorkloadRow, component_id)

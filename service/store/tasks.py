@@ -78,18 +78,13 @@ class TaskStore:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def record_lock(self, token: str, lock_id: str) -> None:
+    def progress(self, token: str, body: dict[str, Any]) -> None:
+        """The body a RUNNING task answers with so far (its logs grow as phases start)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(TaskRow, token)
-            if row is not None:
-                row.lock_id = lock_id
-
-    def lock_holder_gone(self, lock_id: str) -> str | None:
-        """The token of the finished task whose run took ``lock_id``: proof that the lock's owner is
-        gone (its task ended, or was failed when its replica's lease ran out). None: unproven."""
-        with Session(self.engine) as session:
-            row = session.scalars(select(TaskRow).where(TaskRow.lock_id == lock_id)).first()
-            return row.token if row is not None and row.status != "RUNNING" else None
+            if row is not None and row.status == "RUNNING":
+                row.body = json.dumps(body)
+                row.updated_at = now()
 
     def prune(self, older_than: timedelta) -> int:
         """Delete finished tasks last updated before ``older_than`` ago (their tokens then answer 400)."""

@@ -11,6 +11,8 @@ import pytest
 
 from service.app import build
 from service.descriptor import parse_descriptor
+from service.door import DoorPass
+from service.journal import Journal
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 
@@ -48,20 +50,19 @@ def test_fast_path_agrees_with_terraform_plan(
     }.items():
         monkeypatch.setenv(key, value)
     settings = Settings(data_dir=tmp_path / "data0", s3_endpoint=moto_endpoint, tf_cli_config_file=provider_cli_config)
-    worker = build(settings).provisioner.worker
+    parts = build(settings, kind="cli")
     workload = parse_descriptor(text)
-    workdir = worker.workdir(workload)
     dag_key = workload.deployed_key
 
-    def verdicts() -> tuple[bool, int]:
+    def terraform_plan(door: DoorPass) -> int:
         staged = s3.get_object(Bucket=bucket, Key=staged_key(spec))["Body"].read()
-        module = worker.renderer.render(workload, staged)
-        fast = worker.unchanged(workload, module)
-        from service.render import write_module
+        workspace = parts.workspaces.open(door, Journal())
+        workspace.prepare(parts.renderer.render(workload, staged))
+        return 2 if workspace.plan().has_changes else 0
 
-        write_module(module, workdir)
-        plan_exit = worker.runner.plan(workdir).result.exit_code
-        return fast, plan_exit
+    def verdicts() -> tuple[bool, int]:
+        fast = parts.worker.unchanged(workload)
+        return fast, parts.door.run(workload.workload_key, terraform_plan)
 
     assert verdicts() == (True, 0)
 

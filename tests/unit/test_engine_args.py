@@ -80,15 +80,16 @@ def test_errors_before_the_json_stream_come_from_stderr() -> None:
 
 
 def test_failures_are_classified_from_terraforms_words() -> None:
-    from service.engine.failures import classify
-    from service.errors import TerraformFailed
+    from service.engine.failures import failure
+    from service.errors import EndpointUnreachable, StateLocked, TerraformFailed
 
     refused = ["reading S3 Object: dial tcp 127.0.0.1:9: connect: connection refused"]
-    assert classify(refused) == "the S3 endpoint was unreachable"
-    assert classify(["Error acquiring the state lock: ConditionalCheckFailed"]) == (
-        "the workload's Terraform state is locked by another run"
-    )
-    assert classify(["Invalid index"]) is None
-    assert str(TerraformFailed("apply", refused)).startswith(
-        "terraform apply failed (the S3 endpoint was unreachable): "
-    )
+    unreachable = failure("apply", refused)
+    assert type(unreachable) is EndpointUnreachable
+    assert str(unreachable).startswith("terraform apply failed (the S3 endpoint was unreachable): ")
+    locked = failure("plan", ["Error acquiring the state lock: ConditionalCheckFailed"])
+    assert type(locked) is StateLocked
+    assert "(the workload's Terraform state is locked by another run)" in str(locked)
+    plain = failure("plan", ["Invalid index"])
+    assert type(plain) is TerraformFailed
+    assert str(plain) == "terraform plan failed: Invalid index"

@@ -51,5 +51,5 @@ def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
             version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     finally:
         engine.dispose()
-    assert {"tasks", "workloads", "plans", "drift_runs", "alembic_version"} <= tables
-    assert version == "0004"
+    assert {"tasks", "workloads", "plans", "drift_runs", "replicas", "terraform_runs", "alembic_version"} <= tables
+    assert version == "0005"

@@ -1,0 +1,76 @@
+"""The staged DAG a provision deploys, and the rules of validation that need S3 and the registry."""
+
+from __future__ import annotations
+
+from service.errors import DescriptorInvalid, Problem
+from service.s3 import S3
+from service.store.registry import Registry
+from service.workload import Workload
+
+
+class StagedDags:
+    def __init__(self, s3: S3, registry: Registry, max_dag_bytes: int) -> None:
+        self.s3 = s3
+        self.registry = registry
+        self.max_dag_bytes = max_dag_bytes
+
+    def problems(self, workload: Workload) -> list[Problem]:
+        """The staged DAG exists and nobody else deploys to our keys."""
+        missing = self._missing(workload) if self.s3.head(workload.bucket, workload.staged_key) is None else []
+        return missing + self._ownership_problems(workload)
+
+    def read(self, workload: Workload) -> bytes:
+        """The staged DAG; a missing one is reported the way validation reports it (one GET when present)."""
+        dag = self.s3.get(workload.bucket, workload.staged_key, self.max_dag_bytes)
+        problems = (self._missing(workload) if dag is None else []) + self._ownership_problems(workload)
+        if problems or dag is None:
+            raise DescriptorInvalid(problems)
+        if workload.dag_kind == "text":
+            try:
+                dag.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DescriptorInvalid(
+                    [
+                        Problem(
+                            f"{workload.field}.specific.dagName",
+                            f"the staged DAG is not UTF-8 text ({exc.reason})",
+                            "Save it as UTF-8.",
+                        )
+                    ]
+                ) from exc
+        return dag
+
+    def deployed(self, workload: Workload) -> bytes | None:
+        """The DAG as deployed now (a packaged DAG's plan diff compares its bytes)."""
+        return self.s3.get(workload.bucket, workload.deployed_key, self.max_dag_bytes)
+
+    def _missing(self, workload: Workload) -> list[Problem]:
+        if not self.s3.bucket_exists(workload.bucket):
+            return [
+                Problem(
+                    f"{workload.field}.specific.bucketName",
+                    f"bucket {workload.bucket!r} does not exist or is not reachable with the service's credentials",
+                    "Use the MWAA environment's bucket.",
+                )
+            ]
+        return [
+            Problem(
+                f"{workload.field}.specific.dagName",
+                f"the staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist",
+                "Let the CI pipeline stage the DAG at <sourcePath><domain>.<dataproduct>.<major>.<dagName> first.",
+            )
+        ]
+
+    def _ownership_problems(self, workload: Workload) -> list[Problem]:
+        owner = self.registry.owner_of(
+            workload.bucket, [workload.deployed_key, workload.descriptor_key], workload.component_id
+        )
+        if not owner:
+            return []
+        return [
+            Problem(
+                f"{workload.field}.specific.dagName",
+                f"s3://{workload.bucket}/{workload.deployed_key} is already deployed by {owner}",
+                "Rename the DAG: two components must not deploy to the same key.",
+            )
+        ]

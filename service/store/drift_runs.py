@@ -1,0 +1,127 @@
+"""Drift runs: durable like tasks — a row before the id is returned, owned by the replica running
+it, its lease renewed while it runs. A run whose replica died ends FAILED with a reason once its
+lease runs out, by whichever replica notices; never RUNNING forever."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.errors import TokenUnknown
+from service.store.models import DriftRunRow
+from service.store.tasks import now
+
+ABANDONED = (
+    "the service replica running this drift run stopped before it finished; verdicts already "
+    "reached are in the registry — start the run again"
+)
+
+
+@dataclass(frozen=True)
+class DriftRun:
+    run_id: str
+    status: str
+    done: int
+    total: int
+    created_at: datetime
+    options: dict[str, Any]
+    report: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.run_id,
+            "status": self.status,
+            "progress": {"done": self.done, "total": self.total},
+            "createdAt": self.created_at.isoformat(),
+            "options": self.options,
+            "report": self.report,
+        }
+
+
+class DriftRunStore:
+    def __init__(self, engine: Engine, owner: str) -> None:
+        self.engine = engine
+        self.owner = owner
+
+    def create(self, total: int, options: dict[str, Any]) -> str:
+        run_id = secrets.token_urlsafe(16)
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                DriftRunRow(
+                    run_id=run_id,
+                    status="RUNNING",
+                    created_at=now(),
+                    updated_at=now(),
+                    total=total,
+                    owner=self.owner,
+                    heartbeat_at=now(),
+                    options=json.dumps(options),
+                )
+            )
+        return run_id
+
+    def progress(self, run_id: str, done: int) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DriftRunRow, run_id)
+            if row is not None and row.status == "RUNNING":
+                row.done, row.updated_at = done, now()
+
+    def finish(self, run_id: str, status: str, report: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(DriftRunRow, run_id)
+            if row is not None and row.status == "RUNNING":
+                row.status, row.report, row.updated_at = status, json.dumps(report), now()
+
+    def get(self, run_id: str) -> DriftRun:
+        with Session(self.engine) as session:
+            row = session.get(DriftRunRow, run_id)
+            if row is None:
+                raise TokenUnknown(run_id)
+            return DriftRun(
+                run_id=row.run_id,
+                status=row.status,
+                done=row.done,
+                total=row.total,
+                created_at=row.created_at,
+                options=json.loads(row.options or "{}"),
+                report=json.loads(row.report) if row.status != "RUNNING" else None,
+            )
+
+    def renew(self) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(DriftRunRow)
+                .where(DriftRunRow.owner == self.owner, DriftRunRow.status == "RUNNING")
+                .values(heartbeat_at=now())
+            )
+
+    def release_leases(self) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(DriftRunRow)
+                .where(DriftRunRow.owner == self.owner, DriftRunRow.status == "RUNNING")
+                .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+
+    def fail_expired(self, lease: timedelta) -> list[str]:
+        cutoff = now() - lease
+        with Session(self.engine) as session, session.begin():
+            rows = session.scalars(
+                select(DriftRunRow)
+                # Runs from before leases existed have no heartbeat: nobody will finish them either.
+                .where(
+                    DriftRunRow.status == "RUNNING",
+                    or_(DriftRunRow.heartbeat_at.is_(None), DriftRunRow.heartbeat_at < cutoff),
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.status, row.updated_at = "FAILED", now()
+                row.report = json.dumps({"error": ABANDONED})
+            return [row.run_id for row in rows]

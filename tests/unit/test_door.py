@@ -1,0 +1,193 @@
+"""The workload's one door: FIFO per workload inside a process, parallel across workloads, and a
+cross-process lock (file lock on SQLite, advisory lock on PostgreSQL) other processes wait on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from service.door import AdvisoryLocks, DoorPass, FileLocks, WorkloadDoor
+from service.store.database import normalise_url
+from tests.conftest import postgres_url
+
+DEADLINE = 30.0
+
+
+def _door(tmp_path: Path, max_parallel: int) -> WorkloadDoor:
+    return WorkloadDoor(max_parallel, FileLocks(tmp_path / "locks"))
+
+
+def test_one_workload_runs_in_submission_order_one_at_a_time(tmp_path: Path) -> None:
+    door = _door(tmp_path, 4)
+    inside = 0
+    peak = 0
+    order: list[int] = []
+    guard = threading.Lock()
+    gate = threading.Event()
+
+    def job(n: int) -> int:
+        nonlocal inside, peak
+        with guard:
+            inside += 1
+            peak = max(peak, inside)
+        gate.wait(DEADLINE)  # the first job holds the door until every other job is queued
+        with guard:
+            inside -= 1
+            order.append(n)
+        return n
+
+    futures = [door.submit("same", lambda _p, n=n: job(n)) for n in range(6)]
+    gate.set()
+    assert [f.result(timeout=DEADLINE) for f in futures] == list(range(6))
+    assert order == list(range(6))
+    assert peak == 1
+    door.shutdown()
+
+
+def test_different_workloads_run_in_parallel(tmp_path: Path) -> None:
+    door = _door(tmp_path, 2)
+    barrier = threading.Barrier(2, timeout=DEADLINE)
+    # Both jobs must be inside at once for the barrier to open; serial execution would time out.
+    futures = [door.submit(key, lambda _p: barrier.wait()) for key in ("a", "b")]
+    assert sorted(f.result(timeout=DEADLINE) for f in futures) == [0, 1]
+    door.shutdown()
+
+
+def test_a_failure_does_not_block_the_queue(tmp_path: Path) -> None:
+    door = _door(tmp_path, 1)
+
+    def boom(_p: DoorPass) -> None:
+        raise RuntimeError("boom")
+
+    failed = door.submit("k", boom)
+    after = door.submit("k", lambda _p: "ran")
+    assert isinstance(failed.exception(timeout=DEADLINE), RuntimeError)
+    assert after.result(timeout=DEADLINE) == "ran"
+    door.shutdown()
+
+
+def test_a_pass_is_only_good_for_its_own_door_and_workload(tmp_path: Path) -> None:
+    door, other = _door(tmp_path, 1), _door(tmp_path / "other", 1)
+    issued = door.run("a", lambda p: p)
+    door.check(issued, "a")
+    with pytest.raises(RuntimeError, match="outside its workload's door"):
+        door.check(issued, "b")
+    with pytest.raises(RuntimeError, match="outside its workload's door"):
+        other.check(issued, "a")
+    with pytest.raises(RuntimeError, match="outside its workload's door"):
+        door.check(DoorPass("a", object()), "a")
+
+
+def test_shutdown_waits_for_running_work_within_its_grace(tmp_path: Path) -> None:
+    door = _door(tmp_path, 1)
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def job(_p: DoorPass) -> None:
+        started.set()
+        release.wait(DEADLINE)
+        finished.set()
+
+    door.submit("k", job)
+    assert started.wait(DEADLINE)
+    threading.Thread(target=release.set).start()
+    assert door.shutdown(grace_s=DEADLINE) is True
+    assert finished.is_set()
+
+
+def test_shutdown_gives_up_after_its_grace(tmp_path: Path) -> None:
+    door = _door(tmp_path, 1)
+    release = threading.Event()
+    door.submit("k", lambda _p: release.wait(DEADLINE))
+    assert door.shutdown(grace_s=0.2) is False
+    release.set()
+
+
+_CONTENDER = """
+import sys, time
+from pathlib import Path
+from service.door import FileLocks
+locks = FileLocks(Path(sys.argv[1]))
+with locks.hold("workload/a", lambda: print("waiting", flush=True)):
+    print("inside", flush=True)
+"""
+
+
+def test_another_process_waits_at_the_file_lock(tmp_path: Path) -> None:
+    """SQLite, one host: a CLI process beside the service waits its turn for the workload."""
+    locks = FileLocks(tmp_path / "locks")
+    with locks.hold("workload/a", lambda: pytest.fail("nobody else holds it")):
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", _CONTENDER, str(tmp_path / "locks")], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "waiting"  # blocked on our lock, and said so
+        assert proc.poll() is None
+    assert proc.stdout.readline().strip() == "inside"  # got it once we let go
+    assert proc.wait(timeout=DEADLINE) == 0
+    proc.stdout.close()
+
+
+def test_a_killed_holder_releases_the_file_lock(tmp_path: Path) -> None:
+    holder = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom pathlib import Path\nfrom service.door import FileLocks\n"
+            "with FileLocks(Path(sys.argv[1])).hold('w', lambda: None):\n"
+            "    print('held', flush=True); time.sleep(600)\n",
+            str(tmp_path / "locks"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    waited = threading.Event()
+    got = threading.Event()
+
+    def contend() -> None:
+        with FileLocks(tmp_path / "locks").hold("w", waited.set):
+            got.set()
+
+    threading.Thread(target=contend, daemon=True).start()
+    assert waited.wait(DEADLINE)
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+    assert got.wait(DEADLINE), "the lock of a killed process was not released"
+
+
+def test_advisory_lock_across_connections(postgres_schema: str) -> None:
+    engine = sa.create_engine(normalise_url(postgres_url(postgres_schema)))
+    locks = AdvisoryLocks(engine)
+    waited, got = threading.Event(), threading.Event()
+    try:
+        with locks.hold("workload/a", lambda: pytest.fail("nobody else holds it")):
+
+            def contend() -> None:
+                with AdvisoryLocks(engine).hold("workload/a", waited.set):
+                    got.set()
+
+            thread = threading.Thread(target=contend, daemon=True)
+            thread.start()
+            assert waited.wait(DEADLINE)
+            assert not got.is_set()
+        assert got.wait(DEADLINE)
+        thread.join(DEADLINE)
+        with locks.hold("workload/b", lambda: pytest.fail("another workload's lock is separate")):
+            pass
+    finally:
+        engine.dispose()
+
+
+def test_an_uncontended_lock_never_reports_waiting(tmp_path: Path) -> None:
+    locks = FileLocks(tmp_path / "locks")
+    calls: list[float] = []
+    with locks.hold("k", lambda: calls.append(time.monotonic())):
+        pass
+    assert calls == []
