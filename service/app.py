@@ -152,9 +152,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         abandoned=Provisioner.abandoned,
         upkeep=kind == "service",
     )
-    return Components(
-        settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer
-    )
+    return Components(settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer)
 
 
 def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -205,6 +203,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
     def _shutdown() -> None:
         # Uvicorn has stopped accepting requests; running Terraform gets the grace period to finish,
         # with its leases still renewed meanwhile.
+        log.info("draining: running tasks may finish", extra={"grace_s": settings.shutdown_grace_s})
         drained = parts.door.shutdown(settings.shutdown_grace_s)
         stop.set()
         parts.leases.stop(drained=drained)

@@ -61,7 +61,7 @@ def rebuild(
 ) -> list[str]:
     """Upsert a registry row per state that still manages objects; returns their component ids."""
     found = []
-    for state_key in backend.keys():
+    for state_key in backend.state_keys():
         workload_key = backend.workload_key_of(state_key)
         raw = backend.read(state_key)
         if workload_key is None or raw is None:

@@ -92,7 +92,7 @@ class StateBackend:
         state = self.read(state_key)
         return state is not None and bool(json.loads(state).get("resources"))
 
-    def keys(self) -> list[str]:
+    def state_keys(self) -> list[str]:
         """Every workload state key under the prefix."""
         if self.kind == "s3":
             keys = self._s3_client().list_keys(self._bucket(), f"{self.prefix}/")

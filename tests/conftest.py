@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.gate import Gate
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,8 +66,10 @@ def service_factory(
 ) -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(data_dir: Path | None = None, endpoint: str | None = None, **settings: str) -> ServiceProcess:
-        env = base_env(endpoint or moto_endpoint)
+    def start(
+        data_dir: Path | None = None, endpoint: str | None = None, gate: Gate | None = None, **settings: str
+    ) -> ServiceProcess:
+        env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {})
         env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
         env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})

@@ -48,9 +48,7 @@ def main() -> int:
 
     threading.Thread(target=_lifeline, name="lifeline", daemon=True).start()
     argv = [str(a) for a in request["argv"]]  # type: ignore[attr-defined]
-    code, stdout, stderr = TerraformCommand.run(
-        argv[0], args=argv[1:], chdir=str(request["chdir"]), backend="thread"
-    )
+    code, stdout, stderr = TerraformCommand.run(argv[0], args=argv[1:], chdir=str(request["chdir"]), backend="thread")
     sys.stdout.write(json.dumps({"code": int(code), "stdout": stdout or "", "stderr": stderr or ""}) + "\n")
     sys.stdout.flush()
     return 0

@@ -80,7 +80,9 @@ class TerraformRunner:
             )
         except OSError as exc:
             raise TerraformFailed(argv[0], [f"Terraform could not be started: {exc}"]) from exc
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         out: list[bytes] = []
         err: list[bytes] = []
         readers = [_drain(proc.stdout, out), _drain(proc.stderr, err)]

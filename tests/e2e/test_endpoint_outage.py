@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.gate import Gate
 from tests.support.processes import free_port, stop, wait_finished, wait_http
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +46,14 @@ def test_endpoint_outage_fails_clearly_then_recovers(service_factory: Any, tmp_p
     moto = _moto(port)
     try:
         _stage(endpoint, bucket, spec)
-        service = service_factory(endpoint=endpoint, aws_max_retries="1", **{"async": "true"})
+        gate = Gate(tmp_path / "gate")
+        gate.hold("apply")
+        service = service_factory(endpoint=endpoint, gate=gate, aws_max_retries="1", **{"async": "true"})
         body = request(descriptor(spec))
         token = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
-        time.sleep(1.0)  # terraform is planning or applying now
+        gate.wait_reached("apply")  # Terraform is applying now
         stop(moto)
+        gate.release("apply")
         answer = wait_finished(f"{service.url}/v1/provision/{token}/status", 240)
         assert answer["status"] == "FAILED"
         assert "unreachable" in answer["result"]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.gate import Gate
 
 pytestmark = pytest.mark.e2e
 
@@ -197,18 +198,24 @@ def test_terraform_failure_surfaces_with_terraforms_message(service_factory: Any
 
 
 def test_a_terraform_run_past_its_deadline_is_stopped(service_factory: Any, s3: Any, tmp_path: Path) -> None:
+    """The apply is held at the stand-in's gate: it can only end by the deadline, on any machine."""
     bucket = _bucket(s3)
     spec = WorkloadSpec(bucket=bucket)
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=DAG_V1)
     data = tmp_path / "deadline"
-    service = service_factory(data_dir=data, terraform_timeout="1")
-    started = time.monotonic()
+    gate = Gate(tmp_path / "gate")
+    gate.hold("apply")
+    # Generous for init and plan on a slow machine; only the held apply can run past it.
+    service = service_factory(data_dir=data, gate=gate, terraform_timeout="20")
     response = _post(f"{service.url}/v1/provision", request(descriptor(spec)))
     assert response.status_code == 500
-    assert "did not finish within 1 s and was stopped" in response.json()["error"]
-    assert time.monotonic() - started < 30
+    error = response.json()["error"]
+    assert error.startswith("terraform apply failed"), error
+    assert "did not finish within 20 s and was stopped" in error
+    gate.wait_reached("apply", timeout=1)  # it was the apply that ran past the deadline
     service.stop()
-    # The workload is not stuck: with a sane deadline the same request goes through, same data dir.
+    gate.release("apply")
+    # The workload is not stuck: the interrupted run left no lock, the same request goes through.
     healthy = service_factory(data_dir=data)
     assert _post(f"{healthy.url}/v1/provision", request(descriptor(spec))).status_code == 200
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == DAG_V1

@@ -3,7 +3,6 @@ forever), finished tokens still answer after the restart, and the next provision
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,8 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import wait_finished
+from tests.support.gate import Gate
+from tests.support.processes import wait_finished, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -31,17 +31,19 @@ def test_kill_9_mid_apply_then_restart(service_factory: Any, s3: Any, tmp_path: 
         s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
     data = tmp_path / "shared-data"
     settings = {"async": "true", "task_lease": "3"}
-    service = service_factory(data_dir=data, **settings)
+    gate = Gate(tmp_path / "gate")
+    service = service_factory(data_dir=data, gate=gate, **settings)
 
     done = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(first, second)), timeout=60).json()
     wait_finished(f"{service.url}/v1/provision/{done}/status")
 
     body = request(descriptor(first, second, provision=1))
+    gate.hold("apply")
     inflight = httpx.post(f"{service.url}/v1/provision", json=body, timeout=60).json()
-    time.sleep(1.5)  # inside terraform init/plan/apply
+    gate.wait_reached("apply")  # Terraform is applying now, whatever this machine's speed
     assert _status(f"{service.url}/v1/provision/{inflight}/status")["status"] == "RUNNING"
-    service.proc.kill()
-    service.proc.wait()
+    service.kill_replica()
+    gate.release("apply")
 
     restarted = service_factory(data_dir=data, **settings)
     assert _status(f"{restarted.url}/v1/provision/{done}/status")["status"] == "COMPLETED"
@@ -61,11 +63,15 @@ def test_graceful_shutdown_lets_running_terraform_finish(service_factory: Any, s
     spec = WorkloadSpec(bucket=bucket)
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 2\n")
     data = tmp_path / "graceful"
-    service = service_factory(data_dir=data, **{"async": "true"})
+    gate = Gate(tmp_path / "gate")
+    gate.hold("apply")
+    service = service_factory(data_dir=data, gate=gate, **{"async": "true"})
     token = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60).json()
-    time.sleep(1.0)
+    gate.wait_reached("apply")
     assert _status(f"{service.url}/v1/provision/{token}/status")["status"] == "RUNNING"
     service.proc.terminate()  # SIGTERM: stop accepting, let the apply finish
+    wait_until(lambda: "draining: running tasks may finish" in service.log_path.read_text())
+    gate.release("apply")
     service.proc.wait(timeout=120)  # uvicorn re-raises the signal once shut down, so the code is -15
     assert "Application shutdown complete" in service.log_path.read_text()
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 2\n"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +84,15 @@ class ServiceProcess:
         env = {**env, "MWAA_SP_PORT": str(self.port), "MWAA_SP_HOST": "127.0.0.1"}
         self.log_path = log_path
         self._log = log_path.open("wb")
+        # A session of its own: kill_replica() ends the service and every process it started
+        # (Terraform, the provider), as a container's death would.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, cwd=REPO, stdout=self._log, stderr=self._log
+            [sys.executable, "-m", "service", "serve"],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=self._log,
+            start_new_session=True,
         )
         try:
             wait_http(self.url + "/health", self.proc)
@@ -92,7 +102,44 @@ class ServiceProcess:
 
     def stop(self) -> None:
         stop(self.proc)
+        self._kill_group()
         self._log.close()
+
+    def kill_replica(self) -> None:
+        """``kill -9`` of the whole replica at once: nothing of it gets to clean up."""
+        self._kill_group()
+        self.proc.wait()
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 300.0, what: str = "the condition") -> None:
+    """Poll ``condition`` (an observable event) until true, within a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g} s"
+        time.sleep(0.05)
+
+
+def task(status_url: str) -> dict[str, Any]:
+    response = httpx.get(status_url, timeout=30)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def wait_logged(status_url: str, needle: str = "", timeout: float = 300.0, phase: str | None = None) -> dict[str, Any]:
+    """Poll a task until one of its log entries (of ``phase``, if given) contains ``needle``, or it
+    finished; the body."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = task(status_url)
+        entries = [e for e in body.get("logs", []) if phase is None or e["phase"] == phase]
+        if body["status"] != "RUNNING" or any(needle in e["message"] for e in entries):
+            return body
+        assert time.monotonic() < deadline, f"no log entry with {needle!r} within {timeout:g} s"
+        time.sleep(0.1)
 
 
 def wait_finished(status_url: str, timeout: float = 300.0, message: str = "a token stayed RUNNING") -> dict[str, Any]:

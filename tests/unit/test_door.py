@@ -146,7 +146,8 @@ def test_a_killed_holder_releases_the_file_lock(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
     waited = threading.Event()
     got = threading.Event()
 
