@@ -51,7 +51,7 @@ def test_render_and_plan(tmp_path: Path, s3: Any, moto_endpoint: str, provider_c
     broken = tmp_path / "broken.yaml"
     broken.write_text(descriptor(WorkloadSpec(bucket=bucket, dag_name="x.sql")))
     failed = _cli(["render", str(broken), "--out", str(tmp_path / "nope")], env)
-    assert failed.returncode == 2
+    assert failed.returncode == 65  # an invalid descriptor: never 0, never 2 ("drift found")
     assert "dataProduct.components[0].specific.dagName" in failed.stderr
     assert not os.path.exists(tmp_path / "nope")
 

@@ -36,6 +36,17 @@ def test_sandbox_provisions_the_demo_dag_with_no_aws(tmp_path: Path) -> None:
         assert response.json()["info"]["publicInfo"]["dagLocation"]["value"] == (
             "s3://mwaa-sandbox/dags/sandbox_demo_dp_0_hello_dag.py"
         )
+        # A CLI command beside it finds the sandbox's own emulator, not an empty one of its own.
+        drift = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "service", "drift", "--sandbox", "--json"],
+            cwd=REPO,
+            env={k: v for k, v in env.items() if k != "MWAA_SP_PORT"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert drift.returncode == 0, drift.stdout + drift.stderr
+        assert [v["status"] for v in json.loads(drift.stdout)["workloads"]] == ["in_sync"]
     finally:
         stop(proc)
         log.close()
@@ -45,3 +56,20 @@ def test_sandbox_provisions_the_demo_dag_with_no_aws(tmp_path: Path) -> None:
     assert any("SANDBOX MODE" in m and "embedded S3 emulator at http://127.0.0.1:" in m for m in messages)
     assert any(m.startswith("Plan: 2 to add") for m in messages)
     assert "s3cr3t-never-logged" not in output
+
+
+def test_sandbox_cli_without_a_running_sandbox_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MWAA_SP_DATA_DIR": str(data)}
+    result = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", "drift", "--sandbox"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert f"error: no sandbox is running for data dir {data}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not data.exists() or not any(data.iterdir()), "nothing may be written (no registry, no verdicts)"
