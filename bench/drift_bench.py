@@ -23,9 +23,9 @@ sys.path.insert(0, str(REPO))
 
 from service.app import build  # noqa: E402
 from service.descriptor import parse_descriptor  # noqa: E402
+from service.journal import Journal  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.standin.mirror import install_mirror  # noqa: E402
-from service.worker import Journal  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, staged_key  # noqa: E402
 from tests.support.processes import start_moto, stop  # noqa: E402
 
@@ -48,7 +48,7 @@ def main() -> int:
             max_parallel=args.parallel,
         )
         components = build(settings)
-        worker, operations = components.provisioner.worker, components.operations
+        worker, operations = components.worker, components.operations
         s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
         s3.create_bucket(Bucket="bench-drift")
 
@@ -59,7 +59,9 @@ def main() -> int:
             s3.put_object(Bucket="bench-drift", Key=staged_key(spec), Body=f"x = {i}\n".encode())
             workload = parse_descriptor(descriptor(spec))
             futures.append(
-                components.scheduler.submit(workload.workload_key, lambda w=workload: worker.provision(w, Journal()))
+                components.door.submit(
+                    workload.workload_key, lambda door, w=workload: worker.provision(door, w, Journal())
+                )
             )
         for done, future in enumerate(futures, start=1):
             future.result()
@@ -90,7 +92,7 @@ def main() -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
         print(json.dumps(report, indent=2))
-        components.scheduler.shutdown()
+        components.door.shutdown()
         return 0
     finally:
         stop(moto)

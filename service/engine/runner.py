@@ -101,6 +101,8 @@ class TerraformRunner:
                 proc.stdin.close()
             for reader in readers:
                 reader.join(timeout=30)
+            proc.stdout.close()
+            proc.stderr.close()
         return self._result(argv, proc.returncode, b"".join(out), b"".join(err))
 
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:

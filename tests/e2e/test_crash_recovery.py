@@ -25,7 +25,7 @@ from service.store.replicas import terraform_who
 from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.gate import Gate
-from tests.support.processes import wait_finished, wait_logged
+from tests.support.processes import wait_finished, wait_logged, wait_until
 
 pytestmark = pytest.mark.e2e
 LEASE = "3"
@@ -222,3 +222,25 @@ def test_a_drift_run_whose_replica_dies_ends_within_the_lease(
     again = httpx.post(f"{env.survivor.url}/drift-runs", json={"thorough": True}, timeout=60).json()["id"]
     assert _drift_run(env.survivor.url, again)["status"] == "COMPLETED"
     assert env.lock() is None
+
+
+def test_a_replica_process_killed_alone_leaves_no_terraform_behind(
+    service_factory: Any, s3: Any, postgres_schema: str, tmp_path: Path
+) -> None:
+    """Only the service's own process is killed (an OOM kill, say): its Terraform child loses its
+    lifeline, is interrupted like Ctrl-C, and releases the state lock itself — no orphaned apply
+    goes on holding the workload."""
+    env = Setup(service_factory, s3, postgres_schema, tmp_path)
+    env.stage(b"v = 1\n")
+    env.gate.hold("apply")
+    token = env.start(env.doomed)
+    env.gate.wait_reached("apply")
+    assert env.lock() is not None
+    env.doomed.proc.kill()  # SIGKILL to the service process only; Terraform and the provider live on
+    env.doomed.proc.wait()
+    wait_until(lambda: env.lock() is None, timeout=120, what="the orphaned run releasing its state lock")
+    env.gate.release("apply")
+    dead = wait_finished(env.status_url(env.survivor, token), 60, "the dead replica's task stayed RUNNING")
+    assert dead["status"] == "FAILED"
+    assert env.provision(env.survivor)["status"] == "COMPLETED"
+    assert env.deployed() == b"v = 1\n"
