@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service import dag_check
 from service.errors import DescriptorInvalid, Problem
 from service.s3 import S3
 from service.store.registry import Registry
@@ -15,9 +16,18 @@ class StagedDags:
         self.max_dag_bytes = max_dag_bytes
 
     def problems(self, workload: Workload) -> list[Problem]:
-        """The staged DAG exists and nobody else deploys to our keys."""
-        missing = self._missing(workload) if self.s3.head(workload.bucket, workload.staged_key) is None else []
-        return missing + self._ownership_problems(workload)
+        """The staged DAG exists, Airflow can load it, and nobody else deploys to our keys."""
+        try:
+            self.loadable(workload, self.read(workload))
+        except DescriptorInvalid as exc:
+            return list(exc.problems)
+        return []
+
+    def loadable(self, workload: Workload, dag: bytes) -> None:
+        """Refuse a DAG Airflow could not load (it does not compile; a zip without a root module)."""
+        found = dag_check.problems(workload, dag)
+        if found:
+            raise DescriptorInvalid(found)
 
     def read(self, workload: Workload) -> bytes:
         """The staged DAG; a missing one is reported the way validation reports it (one GET when present)."""

@@ -74,6 +74,7 @@ class Worker:
             nothing = ChangeSummary()
             self.registry.record(workload, state_key, "provision", "COMPLETED", nothing.as_dict(), recorded)
             return Provisioned(nothing, None, state_key, recorded.objects.get(workload.deployed_key), True)
+        self.staged.loadable(workload, dag)  # nothing Airflow cannot load reaches the DAG folder
         workspace = self.workspaces.open(door, journal)
         workspace.prepare(module)
         plan = workspace.plan()
@@ -131,6 +132,7 @@ class Worker:
     ) -> tuple[str, PlanArtifact]:
         """Plan a provision without applying it, and keep the plan for review (and the review gate)."""
         dag = self.staged.read(workload)
+        self.staged.loadable(workload, dag)
         workspace = self.workspaces.open(door, Journal())
         workspace.prepare(self.renderer.render(workload, dag))
         plan = workspace.plan()
