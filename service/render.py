@@ -69,8 +69,9 @@ class Renderer:
         self.module_version = f"{__version__}+{static}"
         """Which service release and which static module a workload was last applied with."""
 
-    def render(self, workload: Workload, dag: bytes | None) -> RenderedModule:
-        """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run."""
+    def render(self, workload: Workload, dag: bytes | None, adopt: dict[str, str] | None = None) -> RenderedModule:
+        """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run; ``adopt``
+        maps resources (dag_text, dag_binary, descriptor) to objects to import instead of create."""
         spec: dict[str, Any] = {
             "bucket": workload.bucket,
             "dag_key": workload.deployed_key,
@@ -88,10 +89,14 @@ class Renderer:
         else:
             spec["dag_content"] = "" if dag is None else dag.decode("utf-8")
         state_key = self.backend.key(workload.workload_key)
-        return self.render_spec(spec, self.backend.config(state_key), artifacts)
+        return self.render_spec(spec, self.backend.config(state_key), artifacts, adopt)
 
     def render_spec(
-        self, spec: dict[str, Any], backend: dict[str, Any], artifacts: dict[str, bytes] | None = None
+        self,
+        spec: dict[str, Any],
+        backend: dict[str, Any],
+        artifacts: dict[str, bytes] | None = None,
+        adopt: dict[str, str] | None = None,
     ) -> RenderedModule:
         """The root module for the module's input values ``spec`` (also used to rebuild a working
         directory from a Terraform state, where no descriptor is at hand)."""
@@ -104,6 +109,8 @@ class Renderer:
         )
         files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
         tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "workload": spec}
+        if adopt:
+            tfvars["adopt"] = adopt
         files[TFVARS] = (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode()
         files[BACKEND_CONFIG] = (json.dumps(backend, indent=2) + "\n").encode()
         return RenderedModule(files)

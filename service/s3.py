@@ -119,6 +119,11 @@ class S3:
         found = self._call(what, self.client.get_object_tagging, Bucket=bucket, Key=key)
         return None if found is None else [{"Key": t["Key"], "Value": t["Value"]} for t in found.get("TagSet", [])]
 
+    def tags(self, bucket: str, key: str) -> dict[str, str] | None:
+        """An object's tags, or None when there is no such object."""
+        found = self._tags(bucket, key)
+        return None if found is None else {t["Key"]: t["Value"] for t in found}
+
     def start_fingerprints(
         self, bucket: str, keys: list[str], pool: Executor
     ) -> Callable[[], dict[str, ObjectFingerprint | None]]:

@@ -54,6 +54,30 @@ class StagedDags:
         """The DAG as deployed now (a packaged DAG's plan diff compares its bytes)."""
         return self.s3.get(workload.bucket, workload.deployed_key, self.max_dag_bytes)
 
+    def adoptable(self, workload: Workload) -> dict[str, str]:
+        """Objects already at the workload's deployed keys (left by the older provisioner, or put
+        there by hand), as Terraform import ids by resource name. One that another component of
+        this service deploys is refused, never adopted."""
+        found = {}
+        dag_resource = "dag_text" if workload.dag_kind == "text" else "dag_binary"
+        for resource, key in ((dag_resource, workload.deployed_key), ("descriptor", workload.descriptor_key)):
+            tags = self.s3.tags(workload.bucket, key)
+            if tags is None:
+                continue
+            owner = tags.get("witboost:component-id")
+            if owner and owner != workload.component_id:
+                raise DescriptorInvalid(
+                    [
+                        Problem(
+                            f"{workload.field}.specific.dagName",
+                            f"s3://{workload.bucket}/{key} is deployed by {owner}",
+                            "Rename the DAG: two components must not deploy to the same key.",
+                        )
+                    ]
+                )
+            found[resource] = f"{workload.bucket}/{key}"
+        return found
+
     def _missing(self, workload: Workload) -> list[Problem]:
         if not self.s3.bucket_exists(workload.bucket):
             return [

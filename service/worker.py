@@ -75,6 +75,11 @@ class Worker:
             self.registry.record(workload, state_key, "provision", "COMPLETED", nothing.as_dict(), recorded)
             return Provisioned(nothing, None, state_key, recorded.objects.get(workload.deployed_key), True)
         self.staged.loadable(workload, dag)  # nothing Airflow cannot load reaches the DAG folder
+        adopt = {} if self.backend.has_resources(state_key) else self.staged.adoptable(workload)
+        if adopt:
+            for resource, target in sorted(adopt.items()):
+                journal.add("plan", f"adopted s3://{target} ({resource}): already deployed, imported into the state")
+            module = self.renderer.render(workload, dag, adopt)
         workspace = self.workspaces.open(door, journal)
         workspace.prepare(module)
         plan = workspace.plan()

@@ -34,16 +34,19 @@ class ChangeSummary:
     add: int = 0
     change: int = 0
     destroy: int = 0
+    imported: int = 0
+    """Existing objects the plan imports (adoption, reverse provisioning)."""
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.destroy)
+        return bool(self.add or self.change or self.destroy or self.imported)
 
     def as_dict(self) -> dict[str, int]:
-        return {"add": self.add, "change": self.change, "destroy": self.destroy}
+        return {"add": self.add, "change": self.change, "destroy": self.destroy, "import": self.imported}
 
     def __str__(self) -> str:
-        return f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+        imported = f"{self.imported} to import, " if self.imported else ""
+        return f"{imported}{self.add} to add, {self.change} to change, {self.destroy} to destroy"
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def parse_run(result: CommandResult) -> RunOutcome:
                 add=int(changes.get("add", 0)),
                 change=int(changes.get("change", 0)),
                 destroy=int(changes.get("remove", 0)),
+                imported=int(changes.get("import", 0)),
             )
         elif kind == "diagnostic":
             diag = message.get("diagnostic", {})

@@ -73,6 +73,8 @@ class PlanRow(Base):
     add: Mapped[int] = mapped_column(Integer, default=0)
     change: Mapped[int] = mapped_column(Integer, default=0)
     destroy: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    """Existing objects the plan imports (adoption of a DAG deployed before this service)."""
     dag_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     changes_digest: Mapped[str] = mapped_column(String(64), default="")
     """Digest of the planned resource changes (addresses, actions, planned values)."""

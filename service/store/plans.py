@@ -20,7 +20,7 @@ REVIEWABLE = ("speculative", "validate")
 def _artifact(row: PlanRow) -> PlanArtifact:
     return PlanArtifact(
         kind=row.kind,
-        summary=ChangeSummary(row.add, row.change, row.destroy),
+        summary=ChangeSummary(row.add, row.change, row.destroy, row.imported),
         text=row.text,
         plan_json=json.loads(row.plan_json),
         dag_diff=row.dag_diff,
@@ -36,7 +36,7 @@ def summary(row: PlanRow) -> dict[str, Any]:
         "kind": row.kind,
         "createdAt": row.created_at.isoformat(),
         "applied": row.applied,
-        "summary": {"add": row.add, "change": row.change, "destroy": row.destroy},
+        "summary": {"add": row.add, "change": row.change, "destroy": row.destroy, "import": row.imported},
     }
 
 
@@ -57,6 +57,7 @@ class PlanStore:
                     add=artifact.summary.add,
                     change=artifact.summary.change,
                     destroy=artifact.summary.destroy,
+                    imported=artifact.summary.imported,
                     dag_digest=artifact.dag_digest,
                     changes_digest=artifact.changes_digest,
                     plan_file=plan_file,

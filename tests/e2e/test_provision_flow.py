@@ -76,7 +76,7 @@ def test_validate_provision_reprovision_change_unprovision(
     dag_key = "dags/finance_invoices_1_my_dag.py"
     descriptor_key = "dags/finance_invoices_1_my_dag_descriptor.yaml"
     assert private["dagKey"] == dag_key
-    assert private["planSummary"] == {"add": 2, "change": 0, "destroy": 0}
+    assert private["planSummary"] == {"add": 2, "change": 0, "destroy": 0, "import": 0}
     assert s3.get_object(Bucket=bucket, Key=dag_key)["Body"].read() == DAG_V1
     deployed_descriptor = s3.get_object(Bucket=bucket, Key=descriptor_key)["Body"].read().decode()
     assert "urn:dmb:cmp:finance:invoices:1:airflow-workload" in deployed_descriptor
@@ -94,18 +94,18 @@ def test_validate_provision_reprovision_change_unprovision(
 
     again = _post(f"{service.url}/v1/provision", body)
     assert again.status_code == 200, again.text
-    assert again.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 0, "destroy": 0}
+    assert again.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 0, "destroy": 0, "import": 0}
     assert s3.head_object(Bucket=bucket, Key=dag_key)["LastModified"] == modified
 
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=DAG_V2)
     changed = _post(f"{service.url}/v1/provision", body)
     assert changed.status_code == 200, changed.text
-    assert changed.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 1, "destroy": 0}
+    assert changed.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 1, "destroy": 0, "import": 0}
     assert s3.get_object(Bucket=bucket, Key=dag_key)["Body"].read() == DAG_V2
 
     removed = _post(f"{service.url}/v1/unprovision", body)
     assert removed.status_code == 200, removed.text
-    assert removed.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 0, "destroy": 2}
+    assert removed.json()["info"]["privateInfo"]["planSummary"] == {"add": 0, "change": 0, "destroy": 2, "import": 0}
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("Contents", [])
     assert listed == []
     state = _state_present(backend, tmp_path / "data0", s3, state_bucket, state_key)

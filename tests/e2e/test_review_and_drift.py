@@ -61,7 +61,7 @@ def test_plans_drift_reconcile_and_rebuild(
     s3.put_object(Bucket=bucket, Key=staged_key(specs[0]), Body=b"x = 100\n")
     speculative = httpx.post(f"{service.url}/workloads/plan", json=request(descriptor(*specs)), timeout=300)
     assert speculative.status_code == 200, speculative.text
-    assert speculative.json()["summary"] == {"add": 0, "change": 1, "destroy": 0}
+    assert speculative.json()["summary"] == {"add": 0, "change": 1, "destroy": 0, "import": 0}
     assert "-x = 0\n+x = 100\n" in speculative.json()["dagDiff"]
     dag0 = "dags/finance_invoices_1_dag_0.py"
     assert s3.get_object(Bucket=bucket, Key=dag0)["Body"].read() == b"x = 0\n"

@@ -70,7 +70,7 @@ def test_json_stream_is_classified() -> None:
         ]
     )
     outcome = parse_run(CommandResult(("plan",), 1, stdout, ""))
-    assert outcome.summary.as_dict() == {"add": 1, "change": 2, "destroy": 3}
+    assert outcome.summary.as_dict() == {"add": 1, "change": 2, "destroy": 3, "import": 0}
     assert outcome.errors == ["Boom: why"]
 
 

@@ -59,6 +59,30 @@ variable "workload" {
   })
 }
 
+variable "adopt" {
+  description = "Objects already at the deployed keys, imported by the first provision instead of created: resource (dag_text, dag_binary, descriptor) => import id (<bucket>/<key>)."
+  type        = map(string)
+  default     = {}
+}
+
+import {
+  for_each = { for name, id in var.adopt : name => id if name == "dag_text" }
+  to       = module.workload.aws_s3_object.dag_text[0]
+  id       = each.value
+}
+
+import {
+  for_each = { for name, id in var.adopt : name => id if name == "dag_binary" }
+  to       = module.workload.aws_s3_object.dag_binary[0]
+  id       = each.value
+}
+
+import {
+  for_each = { for name, id in var.adopt : name => id if name == "descriptor" }
+  to       = module.workload.aws_s3_object.descriptor
+  id       = each.value
+}
+
 module "workload" {
   source = "./modules/workload"
 
