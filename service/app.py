@@ -19,6 +19,7 @@ from service import __version__
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
+from service.api.reverse import ReverseProvisioningController
 from service.api.workloads import WorkloadsController
 from service.door import WorkloadDoor, cross_process_locks
 from service.drift import DriftChecker
@@ -36,6 +37,7 @@ from service.observe import Observer
 from service.operations import Operations
 from service.provisioner import Provisioner
 from service.render import Renderer
+from service.reverse import ReverseProvisioner
 from service.s3 import S3
 from service.settings import Settings
 from service.staged import StagedDags
@@ -69,6 +71,7 @@ class Components:
     registry: Registry
     workspaces: Workspaces
     renderer: Renderer
+    reverse: ReverseProvisioner
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
@@ -142,6 +145,9 @@ def build(settings: Settings, kind: str = "service") -> Components:
     )
     checker = DriftChecker(door, workspaces, observer, renderer, backend, registry, plans, settings.drift_ignore)
     operations = Operations(worker, door, registry, plans, checker, drift_runs)
+    reverse = ReverseProvisioner(
+        s3, staged, registry, door, workspaces, renderer, backend, tasks, settings.max_dag_bytes
+    )
     leases = Leases(
         replicas,
         tasks,
@@ -152,7 +158,9 @@ def build(settings: Settings, kind: str = "service") -> Components:
         abandoned=Provisioner.abandoned,
         upkeep=kind == "service",
     )
-    return Components(settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer)
+    return Components(
+        settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer, reverse
+    )
 
 
 def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -211,11 +219,12 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             log.warning("stopped with unfinished tasks; their leases are released")
 
     return Litestar(
-        route_handlers=[ProvisioningController, WorkloadsController, MiscController],
+        route_handlers=[ProvisioningController, ReverseProvisioningController, WorkloadsController, MiscController],
         dependencies={
             "provisioner": Provide(lambda: parts.provisioner, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: parts.settings, use_cache=True, sync_to_thread=False),
             "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
+            "reverse": Provide(lambda: parts.reverse, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from service import status
@@ -134,6 +135,9 @@ class Provisioner:
         )
         if kind == "validate":
             return status.validation("FAILED", validation_result([Problem("", message, "Validate again.")]))
+        if kind == "reverse":
+            entry = {"timestamp": datetime.now(UTC).isoformat(), "level": "ERROR", "message": message, "phase": "error"}
+            return {"status": "FAILED", "updates": {}, "logs": [entry]}
         return status.failed(message, [])
 
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:

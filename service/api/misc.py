@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import FromPath
 
 from service import __version__
-from service.errors import NotSupported, TokenUnknown
+from service.errors import NotSupported
 
 
 class MiscController(Controller):
@@ -25,11 +24,3 @@ class MiscController(Controller):
     @post("/v1/updateacl", summary="Not supported yet")
     async def update_acl(self) -> dict[str, Any]:
         raise NotSupported("updateacl is not supported yet by the MWAA provisioner: a DAG grants no access")
-
-    @post("/v1/reverse-provisioning", summary="Not supported yet")
-    async def reverse_provisioning(self) -> dict[str, Any]:
-        raise NotSupported("reverse provisioning is not supported yet by the MWAA provisioner")
-
-    @get("/v1/reverse-provisioning/{token:str}/status", summary="No reverse provisioning task ever exists")
-    async def reverse_provisioning_status(self, token: FromPath[str]) -> dict[str, Any]:
-        raise TokenUnknown(token)

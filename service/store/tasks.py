@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from service.errors import TokenUnknown
 from service.store.models import TaskRow
 
-TaskKind = Literal["provision", "unprovision", "validate"]
+TaskKind = Literal["provision", "unprovision", "validate", "reverse"]
 Status = Literal["RUNNING", "COMPLETED", "FAILED"]
 
 

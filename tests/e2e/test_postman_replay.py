@@ -21,7 +21,7 @@ EXPECTED = {
     ("v1", "provision status"): 400,  # "a-token" was never issued
     ("v1", "unprovision"): 400,
     ("v1", "updateacl"): 500,  # not supported yet: SystemError
-    ("v1", "reverse-provisioning"): 500,
+    ("v1", "reverse-provisioning"): 400,  # no params (bucketName, dagKey): RequestValidationError
     ("v1", "reverse-provisioning status"): 400,
     ("v1", "swagger"): 200,
     ("v1", "build-info"): 200,
