@@ -56,9 +56,6 @@ class Workload:
         u = self.urn
         return f"{u.domain}/{u.data_product}/{u.major}/{u.name}"
 
-    def state_key(self, prefix: str) -> str:
-        return f"{prefix}/{self.workload_key}/terraform.tfstate"
-
     def tags(self) -> dict[str, str]:
         return {
             "witboost:component-id": self.component_id,

@@ -39,34 +39,17 @@ class ReplicaStore:
         self.who = terraform_who()
 
     def register(self) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.merge(
-                ReplicaRow(
-                    replica_id=self.replica_id,
-                    who=self.who,
-                    kind=self.kind,
-                    pid=os.getpid(),
-                    started_at=now(),
-                    heartbeat_at=now(),
-                )
-            )
+        self.renew()
 
     def renew(self) -> None:
+        """Say this process is alive (creating its row the first time)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(ReplicaRow, self.replica_id)
             if row is None:
-                session.add(
-                    ReplicaRow(
-                        replica_id=self.replica_id,
-                        who=self.who,
-                        kind=self.kind,
-                        pid=os.getpid(),
-                        started_at=now(),
-                        heartbeat_at=now(),
-                    )
-                )
-            else:
-                row.heartbeat_at = now()
+                row = ReplicaRow(replica_id=self.replica_id, who=self.who, kind=self.kind, pid=os.getpid())
+                row.started_at = now()
+                session.add(row)
+            row.heartbeat_at = now()
 
     def release(self) -> None:
         """Give the lease up at once (a clean exit, or a shutdown past its grace)."""

@@ -3,27 +3,18 @@ the DAG folder, and a packaged DAG that is fine deploys."""
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.archives import zip_of
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.processes import wait_finished
 
 pytestmark = pytest.mark.e2e
 FIELD = "dataProduct.components[0].specific.dagName"
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_unloadable_dags_are_refused_everywhere(service_factory: Any, s3: Any) -> None:
@@ -54,12 +45,12 @@ def test_unloadable_dags_are_refused_everywhere(service_factory: Any, s3: Any) -
     refused_zip = httpx.post(f"{service.url}/v1/provision", json=zipped_body, timeout=300)
     assert refused_zip.status_code == 400
     assert "is not a zip archive" in refused_zip.text
-    s3.put_object(Bucket=bucket, Key=staged_key(not_a_zip), Body=_zip({"pkg/dag.py": b"x = 1\n"}))
+    s3.put_object(Bucket=bucket, Key=staged_key(not_a_zip), Body=zip_of({"pkg/dag.py": b"x = 1\n"}))
     nested = httpx.post(f"{service.url}/v1/validate", json=zipped_body, timeout=120).json()
     assert "has no .py file at its root" in nested["error"]["errors"][0]
     assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("KeyCount", 0) == 0  # nothing reached the folder
 
-    package = _zip({"zipped.py": b"from airflow import DAG\n", "helpers/util.py": b"x = 1\n"})
+    package = zip_of({"zipped.py": b"from airflow import DAG\n", "helpers/util.py": b"x = 1\n"})
     s3.put_object(Bucket=bucket, Key=staged_key(not_a_zip), Body=package)
     assert httpx.post(f"{service.url}/v1/validate", json=zipped_body, timeout=120).json() == {"valid": True}
     deployed = httpx.post(f"{service.url}/v1/provision", json=zipped_body, timeout=300)

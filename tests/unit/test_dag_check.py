@@ -3,23 +3,14 @@ and the file is never run."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from service.dag_check import compile_error, problems, zip_problem
 from service.descriptor import parse_descriptor
+from tests.support.archives import zip_of
 from tests.support.descriptors import WorkloadSpec, descriptor
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_a_dag_that_compiles_passes() -> None:
@@ -51,10 +42,10 @@ def test_the_dag_is_never_executed(tmp_path: Path) -> None:
 
 
 def test_zip_dags() -> None:
-    assert zip_problem(_zip({"my_dag.py": b"x = 1\n", "lib/helper.py": b""})) is None
+    assert zip_problem(zip_of({"my_dag.py": b"x = 1\n", "lib/helper.py": b""})) is None
     assert zip_problem(b"PK\x03\x04 not really") == "is not a zip archive"
     assert zip_problem(b"x = 1\n") == "is not a zip archive"
-    nested = zip_problem(_zip({"pkg/my_dag.py": b"x = 1\n"}))
+    nested = zip_problem(zip_of({"pkg/my_dag.py": b"x = 1\n"}))
     assert nested is not None
     assert nested.startswith("has no .py file at its root")
 
@@ -65,6 +56,6 @@ def test_problems_name_the_dag_field() -> None:
     assert problem.field == "dataProduct.components[0].specific.dagName"
     assert "s3://mwaa-bucket/source/finance.invoices.1.d.py does not compile (line 1): expected ':'" in problem.message
     zipped = parse_descriptor(descriptor(WorkloadSpec(dag_name="d.zip")))
-    assert problems(zipped, _zip({"d.py": b"x = 1\n"})) == []
+    assert problems(zipped, zip_of({"d.py": b"x = 1\n"})) == []
     [bad] = problems(zipped, b"not a zip")
     assert bad.message.endswith("is not a zip archive")
