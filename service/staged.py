@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from service import dag_check
+from service import dag_check, migration
 from service.errors import DescriptorInvalid, Problem
+from service.journal import Journal
 from service.s3 import S3
 from service.store.registry import Registry
 from service.workload import Workload
@@ -53,6 +54,11 @@ class StagedDags:
     def deployed(self, workload: Workload) -> bytes | None:
         """The DAG as deployed now (a packaged DAG's plan diff compares its bytes)."""
         return self.s3.get(workload.bucket, workload.deployed_key, self.max_dag_bytes)
+
+    def retire_shared_descriptor(self, workload: Workload, journal: Journal) -> None:
+        """After this workload is adopted (or removed): the older provisioner's shared descriptor goes
+        once nothing depends on it."""
+        migration.retire_shared_descriptor(self.s3, self.registry, workload, journal)
 
     def adoptable(self, workload: Workload) -> dict[str, str]:
         """Objects already at the workload's deployed keys (left by the older provisioner, or put

@@ -101,6 +101,8 @@ class Worker:
             plan_id=plan_id,
             module_version=self.renderer.module_version,
         )
+        if adopt:
+            self.staged.retire_shared_descriptor(workload, journal)
         dag_fp = deployed.objects.get(workload.deployed_key) if deployed else None
         return Provisioned(plan.summary, plan_id, state_key, dag_fp, False)
 
@@ -130,6 +132,7 @@ class Worker:
         self.registry.record(
             workload, state_key, "unprovision", "COMPLETED", plan.summary.as_dict(), None, plan_id=plan_id
         )
+        self.staged.retire_shared_descriptor(workload, journal)
         return Unprovisioned(plan.summary, plan_id, state_key)
 
     def speculative_plan(

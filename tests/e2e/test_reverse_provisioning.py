@@ -22,13 +22,14 @@ DEPLOYED = "dags/finance_invoices_1_nightly_load_v2.py"
 OLD_DESCRIPTOR = "dags/finance_invoices_1_descriptor.yaml"  # the older provisioner's, per data product
 
 
-def _older_provisioner_layout(s3: Any, bucket: str) -> WorkloadSpec:
+def _older_provisioner_layout(s3: Any, bucket: str) -> tuple[WorkloadSpec, WorkloadSpec]:
     spec = WorkloadSpec(name="nightly", dag_name=ORIGINAL, bucket=bucket, cron="15 3 * * 1-5")
     other = WorkloadSpec(name="other", dag_name="other.py", bucket=bucket)
     data_product = yaml.safe_load(descriptor(spec, other))["dataProduct"]
     s3.put_object(Bucket=bucket, Key=OLD_DESCRIPTOR, Body=yaml.safe_dump(data_product).encode())
     s3.put_object(Bucket=bucket, Key=DEPLOYED, Body=b"from airflow import DAG\n# deployed by the older SP\n")
-    return spec
+    s3.put_object(Bucket=bucket, Key="dags/finance_invoices_1_other.py", Body=b"from airflow import DAG\n")
+    return spec, other
 
 
 def _body(bucket: str, key: str, **params: Any) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def test_reverse_provisioning_recovers_the_original_and_plans_the_import(
     spec_file = shared_path("witboost", "interface-specification-2.2.0.yml")
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
-    spec = _older_provisioner_layout(s3, bucket)
+    spec, other = _older_provisioner_layout(s3, bucket)
     service = service_factory()
 
     response = httpx.post(f"{service.url}/v1/reverse-provisioning", json=_body(bucket, DEPLOYED), timeout=300)
@@ -65,7 +66,7 @@ def test_reverse_provisioning_recovers_the_original_and_plans_the_import(
     messages = "\n".join(e["message"] for e in answer["logs"])
     assert "will be imported" in messages or "imported" in messages
     assert "Plan: 1 to import" in messages
-    assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/")["KeyCount"] == 2  # nothing applied
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/")["KeyCount"] == 3  # nothing applied
 
     # The next provision adopts the DAG: same deployed key, same DAG id.
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"from airflow import DAG\n# now by mwaa-sp\n")
@@ -73,6 +74,15 @@ def test_reverse_provisioning_recovers_the_original_and_plans_the_import(
     assert provisioned.status_code == 200, provisioned.text
     assert provisioned.json()["info"]["privateInfo"]["planSummary"]["import"] == 1
     assert s3.get_object(Bucket=bucket, Key=DEPLOYED)["Body"].read() == b"from airflow import DAG\n# now by mwaa-sp\n"
+    # The older provisioner's shared descriptor stays while "other" (still the older one's) uses it…
+    kept = [e["message"] for e in provisioned.json()["logs"] if e["phase"] == "migrate"]
+    assert kept == [f"kept s3://{bucket}/{OLD_DESCRIPTOR}: still used by {component_id(other)}"]
+    # …and goes once "other" moves over too (same key, same DAG id: no downtime).
+    s3.put_object(Bucket=bucket, Key=staged_key(other), Body=b"from airflow import DAG\n")
+    moved = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec, other, provision=1)), timeout=300)
+    assert moved.status_code == 200, moved.text
+    assert any("removed the older provisioner's shared" in e["message"] for e in moved.json()["logs"])
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=OLD_DESCRIPTOR)
 
     # Now it is this service's: reverse provisioning it again is refused, clearly.
     again = httpx.post(f"{service.url}/v1/reverse-provisioning", json=_body(bucket, DEPLOYED), timeout=300).json()
