@@ -16,6 +16,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from service import __version__
+from service.acl import AccessControl
+from service.api.acl import AclController
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
@@ -28,7 +30,6 @@ from service.errors import (
     ClientError,
     ConfigurationError,
     MwaaSpError,
-    NotSupported,
     request_validation_error,
     system_error,
 )
@@ -45,6 +46,7 @@ from service.state_backend import StateBackend
 from service.statelock import StateLocks
 from service.store.database import make_engine
 from service.store.drift_runs import DriftRunStore
+from service.store.grants import GrantStore
 from service.store.plans import PlanStore
 from service.store.registry import Registry
 from service.store.replicas import ReplicaStore
@@ -54,7 +56,6 @@ from service.worker import Worker
 from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.app")
-_NOT_SUPPORTED = "This provisioner does not offer this operation; nothing was changed."
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,17 @@ class Components:
     workspaces: Workspaces
     renderer: Renderer
     reverse: ReverseProvisioner
+    access: AccessControl
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
     env = {"AWS_REGION": settings.aws_region}
     if settings.s3_endpoint:
         env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
+    if settings.iam_endpoint:
+        env["AWS_ENDPOINT_URL_IAM"] = settings.iam_endpoint
+    if settings.sts_endpoint:
+        env["AWS_ENDPOINT_URL_STS"] = settings.sts_endpoint
     if settings.tf_cli_config_file:
         env["TF_CLI_CONFIG_FILE"] = str(settings.tf_cli_config_file)
     return env
@@ -133,12 +139,14 @@ def build(settings: Settings, kind: str = "service") -> Components:
         plans,
         require_reviewed_plan=settings.require_reviewed_plan,
     )
+    access = AccessControl(settings, door, workspaces, renderer, GrantStore(engine), plans)
     provisioner = Provisioner(
         worker,
         staged,
         registry,
         tasks,
         door,
+        access,
         state_backend=settings.state_backend,
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,
@@ -159,7 +167,18 @@ def build(settings: Settings, kind: str = "service") -> Components:
         upkeep=kind == "service",
     )
     return Components(
-        settings, provisioner, operations, worker, door, leases, backend, registry, workspaces, renderer, reverse
+        settings,
+        provisioner,
+        operations,
+        worker,
+        door,
+        leases,
+        backend,
+        registry,
+        workspaces,
+        renderer,
+        reverse,
+        access,
     )
 
 
@@ -167,8 +186,6 @@ def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, MwaaSpError)
     if isinstance(exc, ClientError):
         return Response(request_validation_error(exc), status_code=exc.status_code)
-    if isinstance(exc, NotSupported):
-        return Response(system_error(exc.message, [_NOT_SUPPORTED]), status_code=500)
     log.error("request failed: %s", exc.message)
     return Response(system_error(exc.message), status_code=500)
 
@@ -219,12 +236,19 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             log.warning("stopped with unfinished tasks; their leases are released")
 
     return Litestar(
-        route_handlers=[ProvisioningController, ReverseProvisioningController, WorkloadsController, MiscController],
+        route_handlers=[
+            ProvisioningController,
+            AclController,
+            ReverseProvisioningController,
+            WorkloadsController,
+            MiscController,
+        ],
         dependencies={
             "provisioner": Provide(lambda: parts.provisioner, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: parts.settings, use_cache=True, sync_to_thread=False),
             "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
             "reverse": Provide(lambda: parts.reverse, use_cache=True, sync_to_thread=False),
+            "access": Provide(lambda: parts.access, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,

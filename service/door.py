@@ -159,6 +159,14 @@ class WorkloadDoor:
             entry = queue.popleft()
         self._start(key, entry)
 
+    @contextmanager
+    def exclusive(self, door_pass: DoorPass, name: str) -> Iterator[None]:
+        """A second, service-wide lock taken from inside a workload's door (always in that order, so
+        two holders never wait for each other): for decisions spanning workloads."""
+        self.check(door_pass, door_pass.key)
+        with self._locks.hold(f"service:{name}", lambda: None):
+            yield
+
     def check(self, door_pass: DoorPass, key: str) -> None:
         """Refuse a pass that this door did not issue, or that is for another workload."""
         if door_pass._token is not self._token or door_pass.key != key:  # noqa: SLF001 - our own token

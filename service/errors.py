@@ -11,7 +11,6 @@
     │   └── PlanNotReviewed             MWAA_SP_REQUIRE_REVIEWED_PLAN: the fresh plan is not the reviewed one
     └── ServerError                     → 500 SystemError
         ├── ConfigurationError          settings that cannot work
-        ├── NotSupported                an operation this provisioner does not offer (yet)
         ├── StorageError                S3 (staged DAG, endpoint) failed for a reason not the caller's
         └── TerraformFailed             Terraform itself reported an error (its diagnostics quoted)
             ├── StateLocked             the state lock is held by someone else (named)
@@ -109,10 +108,6 @@ class ServerError(MwaaSpError):
 
 
 class ConfigurationError(ServerError):
-    pass
-
-
-class NotSupported(ServerError):
     pass
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service import status
+from service.acl import AccessControl
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
@@ -31,6 +32,7 @@ class Provisioner:
         registry: Registry,
         tasks: TaskStore,
         door: WorkloadDoor,
+        access: AccessControl,
         *,
         state_backend: str,
         require_reviewed_plan: bool,
@@ -41,6 +43,7 @@ class Provisioner:
         self.registry = registry
         self.tasks = tasks
         self.door = door
+        self.access = access
         self.state_backend = state_backend
         self.require_reviewed_plan = require_reviewed_plan
         self.publish_progress = publish_progress
@@ -89,6 +92,7 @@ class Provisioner:
                     body = self._provisioned(workload, self.worker.provision(door, workload, journal), journal)
                 else:
                     done = self.worker.unprovision(door, workload, journal)
+                    self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
                     body = status.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
             except MwaaSpError as exc:
                 self.tasks.finish(token, "FAILED", status.failed(exc.message, journal.entries))

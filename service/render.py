@@ -91,6 +91,26 @@ class Renderer:
         state_key = self.backend.key(workload.workload_key)
         return self.render_spec(spec, self.backend.config(state_key), artifacts, adopt)
 
+    def render_acl(self, workload_key: str, grants: dict[str, dict[str, str]]) -> RenderedModule:
+        """The workload's ACL root module (its own state, ``acl.terraform.tfstate`` beside the
+        workload's); ``grants`` travel in ``terraform.tfvars.json`` like every other value."""
+        s = self.settings
+        main = self._env.get_template("acl.tf.j2").render(
+            service_version=__version__,
+            backend_config=BACKEND_CONFIG,
+            state_backend=s.state_backend,
+            emulated_endpoint=s.s3_endpoint is not None,
+        )
+        tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "grants": grants}
+        backend = self.backend.config(self.backend.key(workload_key, "acl"))
+        return RenderedModule(
+            {
+                "main.tf": main.encode(),
+                TFVARS: (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode(),
+                BACKEND_CONFIG: (json.dumps(backend, indent=2) + "\n").encode(),
+            }
+        )
+
     def render_spec(
         self,
         spec: dict[str, Any],

@@ -132,8 +132,11 @@ def prepare(settings: Settings, *, serving: bool) -> Settings:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
     if endpoint is not None:
         log.warning("SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production", endpoint)
-        return settings.with_overrides(s3_endpoint=endpoint)
-    settings = settings.with_overrides(s3_endpoint=_start_emulator())
+        iam = settings.iam_endpoint or (endpoint if settings.s3_endpoint is None else None)
+        sts = settings.sts_endpoint or (endpoint if settings.s3_endpoint is None else None)
+        return settings.with_overrides(s3_endpoint=endpoint, iam_endpoint=iam, sts_endpoint=sts)
+    emulator = _start_emulator()  # moto serves S3, IAM and STS (updateacl) on one port
+    settings = settings.with_overrides(s3_endpoint=emulator, iam_endpoint=emulator, sts_endpoint=emulator)
     request = _seed(settings)
     (settings.data_dir / ENDPOINT_FILE).write_text(json.dumps({"s3_endpoint": settings.s3_endpoint}))
     log.warning(

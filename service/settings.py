@@ -103,6 +103,20 @@ class Settings:
     """MWAA_SP_TASK_LEASE: seconds a RUNNING task survives without its replica renewing it."""
     tf_cli_config_file: Path | None = None
     """TF_CLI_CONFIG_FILE: Terraform CLI config (e.g. a provider mirror); the sandbox writes its own."""
+    iam_endpoint: str | None = None
+    """AWS_ENDPOINT_URL_IAM: IAM endpoint override (emulators), for boto3 and the provider."""
+    sts_endpoint: str | None = None
+    """AWS_ENDPOINT_URL_STS: STS endpoint override (emulators), for boto3 and the provider."""
+    mwaa_environment: str | None = None
+    """MWAA_SP_MWAA_ENVIRONMENT: the MWAA environment's name; updateacl needs it."""
+    acl_airflow_role: str = "Viewer"
+    """MWAA_SP_ACL_AIRFLOW_ROLE: Airflow role granted; may use {domain}, {data_product}, {major}, {component}."""
+    acl_user_principal: str = "user:{user}"
+    """MWAA_SP_ACL_USER_PRINCIPAL: IAM principal of a user ref; {user} is name@domain, {name} and {domain} too."""
+    acl_group_principal: str = "group:{group}"
+    """MWAA_SP_ACL_GROUP_PRINCIPAL: IAM principal of a group ref (role:AWSReservedSSO_{group} on Identity Center)."""
+    acl_principal_mapper: str | None = None
+    """MWAA_SP_ACL_PRINCIPAL_MAPPER: name of a ``mwaa_sp.principal_mappers`` entry point replacing the templates."""
 
     @property
     def effective_database_url(self) -> str:
@@ -147,6 +161,13 @@ class Settings:
             templates_dir=Path(env.get("MWAA_SP_TEMPLATES_DIR", str(defaults.templates_dir))),
             module_dir=Path(env.get("MWAA_SP_MODULE_DIR", str(defaults.module_dir))),
             tf_cli_config_file=Path(tf_cli) if tf_cli else None,
+            iam_endpoint=env.get("AWS_ENDPOINT_URL_IAM") or None,
+            sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or None,
+            mwaa_environment=env.get("MWAA_SP_MWAA_ENVIRONMENT") or None,
+            acl_airflow_role=env.get("MWAA_SP_ACL_AIRFLOW_ROLE") or defaults.acl_airflow_role,
+            acl_user_principal=env.get("MWAA_SP_ACL_USER_PRINCIPAL") or defaults.acl_user_principal,
+            acl_group_principal=env.get("MWAA_SP_ACL_GROUP_PRINCIPAL") or defaults.acl_group_principal,
+            acl_principal_mapper=env.get("MWAA_SP_ACL_PRINCIPAL_MAPPER") or None,
             require_reviewed_plan=_bool(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
             drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
             drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),

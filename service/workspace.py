@@ -106,7 +106,7 @@ class Workspace:
     def _run(self, command: str, call: Callable[[], T]) -> T:
         """Intent first, then the command: a lock Terraform takes is always provably ours."""
         self.journal.checkpoint()
-        if command in ("plan", "apply"):
+        if command in ("plan", "apply", "state-rm"):
             self._owner.state_locks.clear(self.state_key, self.workload_key, self.root, self._say)
         run_id = self._owner.runs.begin(self.workload_key, self.root, command, self.journal.token)
         try:
@@ -142,6 +142,14 @@ class Workspace:
 
     def apply(self, plan_file: str = args.PLAN_FILE) -> ApplyResult:
         return self._run("apply", lambda: self._owner.runner.apply(self.dir, plan_file))
+
+    def state_list(self) -> list[str]:
+        return self._run("state-list", lambda: self._owner.runner.state_list(self.dir))
+
+    def forget(self, addresses: list[str]) -> None:
+        """Drop resources from this state without destroying them (``terraform state rm``)."""
+        if addresses:
+            self._run("state-rm", lambda: self._owner.runner.state_rm(self.dir, addresses))
 
     def show(self, plan_file: str = args.PLAN_FILE) -> tuple[str, dict[str, Any]]:
         """Terraform's own text and JSON of a saved plan."""

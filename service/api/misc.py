@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, get, post
+from litestar import Controller, get
 
 from service import __version__
-from service.errors import NotSupported
 
 
 class MiscController(Controller):
@@ -20,7 +17,3 @@ class MiscController(Controller):
     @get("/build-info", summary="Name and version of the running provisioner")
     async def build_info(self) -> dict[str, str]:
         return {"name": "mwaa-sp", "version": __version__}
-
-    @post("/v1/updateacl", summary="Not supported yet")
-    async def update_acl(self) -> dict[str, Any]:
-        raise NotSupported("updateacl is not supported yet by the MWAA provisioner: a DAG grants no access")

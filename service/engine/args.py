@@ -41,3 +41,12 @@ def apply_args(plan_file: str = PLAN_FILE, lock_timeout_s: int = LOCK_TIMEOUT_S)
 
 def show_args(plan_file: str = PLAN_FILE, *, as_json: bool) -> list[str]:
     return ["show", "-no-color", *(["-json"] if as_json else []), plan_file]
+
+
+def state_list_args() -> list[str]:
+    return ["state", "list"]
+
+
+def state_rm_args(addresses: list[str], lock_timeout_s: int = LOCK_TIMEOUT_S) -> list[str]:
+    """Forget resources without destroying them (another workload still manages the same object)."""
+    return ["state", "rm", *_lock(lock_timeout_s), *addresses]

@@ -160,6 +160,17 @@ class TerraformRunner:
             raise failure("apply", outcome.errors)
         return ApplyResult(outcome.summary, tuple(outcome.warnings), outcome.outputs)
 
+    def state_list(self, workdir: Path) -> list[str]:
+        result = self.run(workdir, args.state_list_args())
+        if result.exit_code != 0:
+            raise failure("state list", [_first_error(result)])
+        return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+    def state_rm(self, workdir: Path, addresses: list[str]) -> None:
+        result = self.run(workdir, args.state_rm_args(addresses, self.lock_timeout_s))
+        if result.exit_code != 0:
+            raise failure("state rm", [_first_error(result)])
+
     def show_text(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> str:
         result = self.run(workdir, args.show_args(plan_file, as_json=False))
         if result.exit_code != 0:

@@ -209,6 +209,22 @@ class AwsStandinProvider(Provider):  # type: ignore[misc]  # tf is untyped
                 self._clients[region] = client
             return client
 
+    def iam(self) -> Any:
+        """The IAM client (IAM is global: no region of its own, us-east-1 signing)."""
+        s = self._require_settings()
+        with self._lock:
+            client = self._clients.get("iam")
+            if client is None:
+                client = self._base_session().client(
+                    "iam",
+                    region_name="us-east-1",
+                    endpoint_url=s.iam_endpoint,
+                    verify=s.verify,
+                    config=self._botocore_config("us-east-1"),
+                )
+                self._clients["iam"] = client
+            return client
+
     # -- tags ----------------------------------------------------------------------------------------
     def default_tags_for(self, override_provider: Any) -> dict[str, str]:
         """Provider default tags, unless the resource's ``override_provider { default_tags {} }`` is set."""

@@ -57,6 +57,7 @@ class ProviderSettings:
     assume_role_with_web_identity: dict[str, Any] | None = None
     sts_region: str | None = None
     sts_endpoint: str | None = None
+    iam_endpoint: str | None = None
     skip_credentials_validation: bool = False
     skip_requesting_account_id: bool = False
     allowed_account_ids: list[str] = field(default_factory=list)
@@ -208,6 +209,7 @@ def resolve_provider_settings(
         assume_role_with_web_identity=_first_block(config, "assume_role_with_web_identity"),
         sts_region=known(config, "sts_region") or None,
         sts_endpoint=known(endpoints, "sts") or environ.get("AWS_ENDPOINT_URL_STS") or None,
+        iam_endpoint=known(endpoints, "iam") or environ.get("AWS_ENDPOINT_URL_IAM") or None,
         skip_credentials_validation=bool(known(config, "skip_credentials_validation")),
         skip_requesting_account_id=bool(known(config, "skip_requesting_account_id")),
         allowed_account_ids=list(known(config, "allowed_account_ids") or []),

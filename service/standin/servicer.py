@@ -18,7 +18,7 @@ from tf.iface import (
 from tf.provider import ProviderServicer
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
-from service.standin import gate
+from service.standin import gate, iam_policy
 from service.standin.aws_provider import AwsStandinProvider
 from service.standin.s3_object import RESOURCE_TYPE, S3Object
 from service.standin.s3_object_plan import StandinPlanContext, complete_state
@@ -89,7 +89,7 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
     def GetMetadata(self, request: pb.GetMetadata.Request, context: Any) -> Any:
         return pb.GetMetadata.Response(
             server_capabilities=pb.ServerCapabilities(plan_destroy=True, get_provider_schema_optional=True),
-            resources=[pb.GetMetadata.ResourceMetadata(type_name=RESOURCE_TYPE)],
+            resources=[pb.GetMetadata.ResourceMetadata(type_name=t) for t in (RESOURCE_TYPE, *iam_policy.TYPES)],
         )
 
     def GetProviderSchema(self, request: pb.GetProviderSchema.Request, context: Any) -> Any:
@@ -97,7 +97,10 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
             self._schema_response = pb.GetProviderSchema.Response(
                 provider=provider_schema().to_pb(),
                 provider_meta=provider_meta_schema(),
-                resource_schemas={RESOURCE_TYPE: s3_object_schema().to_pb()},
+                resource_schemas={
+                    RESOURCE_TYPE: s3_object_schema().to_pb(),
+                    **{t: iam_policy.schema(t).to_pb() for t in iam_policy.TYPES},
+                },
                 data_source_schemas={},
                 server_capabilities=pb.ServerCapabilities(plan_destroy=True, get_provider_schema_optional=True),
             )
@@ -114,6 +117,10 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
 
     @_guarded(pb.ValidateResourceConfig.Response)
     def ValidateResourceConfig(self, request: pb.ValidateResourceConfig.Request, context: Any) -> Any:
+        if request.type_name in iam_policy.TYPES:
+            diags = Diagnostics()
+            iam_policy.validate(request.type_name, read_dynamic_value(request.config) or {}, diags)
+            return pb.ValidateResourceConfig.Response(diagnostics=diags.to_pb())
         return super().ValidateResourceConfig(request, context)
 
     @_guarded(pb.UpgradeResourceState.Response)
@@ -128,6 +135,9 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         import json
 
         old = json.loads(request.raw_state.json)
+        if request.type_name in iam_policy.TYPES:
+            upgraded = iam_policy.complete(request.type_name, old)
+            return pb.UpgradeResourceState.Response(upgraded_state=encode_value(upgraded), diagnostics=diags.to_pb())
         inst = self._resource(request.type_name)
         state = inst.upgrade(UpgradeContext(diags, request.type_name), request.version, old)
         return pb.UpgradeResourceState.Response(upgraded_state=encode_value(state), diagnostics=diags.to_pb())
@@ -144,6 +154,11 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         gate.checkpoint("read")
         if current is None:
             return pb.ReadResource.Response(new_state=encode_value(None), diagnostics=diags.to_pb())
+        if request.type_name in iam_policy.TYPES:
+            found = iam_policy.read(request.type_name, self.app.iam(), current, diags)
+            return pb.ReadResource.Response(
+                new_state=encode_value(found), diagnostics=diags.to_pb(), private=request.private
+            )
         new_state = self._resource(request.type_name).read(ReadContext(diags, request.type_name), current)
         return pb.ReadResource.Response(
             new_state=encode_value(None if new_state is None else complete_state(new_state)),
@@ -165,6 +180,8 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
                 legacy_type_system=True,
             )
         gate.checkpoint("plan")
+        if request.type_name in iam_policy.TYPES:
+            return self._plan_iam(request, prior, proposed, config)
         ctx = StandinPlanContext(diags, request.type_name, changed_fields=set(), config=config)
         planned = self._resource(request.type_name).plan(ctx, prior, proposed)
         if planned is None or diags.has_errors():
@@ -190,6 +207,8 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         type_name = request.type_name
         prior = read_dynamic_value(request.prior_state)
         planned = read_dynamic_value(request.planned_state)
+        if type_name in iam_policy.TYPES:
+            return self._apply_iam(request, prior, planned)
         inst = self._resource(type_name)
         try:
             gate.checkpoint("apply")
@@ -214,9 +233,53 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
             legacy_type_system=True,
         )
 
+    def _plan_iam(self, request: Any, prior: State | None, proposed: State, config: Any) -> Any:
+        planned, replace = iam_policy.plan(request.type_name, prior, proposed, config)
+        if prior is not None and not replace and planned == iam_policy.complete(request.type_name, prior):
+            planned_state = request.prior_state  # no diff: SDKv2 answers with the prior state itself
+        else:
+            planned_state = encode_value(planned)
+        return pb.PlanResourceChange.Response(
+            planned_state=planned_state,
+            requires_replace=[pb.AttributePath(steps=[pb.AttributePath.Step(attribute_name=a)]) for a in replace],
+            planned_private=request.prior_private,
+            legacy_type_system=True,
+        )
+
+    def _apply_iam(self, request: Any, prior: State | None, planned: State | None) -> Any:
+        diags = Diagnostics()
+        client = self.app.iam()
+        if planned is None:
+            if prior is not None:
+                iam_policy.delete(request.type_name, client, prior, diags)
+            new_state = None if not diags.has_errors() else prior
+        else:
+            try:
+                gate.checkpoint("apply")
+            except gate.Stopped as exc:
+                diags.add_error("Operation stopped", str(exc))
+                return pb.ApplyResourceChange.Response(
+                    new_state=request.prior_state, diagnostics=diags.to_pb(), legacy_type_system=True
+                )
+            new_state = iam_policy.apply(request.type_name, client, planned, diags)
+        return pb.ApplyResourceChange.Response(
+            new_state=encode_value(new_state),
+            private=request.planned_private,
+            diagnostics=diags.to_pb(),
+            legacy_type_system=True,
+        )
+
     @_guarded(pb.ImportResourceState.Response)
     def ImportResourceState(self, request: pb.ImportResourceState.Request, context: Any) -> Any:
         diags = Diagnostics()
+        if request.type_name in iam_policy.TYPES:
+            found = iam_policy.import_state(request.type_name, self.app.iam(), request.id, diags)
+            imported = (
+                [pb.ImportResourceState.ImportedResource(type_name=request.type_name, state=encode_value(found))]
+                if found is not None and not diags.has_errors()
+                else []
+            )
+            return pb.ImportResourceState.Response(imported_resources=imported, diagnostics=diags.to_pb())
         state = self._resource(request.type_name).import_(ImportContext(diags, request.type_name), request.id)
         imported = (
             [pb.ImportResourceState.ImportedResource(type_name=request.type_name, state=encode_value(state))]

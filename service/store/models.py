@@ -135,3 +135,16 @@ class TerraformRunRow(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class GrantRow(Base):
+    """Who a workload lets sign in to its MWAA environment: one row per (principal, Airflow role ARN)."""
+
+    __tablename__ = "acl_grants"
+
+    workload_key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(256), primary_key=True)
+    policy_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    component_id: Mapped[str] = mapped_column(String(512), index=True)
+    arn: Mapped[str] = mapped_column(String(1024))

@@ -20,7 +20,7 @@ EXPECTED = {
     ("v1", "provision"): 400,  # a storage component with a pre-URN id: RequestValidationError
     ("v1", "provision status"): 400,  # "a-token" was never issued
     ("v1", "unprovision"): 400,
-    ("v1", "updateacl"): 500,  # not supported yet: SystemError
+    ("v1", "updateacl"): 400,  # its descriptor's component is an output port with a pre-URN id
     ("v1", "reverse-provisioning"): 400,  # no params (bucketName, dagKey): RequestValidationError
     ("v1", "reverse-provisioning status"): 400,
     ("v1", "swagger"): 200,
@@ -41,7 +41,7 @@ def _requests() -> list[tuple[str, dict[str, Any]]]:
 
 def test_collection_replays_with_documented_answers(service_factory: Any) -> None:
     spec = shared_path("witboost", "interface-specification-2.2.0.yml")
-    service = service_factory()
+    service = service_factory(mwaa_environment="postman-env")
     replayed = set()
     for folder, item in _requests():
         req = item["request"]

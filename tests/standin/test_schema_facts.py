@@ -13,6 +13,7 @@ import pytest
 from tf.gen import tfplugin_pb2 as pb
 from tf.utils import Diagnostics
 
+from service.standin import iam_policy
 from service.standin.aws_provider import AwsStandinProvider
 from service.standin.s3_object import S3Object
 from service.standin.s3_object_plan import UPLOAD_TRIGGERS, StandinPlanContext
@@ -125,7 +126,7 @@ def test_provider_meta_schema_matches_facts(facts: dict[str, Any], schema_respon
 
 def test_s3_object_schema_matches_facts(facts: dict[str, Any], schema_response: Any) -> None:
     resource = facts["resource"]
-    assert set(schema_response.resource_schemas) == {resource["name"]}
+    assert set(schema_response.resource_schemas) == {resource["name"], *iam_policy.TYPES}
     schema = schema_response.resource_schemas[resource["name"]]
     assert schema.version == resource["schema_version"]
     expected = _fact_block_view(resource["attributes"], resource["blocks"])
@@ -186,3 +187,18 @@ def test_force_destroy_default_matches_facts(facts: dict[str, Any]) -> None:
     planned = S3Object(provider).plan(ctx, None, {})
     assert planned is not None
     assert {name: planned[name] for name in defaults} == defaults
+
+
+@pytest.mark.parametrize("type_name", iam_policy.TYPES)
+def test_iam_inline_policy_schemas_match_facts(type_name: str, schema_response: Any) -> None:
+    """``../shared/terraform/aws_iam_schema.json``: attributes, types, flags and force-new."""
+    from tests.conftest import shared_path
+
+    facts = json.loads(shared_path("terraform", "aws_iam_schema.json").read_text(encoding="utf-8"))
+    resource = facts[f"related_resource_{type_name}"]
+    schema = schema_response.resource_schemas[type_name]
+    assert schema.version == resource["schema_version"]
+    expected = _fact_block_view(resource["attributes"], resource["blocks"])
+    assert _block_view(schema.block) == expected
+    force_new = {a["name"] for a in resource["attributes"] if a["force_new"]}
+    assert {a.name for a in iam_policy.schema(type_name).attributes if a.requires_replace} == force_new

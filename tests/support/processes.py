@@ -66,6 +66,9 @@ def base_env(endpoint: str) -> dict[str, str]:
     env.update(
         {
             "AWS_ENDPOINT_URL_S3": endpoint,
+            # moto serves IAM and STS on the same port (updateacl's principals, account id).
+            "AWS_ENDPOINT_URL_IAM": endpoint,
+            "AWS_ENDPOINT_URL_STS": endpoint,
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": "us-east-1",

@@ -81,8 +81,15 @@ def test_provision_rejects_bad_descriptor_with_request_validation_error(client: 
             "post",
             "/v1/updateacl",
             {"refs": [], "provisionInfo": {"request": "", "result": ""}},
+            400,
+            '"inputErrorField":"provisionInfo.request"',
+        ),
+        (
+            "post",
+            "/v1/updateacl",
+            {"refs": [], "provisionInfo": {"request": "dataProduct: {}", "result": ""}},
             500,
-            "not supported yet",
+            "MWAA_SP_MWAA_ENVIRONMENT",
         ),
         (
             "post",
