@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 
 from service import __version__
 from service.acl import AccessControl
+from service.airflow import AirflowUi
 from service.api.acl import AclController
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
@@ -147,6 +148,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         tasks,
         door,
         access,
+        AirflowUi(settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint),
         state_backend=settings.state_backend,
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,

@@ -10,6 +10,7 @@ from typing import Any
 
 from service import status
 from service.acl import AccessControl
+from service.airflow import AirflowUi
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
@@ -33,6 +34,7 @@ class Provisioner:
         tasks: TaskStore,
         door: WorkloadDoor,
         access: AccessControl,
+        airflow: AirflowUi,
         *,
         state_backend: str,
         require_reviewed_plan: bool,
@@ -44,6 +46,7 @@ class Provisioner:
         self.tasks = tasks
         self.door = door
         self.access = access
+        self.airflow = airflow
         self.state_backend = state_backend
         self.require_reviewed_plan = require_reviewed_plan
         self.publish_progress = publish_progress
@@ -124,6 +127,7 @@ class Provisioner:
             plan_id=done.plan_id,
             no_op_without_terraform=done.verified_without_terraform,
             logs=journal.entries,
+            airflow_url=self.airflow.dag_url(workload.dag_id),
         )
 
     def status(self, token: str, kinds: list[TaskKind]) -> dict[str, Any]:

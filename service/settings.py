@@ -107,6 +107,8 @@ class Settings:
     """AWS_ENDPOINT_URL_IAM: IAM endpoint override (emulators), for boto3 and the provider."""
     sts_endpoint: str | None = None
     """AWS_ENDPOINT_URL_STS: STS endpoint override (emulators), for boto3 and the provider."""
+    mwaa_endpoint: str | None = None
+    """AWS_ENDPOINT_URL_MWAA: MWAA API endpoint override (GetEnvironment, for the Airflow UI link)."""
     mwaa_environment: str | None = None
     """MWAA_SP_MWAA_ENVIRONMENT: the MWAA environment's name; updateacl needs it."""
     acl_airflow_role: str = "Viewer"
@@ -163,6 +165,7 @@ class Settings:
             tf_cli_config_file=Path(tf_cli) if tf_cli else None,
             iam_endpoint=env.get("AWS_ENDPOINT_URL_IAM") or None,
             sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or None,
+            mwaa_endpoint=env.get("AWS_ENDPOINT_URL_MWAA") or None,
             mwaa_environment=env.get("MWAA_SP_MWAA_ENVIRONMENT") or None,
             acl_airflow_role=env.get("MWAA_SP_ACL_AIRFLOW_ROLE") or defaults.acl_airflow_role,
             acl_user_principal=env.get("MWAA_SP_ACL_USER_PRINCIPAL") or defaults.acl_user_principal,

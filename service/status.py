@@ -29,6 +29,7 @@ def provisioned(
     plan_id: str | None,
     no_op_without_terraform: bool,
     logs: list[dict[str, str]],
+    airflow_url: str | None = None,
 ) -> dict[str, Any]:
     uri = f"s3://{workload.bucket}/{workload.deployed_key}"
     console = f"https://s3.console.aws.amazon.com/s3/object/{workload.bucket}?prefix={quote(workload.deployed_key)}"
@@ -39,7 +40,11 @@ def provisioned(
             "publicInfo": {
                 "dagLocation": {"type": "link", "label": "DAG location", "value": uri, "href": console},
                 "airflowDagFile": _string("Airflow DAG file", workload.deployed_file),
-                "airflowDagId": _string("Airflow DAG id", workload.dag_id),
+                "airflowDagId": (
+                    {"type": "link", "label": "Airflow DAG id", "value": workload.dag_id, "href": airflow_url}
+                    if airflow_url
+                    else _string("Airflow DAG id", workload.dag_id)
+                ),
                 "descriptorLocation": _string(
                     "Descriptor location", f"s3://{workload.bucket}/{workload.descriptor_key}"
                 ),

@@ -67,9 +67,13 @@ def service_factory(
     started: list[ServiceProcess] = []
 
     def start(
-        data_dir: Path | None = None, endpoint: str | None = None, gate: Gate | None = None, **settings: str
+        data_dir: Path | None = None,
+        endpoint: str | None = None,
+        gate: Gate | None = None,
+        env_extra: dict[str, str] | None = None,
+        **settings: str,
     ) -> ServiceProcess:
-        env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {})
+        env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {}) | (env_extra or {})
         env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
         env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})

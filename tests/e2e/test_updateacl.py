@@ -6,7 +6,9 @@ to IAM roles with a per-data-product Airflow role."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -117,6 +119,13 @@ def test_updateacl_grants_revokes_and_scales(service_factory: Any, s3: Any, moto
     assert sum(len(json.dumps(d, separators=(",", ":"))) for d in documents) < 2048  # inline user quota
     assert len(iam.list_attached_user_policies(UserName=alice)["AttachedPolicies"]) == 0  # no managed quota used
 
+    # A grant deleted behind Terraform's back leaves the state (Read finds it gone) and comes back.
+    [policy_name] = iam.list_user_policies(UserName=alice)["PolicyNames"]
+    iam.delete_user_policy(UserName=alice, PolicyName=policy_name)
+    assert not may_sign_in(iam, "user", alice, arn)
+    assert _acl(service.url, [alice_ref], others[1]).json()["info"]["privateInfo"]["planId"]
+    assert may_sign_in(iam, "user", alice, arn)
+
     # Revoking alice on one workload leaves the other 24 grants in place.
     revoked = _acl(service.url, [], others[0])
     assert revoked.status_code == 200
@@ -154,3 +163,42 @@ def test_refs_mapped_to_roles_with_a_per_data_product_airflow_role(service_facto
     unmapped = _acl(service.url, ["group:nosuch"], spec)
     assert unmapped.status_code == 400
     assert "IAM role 'AWSReservedSSO_nosuch', which does not exist" in unmapped.text
+
+
+class _Mwaa(http.server.BaseHTTPRequestHandler):
+    """MWAA's GetEnvironment (``GET /environments/{Name}``) on loopback: moto has no MWAA service."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        name = self.path.rsplit("/", 1)[-1]
+        body = json.dumps({"Environment": {"Name": name, "WebserverUrl": f"{name}.airflow.example.test"}}).encode()
+        self.send_response(200 if self.path.startswith("/environments/") else 404)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mwaa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        service = service_factory(mwaa_environment="prod-env", env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint})
+        bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+        s3.create_bucket(Bucket=bucket)
+        spec = WorkloadSpec(bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
+        answer = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=300).json()
+        link = answer["info"]["publicInfo"]["airflowDagId"]
+        assert link == {
+            "type": "link",
+            "label": "Airflow DAG id",
+            "value": "finance_invoices_1_my_dag",
+            "href": "https://prod-env.airflow.example.test/dags/finance_invoices_1_my_dag/grid",
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
