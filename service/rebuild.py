@@ -10,7 +10,6 @@ next provision records fresh fingerprints.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -37,8 +36,8 @@ def managed_objects(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def restore_workdir(door: DoorPass, workspaces: Workspaces, renderer: Renderer, backend: StateBackend) -> bool:
     """Render the workload's root module from its state's values and initialise it. Only text DAGs
     can be restored (a packaged DAG's bytes are not in the state); False when it cannot."""
-    raw = backend.read(backend.key(door.key))
-    objects = managed_objects(json.loads(raw)) if raw else {}
+    state = backend.read_json(backend.key(door.key))
+    objects = managed_objects(state) if state else {}
     dag, descriptor = objects.get("dag_text"), objects.get("descriptor")
     if not dag or not descriptor:
         return False
@@ -63,10 +62,10 @@ def rebuild(
     found = []
     for state_key in backend.state_keys():
         workload_key = backend.workload_key_of(state_key)
-        raw = backend.read(state_key)
-        if workload_key is None or raw is None:
+        state = backend.read_json(state_key)
+        if workload_key is None or state is None:
             continue
-        objects = managed_objects(json.loads(raw))
+        objects = managed_objects(state)
         dag = objects.get("dag_text") or objects.get("dag_binary")
         descriptor = objects.get("descriptor")
         if not dag or not descriptor:

@@ -88,9 +88,21 @@ class StateBackend:
         path = self.local_root / state_key
         return path.read_bytes() if path.exists() else None
 
+    def read_json(self, state_key: str) -> dict[str, Any] | None:
+        """The state as Terraform would load it: an empty or unparsable file (a process killed while
+        Terraform rewrote a local state) is no state, as it is to Terraform."""
+        raw = self.read(state_key)
+        if not raw or not raw.strip():
+            return None
+        try:
+            state = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return state if isinstance(state, dict) else None
+
     def has_resources(self, state_key: str) -> bool:
-        state = self.read(state_key)
-        return state is not None and bool(json.loads(state).get("resources"))
+        state = self.read_json(state_key)
+        return state is not None and bool(state.get("resources"))
 
     def state_keys(self) -> list[str]:
         """Every workload state key under the prefix."""

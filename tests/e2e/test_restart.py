@@ -77,3 +77,23 @@ def test_graceful_shutdown_lets_running_terraform_finish(service_factory: Any, s
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 2\n"
     restarted = service_factory(data_dir=data, **{"async": "true"})
     assert _status(f"{restarted.url}/v1/provision/{token}/status")["status"] == "COMPLETED"
+
+
+def test_a_state_left_empty_by_a_crash_mid_write_is_recovered(service_factory: Any, s3: Any, tmp_path: Path) -> None:
+    """A replica killed while Terraform rewrote a local state leaves it empty. Terraform reads that as
+    no state; the next provision adopts the workload's own objects (tagged with its id) and goes on."""
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
+    data = tmp_path / "data"
+    service = service_factory(data_dir=data)
+    body = request(descriptor(spec))
+    assert httpx.post(f"{service.url}/v1/provision", json=body, timeout=300).status_code == 200
+    state = data / "states" / "mwaa-sp" / "finance" / "invoices" / "1" / "airflow-workload" / "terraform.tfstate"
+    state.write_bytes(b"")  # what a kill between Terraform's truncate and write leaves
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 2\n")
+    again = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    assert again.status_code == 200, again.text
+    assert again.json()["info"]["privateInfo"]["planSummary"]["import"] == 2
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 2\n"
