@@ -363,9 +363,14 @@ def test_servicer_import_parses_both_id_forms(provider: AwsStandinProvider) -> N
     assert bad.diagnostics[0].severity == pb.Diagnostic.ERROR
 
 
-def test_servicer_metadata_lists_the_resource(provider: AwsStandinProvider) -> None:
+def test_servicer_metadata_lists_the_resources(provider: AwsStandinProvider) -> None:
     response = StandinServicer(provider).GetMetadata(pb.GetMetadata.Request(), None)
-    assert [r.type_name for r in response.resources] == ["aws_s3_object"]
+    assert [r.type_name for r in response.resources] == [
+        "aws_s3_object",
+        "aws_iam_user_policy",
+        "aws_iam_group_policy",
+        "aws_iam_role_policy",
+    ]
     assert response.server_capabilities.plan_destroy
 
 
