@@ -44,6 +44,7 @@ def main() -> int:
         settings = Settings(
             data_dir=work / "data",
             s3_endpoint=endpoint,
+            emulator=True,
             tf_cli_config_file=install_mirror(work / "provider"),
             max_parallel=args.parallel,
         )

@@ -72,7 +72,7 @@ def main() -> int:
             k: [] for k in ("first", "unchanged", "changed", "tf_first", "tf_changed", "copy", "s3_floor")
         }
         pool = ThreadPoolExecutor(max_workers=5)
-        settings = Settings(data_dir=work / "bare", s3_endpoint=endpoint, tf_cli_config_file=cli_config)
+        settings = Settings(data_dir=work / "bare", s3_endpoint=endpoint, emulator=True, tf_cli_config_file=cli_config)
         renderer = Renderer(settings)
 
         def bare(workdir: Path, argv: list[str]) -> None:

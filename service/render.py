@@ -99,7 +99,7 @@ class Renderer:
             service_version=__version__,
             backend_config=BACKEND_CONFIG,
             state_backend=s.state_backend,
-            emulated_endpoint=s.s3_endpoint is not None,
+            emulated_endpoint=s.emulator,
         )
         tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "grants": grants}
         backend = self.backend.config(self.backend.key(workload_key, "acl"))
@@ -125,7 +125,7 @@ class Renderer:
             service_version=__version__,
             backend_config=BACKEND_CONFIG,
             state_backend=s.state_backend,
-            emulated_endpoint=s.s3_endpoint is not None,
+            emulated_endpoint=s.emulator,
         )
         files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
         tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "workload": spec}

@@ -64,7 +64,7 @@ class S3:
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=5,
             read_timeout=30,
-            s3={"addressing_style": "path"} if settings.s3_endpoint else {},
+            s3={"addressing_style": "path"} if settings.emulator else {},
         )
         self.endpoint = settings.s3_endpoint or "AWS"
         self.client = boto3.session.Session().client(

@@ -126,7 +126,7 @@ def prepare(settings: Settings, *, serving: bool) -> Settings:
             )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cli_config = install_mirror(settings.data_dir / "provider-mirror")
-    settings = settings.with_overrides(sandbox=True, tf_cli_config_file=cli_config)
+    settings = settings.with_overrides(sandbox=True, emulator=True, tf_cli_config_file=cli_config)
     # The emulator accepts any credentials; real ones are never needed (nor logged) here.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")

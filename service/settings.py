@@ -78,7 +78,11 @@ class Settings:
     aws_max_retries: int | None = None
     """MWAA_SP_AWS_MAX_RETRIES: retries of the provider's AWS calls (unset: the provider's default, 25)."""
     s3_endpoint: str | None = None
-    """AWS_ENDPOINT_URL_S3: S3 endpoint override honoured by boto3, the provider and the S3 backend."""
+    """AWS_ENDPOINT_URL_S3: S3 endpoint override honoured by boto3, the provider and the S3 backend
+    (an emulator, or production's VPC endpoint: it changes only where requests go)."""
+    emulator: bool = False
+    """MWAA_SP_EMULATOR: the endpoints are an AWS emulator (sandbox, tests): path-style S3 and none of
+    the STS/IMDS/account checks only AWS answers. Off, production credential chains (IMDS, IRSA, SSO) work."""
     templates_dir: Path = _REPO_ROOT / "templates"
     """MWAA_SP_TEMPLATES_DIR: Jinja2 templates of the per-workload root module."""
     module_dir: Path = _REPO_ROOT / "terraform" / "workload"
@@ -157,6 +161,7 @@ class Settings:
             max_dag_bytes=_int(env, "MWAA_SP_MAX_DAG_BYTES", defaults.max_dag_bytes),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
+            emulator=_bool(env, "MWAA_SP_EMULATOR", False),
             aws_max_retries=_int(env, "MWAA_SP_AWS_MAX_RETRIES", 0, minimum=0)
             if env.get("MWAA_SP_AWS_MAX_RETRIES")
             else None,

@@ -49,7 +49,9 @@ def test_fast_path_agrees_with_terraform_plan(
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(key, value)
-    settings = Settings(data_dir=tmp_path / "data0", s3_endpoint=moto_endpoint, tf_cli_config_file=provider_cli_config)
+    settings = Settings(
+        data_dir=tmp_path / "data0", s3_endpoint=moto_endpoint, emulator=True, tf_cli_config_file=provider_cli_config
+    )
     parts = build(settings, kind="cli")
     workload = parse_descriptor(text)
     dag_key = workload.deployed_key

@@ -66,6 +66,7 @@ def base_env(endpoint: str) -> dict[str, str]:
     env.update(
         {
             "AWS_ENDPOINT_URL_S3": endpoint,
+            "MWAA_SP_EMULATOR": "true",
             # moto serves IAM and STS on the same port (updateacl's principals, account id).
             "AWS_ENDPOINT_URL_IAM": endpoint,
             "AWS_ENDPOINT_URL_STS": endpoint,

@@ -36,7 +36,19 @@ def _check(name: str, content: str) -> None:
     ("variant", "changes"),
     [
         ("local", {}),
-        ("s3", {"state_backend": "s3", "state_bucket": "tf-states", "s3_endpoint": "http://127.0.0.1:9"}),
+        (
+            "s3",
+            {"state_backend": "s3", "state_bucket": "tf-states", "s3_endpoint": "http://127.0.0.1:9", "emulator": True},
+        ),
+        # A VPC endpoint: the override changes where requests go, not how the provider authenticates.
+        (
+            "vpce",
+            {
+                "state_backend": "s3",
+                "state_bucket": "tf-states",
+                "s3_endpoint": "https://bucket.vpce-1.s3.amazonaws.com",
+            },
+        ),
     ],
 )
 def test_root_module_matches_golden(tmp_path: Path, variant: str, changes: dict[str, object]) -> None:
@@ -88,3 +100,13 @@ def test_write_module_drops_stale_artifacts(tmp_path: Path) -> None:
     write_module(renderer.render(parse_descriptor(descriptor(WorkloadSpec())), DAG), tmp_path)
     assert not (tmp_path / "artifacts" / "finance_invoices_1_pkg.zip").exists()
     assert (tmp_path / "modules" / "workload" / "main.tf").exists()
+
+
+def test_only_emulator_mode_skips_the_checks_only_aws_answers(tmp_path: Path) -> None:
+    workload = parse_descriptor(descriptor(WorkloadSpec()))
+    endpoint = {"state_backend": "s3", "state_bucket": "tf-states", "s3_endpoint": "https://vpce.example"}
+    for emulator, expected in ((False, False), (True, True)):
+        main = Renderer(_settings(tmp_path, **endpoint, emulator=emulator)).render(workload, DAG).text("main.tf")
+        for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
+            assert (flag in main) is expected, (emulator, flag)
+        assert ("s3_use_path_style" in main) is expected

@@ -25,7 +25,7 @@ provider "aws" {
   region      = var.aws_region
   max_retries = var.aws_max_retries
 
-  # An S3-compatible endpoint (AWS_ENDPOINT_URL_S3) stands in for AWS: path-style addressing,
+  # Emulator mode (MWAA_SP_EMULATOR: sandbox, tests): path-style addressing,
   # and no STS/IMDS/account calls that only AWS answers.
   s3_use_path_style           = true
   skip_credentials_validation = true
