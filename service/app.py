@@ -78,7 +78,9 @@ class Components:
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
-    env = {"AWS_REGION": settings.aws_region}
+    # One unpacked copy of each provider per data directory, linked into every working directory:
+    # `terraform init` would otherwise unpack a packed mirror (~750 MB for hashicorp/aws) into each.
+    env = {"AWS_REGION": settings.aws_region, "TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")}
     if settings.s3_endpoint:
         env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
     if settings.iam_endpoint:
@@ -111,6 +113,7 @@ def _writable(data_dir: Path) -> None:
 def build(settings: Settings, kind: str = "service") -> Components:
     """``kind``: ``service`` (a replica: it also fails what dead replicas left) or ``cli``."""
     _writable(settings.data_dir)
+    (settings.data_dir / "plugin-cache").mkdir(exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     s3 = S3(settings)
     backend = StateBackend(settings, s3)

@@ -73,10 +73,11 @@ def service_factory(
         env_extra: dict[str, str] | None = None,
         **settings: str,
     ) -> ServiceProcess:
-        env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {}) | (env_extra or {})
+        env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {})
         env["TF_CLI_CONFIG_FILE"] = str(provider_cli_config)
         env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})
+        env.update(env_extra or {})
         service = ServiceProcess(env, tmp_path / f"service{len(started)}.log")
         started.append(service)
         return service

@@ -17,9 +17,10 @@ import platform
 import shlex
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
-__all__ = ["PROVIDER_SOURCE", "STANDIN_VERSION", "install_mirror", "provider_executable"]
+__all__ = ["PROVIDER_SOURCE", "STANDIN_VERSION", "install_mirror", "install_packed_mirror", "provider_executable"]
 
 # No real release uses it, and it satisfies "~> 6.0" and ">= 6.0" (but not "< 6.999").
 STANDIN_VERSION = "6.999.0"
@@ -107,6 +108,26 @@ def _cli_config(mirror: Path) -> str:
         "  }\n"
         "}\n"
     )
+
+
+def install_packed_mirror(root: Path, python: str = sys.executable) -> Path:
+    """Like :func:`install_mirror`, but the *packed* layout ``terraform providers mirror`` writes
+    (``<host>/<namespace>/<type>/terraform-provider-<type>_<version>_<os>_<arch>.zip``), which
+    ``terraform init`` unpacks — as production's image has it. Returns the CLI config to use."""
+    root = Path(root).resolve()
+    unpacked = install_mirror(root / "unpacked", python)  # the environment and certificate it sources
+    env_file = unpacked.parent / ENV_FILE_NAME
+    # Unpacked somewhere Terraform chooses, the script cannot find its environment relatively.
+    script = _WRAPPER.replace('. "$here/../../../../../../standin.env"', f". {shlex.quote(str(env_file))}")
+    archive = root / "mirror" / PROVIDER_SOURCE / f"terraform-provider-aws_{STANDIN_VERSION}_{_platform()}.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w") as packed:
+        entry = zipfile.ZipInfo(f"terraform-provider-aws_v{STANDIN_VERSION}", date_time=(2026, 1, 1, 0, 0, 0))
+        entry.external_attr = 0o755 << 16
+        packed.writestr(entry, script)
+    cli_config = root / "terraformrc"
+    _write_if_changed(cli_config, _cli_config(root / "mirror"), 0o644)
+    return cli_config
 
 
 def install_mirror(root: Path, python: str = sys.executable) -> Path:
