@@ -91,16 +91,22 @@ class Renderer:
         state_key = self.backend.key(workload.workload_key)
         return self.render_spec(spec, self.backend.config(state_key), artifacts, adopt)
 
+    def _root(self, template: str) -> str:
+        """A root module's HCL: templates see settings only, never a descriptor value."""
+        return str(
+            self._env.get_template(template).render(
+                service_version=__version__,
+                backend_config=BACKEND_CONFIG,
+                state_backend=self.settings.state_backend,
+                emulated_endpoint=self.settings.emulator,
+            )
+        )
+
     def render_acl(self, workload_key: str, grants: dict[str, dict[str, str]]) -> RenderedModule:
         """The workload's ACL root module (its own state, ``acl.terraform.tfstate`` beside the
         workload's); ``grants`` travel in ``terraform.tfvars.json`` like every other value."""
         s = self.settings
-        main = self._env.get_template("acl.tf.j2").render(
-            service_version=__version__,
-            backend_config=BACKEND_CONFIG,
-            state_backend=s.state_backend,
-            emulated_endpoint=s.emulator,
-        )
+        main = self._root("acl.tf.j2")
         tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "grants": grants}
         backend = self.backend.config(self.backend.key(workload_key, "acl"))
         return RenderedModule(
@@ -121,12 +127,7 @@ class Renderer:
         """The root module for the module's input values ``spec`` (also used to rebuild a working
         directory from a Terraform state, where no descriptor is at hand)."""
         s = self.settings
-        main = self._env.get_template("main.tf.j2").render(
-            service_version=__version__,
-            backend_config=BACKEND_CONFIG,
-            state_backend=s.state_backend,
-            emulated_endpoint=s.emulator,
-        )
+        main = self._root("main.tf.j2")
         files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
         tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "workload": spec}
         if adopt:

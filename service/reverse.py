@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from service import naming, safe_yaml
+from service import naming
+from service.deployed_descriptor import listed_workloads
 from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, RequestInvalid
@@ -192,7 +193,7 @@ class ReverseProvisioner:
             raw = self.s3.get(request.bucket, key, DEFAULT_MAX_DESCRIPTOR_BYTES)
             if raw is None:
                 continue
-            found = self._match(raw, file, prefix, request.bucket)
+            found = self._match(raw, request.dag_key, request.bucket)
             if found is not None:
                 return found[0], key, found[1]
         raise Refused(
@@ -201,34 +202,14 @@ class ReverseProvisioner:
         )
 
     @staticmethod
-    def _match(raw: bytes, file: str, prefix: str, bucket: str) -> tuple[Mapping[str, Any], Workload] | None:
-        try:
-            document = safe_yaml.load(raw.decode("utf-8"), "descriptor", DEFAULT_MAX_DESCRIPTOR_BYTES)
-        except (safe_yaml.YamlRejected, UnicodeDecodeError):
-            return None
-        data_product = document.get("dataProduct", document) if isinstance(document, Mapping) else None
-        if not isinstance(data_product, Mapping):
-            return None
-        components = data_product.get("components")
-        for component in components if isinstance(components, list) else []:
-            if not isinstance(component, Mapping) or component.get("kind") != "workload":
-                continue
-            specific = component.get("specific")
-            urn = naming.parse_component_urn(str(component.get("id", "")))
-            if isinstance(urn, str) or not isinstance(specific, Mapping):
-                continue
-            try:
-                deployed = naming.deployed_dag_file(urn, str(specific.get("dagName", "")))
-            except ValueError:
-                continue
-            if deployed != file or naming.normalise_prefix(str(specific.get("destinationPath", ""))) != prefix:
-                continue
-            if specific.get("bucketName") != bucket:
-                continue
-            text = yaml.safe_dump(
-                {"dataProduct": dict(data_product), "componentIdToProvision": component["id"]}, sort_keys=False
-            )
-            return component, parse_descriptor(text)
+    def _match(raw: bytes, dag_key: str, bucket: str) -> tuple[Mapping[str, Any], Workload] | None:
+        for listed in listed_workloads(raw):
+            if listed.deployed_key == dag_key and listed.bucket == bucket:
+                text = yaml.safe_dump(
+                    {"dataProduct": dict(listed.data_product), "componentIdToProvision": listed.component_id},
+                    sort_keys=False,
+                )
+                return listed.component, parse_descriptor(text)
         return None
 
     def _plan(self, door: DoorPass, workload: Workload, request: ReverseRequest, journal: Journal) -> str:

@@ -64,6 +64,18 @@ def _guarded(response_cls: Callable[..., _T]) -> Callable[[Callable[..., _T]], C
     return decorator
 
 
+def _held_at_gate(request: Any) -> Any:
+    """Pass the test gate of ``apply``; the error response when Terraform stopped the call there."""
+    try:
+        gate.checkpoint("apply")
+    except gate.Stopped as exc:
+        diags = Diagnostics().add_error("Operation stopped", str(exc))
+        return pb.ApplyResourceChange.Response(
+            new_state=request.prior_state, diagnostics=diags.to_pb(), legacy_type_system=True
+        )
+    return None
+
+
 class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
     """tf's ProviderServicer with the resource lifecycle done the way SDKv2 providers do it.
 
@@ -210,13 +222,9 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
         if type_name in iam_policy.TYPES:
             return self._apply_iam(request, prior, planned)
         inst = self._resource(type_name)
-        try:
-            gate.checkpoint("apply")
-        except gate.Stopped as exc:
-            diags.add_error("Operation stopped", str(exc))
-            return pb.ApplyResourceChange.Response(
-                new_state=request.prior_state, diagnostics=diags.to_pb(), legacy_type_system=True
-            )
+        stopped = _held_at_gate(request)
+        if stopped is not None:
+            return stopped
         new_state: State | None
         if planned is None:
             if prior is not None:
@@ -254,13 +262,9 @@ class StandinServicer(ProviderServicer):  # type: ignore[misc]  # tf is untyped
                 iam_policy.delete(request.type_name, client, prior, diags)
             new_state = None if not diags.has_errors() else prior
         else:
-            try:
-                gate.checkpoint("apply")
-            except gate.Stopped as exc:
-                diags.add_error("Operation stopped", str(exc))
-                return pb.ApplyResourceChange.Response(
-                    new_state=request.prior_state, diagnostics=diags.to_pb(), legacy_type_system=True
-                )
+            stopped = _held_at_gate(request)
+            if stopped is not None:
+                return stopped
             new_state = iam_policy.apply(request.type_name, client, planned, diags)
         return pb.ApplyResourceChange.Response(
             new_state=encode_value(new_state),
