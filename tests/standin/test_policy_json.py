@@ -77,3 +77,13 @@ def test_plan_keeps_the_state_text_for_an_equivalent_document_and_replaces_on_pr
     assert replace == []
     _, replace = plan("aws_iam_user_policy", prior, dict(prior) | {"user": "bob"}, config | {"user": "bob"})
     assert replace == ["user"]
+
+
+def test_import_ids_are_principal_colon_name() -> None:
+    from tf.utils import Diagnostics
+
+    from service.standin.iam_policy import import_state
+
+    diags = Diagnostics()
+    assert import_state("aws_iam_user_policy", object(), "no-separator", diags) is None
+    assert "expected <principal>:<name>" in diags.diagnostics[0].detail
