@@ -24,11 +24,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from service import review
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
-from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid
+from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid, StorageError
 from service.journal import Journal
 from service.principals import Principal, load_mapper, map_refs
 from service.render import Renderer
@@ -116,7 +117,10 @@ class AccessControl:
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigurationError(f"MWAA_SP_ACL_AIRFLOW_ROLE cannot be rendered: {exc}") from exc
         if self._account is None:
-            self._account = str(self._sts.get_caller_identity()["Account"])
+            try:
+                self._account = str(self._sts.get_caller_identity()["Account"])
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError(f"STS could not tell the AWS account (GetCallerIdentity): {exc}") from exc
         region = self.settings.aws_region
         return f"arn:aws:airflow:{region}:{self._account}:role/{self._environment()}/{role}"
 

@@ -148,6 +148,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         worker,
         staged,
         registry,
+        backend,
         tasks,
         door,
         access,

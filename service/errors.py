@@ -11,7 +11,7 @@
     │   └── PlanNotReviewed             MWAA_SP_REQUIRE_REVIEWED_PLAN: the fresh plan is not the reviewed one
     └── ServerError                     → 500 SystemError
         ├── ConfigurationError          settings that cannot work
-        ├── StorageError                S3 (staged DAG, endpoint) failed for a reason not the caller's
+        ├── StorageError                AWS (S3, IAM, STS) failed for a reason not the caller's
         └── TerraformFailed             Terraform itself reported an error (its diagnostics quoted)
             ├── StateLocked             the state lock is held by someone else (named)
             ├── EndpointUnreachable     an AWS endpoint did not answer

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
-from service.errors import ConfigurationError, DescriptorInvalid, Problem
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.errors import ConfigurationError, DescriptorInvalid, Problem, StorageError
 
 Kind = Literal["user", "group", "role"]
 _KINDS = ("user", "group", "role")
@@ -104,4 +106,8 @@ def _exists(iam: Any, principal: Principal) -> bool:
         call(**{key: principal.name})
     except iam.exceptions.NoSuchEntityException:
         return False
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError(
+            f"IAM could not be asked whether the {principal.kind} {principal.name!r} exists: {exc}"
+        ) from exc
     return True

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
-from service import status
+from service import reverse, status
 from service.acl import AccessControl
 from service.airflow import AirflowUi
 from service.descriptor import parse_descriptor
@@ -17,6 +16,7 @@ from service.errors import ClientError, MwaaSpError, Problem, validation_result
 from service.journal import Entry, Journal
 from service.request import ProvisioningRequest, parse_body
 from service.staged import StagedDags
+from service.state_backend import StateBackend
 from service.store.registry import Registry
 from service.store.tasks import TaskKind, TaskStore
 from service.worker import Provisioned, Worker
@@ -31,6 +31,7 @@ class Provisioner:
         worker: Worker,
         staged: StagedDags,
         registry: Registry,
+        backend: StateBackend,
         tasks: TaskStore,
         door: WorkloadDoor,
         access: AccessControl,
@@ -43,6 +44,7 @@ class Provisioner:
         self.worker = worker
         self.staged = staged
         self.registry = registry
+        self.backend = backend
         self.tasks = tasks
         self.door = door
         self.access = access
@@ -144,13 +146,12 @@ class Provisioner:
         if kind == "validate":
             return status.validation("FAILED", validation_result([Problem("", message, "Validate again.")]))
         if kind == "reverse":
-            entry = {"timestamp": datetime.now(UTC).isoformat(), "level": "ERROR", "message": message, "phase": "error"}
-            return {"status": "FAILED", "updates": {}, "logs": [entry]}
+            return reverse.failed(message)
         return status.failed(message, [])
 
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
         try:
-            self.registry.record(workload, self.worker.backend.key(workload.workload_key), kind, "FAILED", None, None)
+            self.registry.record(workload, self.backend.key(workload.workload_key), kind, "FAILED", None, None)
         except Exception:  # the task's own failure is what the caller must see
             log.exception("could not record the failure of %s", workload.component_id)
 

@@ -108,6 +108,11 @@ def _failed(message: str, journal: Journal) -> dict[str, Any]:
     return status("FAILED", {}, journal.entries)
 
 
+def failed(message: str) -> dict[str, Any]:
+    """A FAILED ``ReverseProvisioningStatus`` saying why (e.g. its replica stopped)."""
+    return _failed(message, Journal())
+
+
 class ReverseProvisioner:
     def __init__(
         self,
@@ -142,7 +147,7 @@ class ReverseProvisioner:
                 body = self.run(request)
             except Exception as exc:  # the contract's FAILED, never a lost token
                 log.exception("reverse provisioning failed")
-                body = _failed(f"internal error: {exc}", Journal())
+                body = failed(f"internal error: {exc}")
             self.tasks.finish(token, "COMPLETED" if body["status"] == "COMPLETED" else "FAILED", body)
             return body
 

@@ -3,6 +3,7 @@ init → plan → (review gate) → apply → record. Returns typed outcomes; th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from service import review
@@ -10,7 +11,7 @@ from service.door import DoorPass
 from service.engine.results import ChangeSummary, PlanResult
 from service.errors import PlanNotReviewed
 from service.journal import Journal
-from service.observe import Observer, matches
+from service.observe import Observation, Observer, matches
 from service.render import Renderer
 from service.review import PlanArtifact
 from service.s3 import ObjectFingerprint
@@ -60,12 +61,16 @@ class Worker:
         self.plans = plans
         self.require_reviewed_plan = require_reviewed_plan
 
+    def _observe(self, workload: Workload) -> Callable[[], Observation]:
+        """Start reading the workload's state and deployed objects; call the result to wait."""
+        keys = [workload.deployed_key, workload.descriptor_key]
+        return self.observer.start(workload.bucket, keys, self.backend.key(workload.workload_key))
+
     def provision(self, door: DoorPass, workload: Workload, journal: Journal) -> Provisioned:
         state_key = self.backend.key(workload.workload_key)
-        keys = [workload.deployed_key, workload.descriptor_key]
         recorded = self.registry.deployed(workload.component_id)
         # Speculatively in flight while the staged DAG is read: wasted only when Terraform runs anyway.
-        observation = self.observer.start(workload.bucket, keys, state_key) if recorded else None
+        observation = self._observe(workload) if recorded else None
         dag = self.staged.read(workload)
         journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
         module = self.renderer.render(workload, dag)
@@ -89,7 +94,7 @@ class Worker:
             artifact = self._rendered("provision", workload, workspace, plan, dag)
             self._require_reviewed(workload, artifact)
         plan_id = self._apply(workload, workspace, plan, artifact, journal)
-        state, objects = self.observer.start(workload.bucket, keys, state_key)()
+        state, objects = self._observe(workload)()
         deployed = Deployed(module.digest, state, objects) if objects else None
         self.registry.record(
             workload,
@@ -114,9 +119,7 @@ class Worker:
         if recorded is None:
             return False
         module = self.renderer.render(workload, self.staged.read(workload))
-        keys = [workload.deployed_key, workload.descriptor_key]
-        observed = self.observer.start(workload.bucket, keys, self.backend.key(workload.workload_key))()
-        return matches(recorded, module.digest, observed)
+        return matches(recorded, module.digest, self._observe(workload)())
 
     def unprovision(self, door: DoorPass, workload: Workload, journal: Journal) -> Unprovisioned:
         state_key = self.backend.key(workload.workload_key)

@@ -46,3 +46,20 @@ _GROUP = principals.ENTRY_POINT_GROUP
 
 def _directory(ref: str) -> Any:
     return "role:people-" + ref.split(":")[1].split("_")[0]
+
+
+def test_an_iam_failure_is_a_clear_system_error_not_a_traceback() -> None:
+    from botocore.exceptions import ClientError
+
+    from service.errors import StorageError
+    from service.principals import map_refs
+
+    class Refusing:
+        class exceptions:  # noqa: N801 - boto3's attribute name
+            NoSuchEntityException = KeyError
+
+        def get_user(self, **_: str) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetUser")
+
+    with pytest.raises(StorageError, match="IAM could not be asked whether the user 'alice@example.com' exists"):
+        map_refs(["user:alice_example.com"], template_mapper("user:{user}", "group:{group}"), Refusing())
