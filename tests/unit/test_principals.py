@@ -61,5 +61,7 @@ def test_an_iam_failure_is_a_clear_system_error_not_a_traceback() -> None:
         def get_user(self, **_: str) -> None:
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetUser")
 
+        get_group = get_role = get_user
+
     with pytest.raises(StorageError, match="IAM could not be asked whether the user 'alice@example.com' exists"):
         map_refs(["user:alice_example.com"], template_mapper("user:{user}", "group:{group}"), Refusing())
