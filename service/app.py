@@ -34,6 +34,7 @@ from service.errors import (
     request_validation_error,
     system_error,
 )
+from service.etags import BucketEtags
 from service.leases import Leases
 from service.observe import Observer
 from service.operations import Operations
@@ -130,7 +131,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
     )
     state_locks = StateLocks(backend, runs, replicas, settings.task_lease_s, settings.lock_timeout_s)
     workspaces = Workspaces(settings.data_dir, runner, backend, runs, state_locks, door, _provider_source(settings))
-    renderer = Renderer(settings, backend)
+    renderer = Renderer(settings, backend, BucketEtags(settings.bucket_encryption, s3))
     staged = StagedDags(s3, registry, settings.max_dag_bytes)
     observer = Observer(s3, backend, settings.max_parallel)
     worker = Worker(

@@ -59,19 +59,20 @@ def _workload(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _render(args: argparse.Namespace) -> int:
+    from service.etags import BucketEtags
     from service.render import Renderer, write_module
+    from service.s3 import S3
 
     settings = _settings(args.sandbox)
     workload = _workload(args.descriptor)
+    s3 = S3(settings)
     if args.dag_file:
         dag = args.dag_file.read_bytes()
     else:
-        from service.s3 import S3
-
-        dag = S3(settings).get(workload.bucket, workload.staged_key, settings.max_dag_bytes)
+        dag = s3.get(workload.bucket, workload.staged_key, settings.max_dag_bytes)
         if dag is None:
             raise ClientError(f"staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist")
-    module = Renderer(settings).render(workload, dag)
+    module = Renderer(settings, etags=BucketEtags(settings.bucket_encryption, s3)).render(workload, dag)
     write_module(module, args.out)
     print(f"rendered {len(module.files)} files for {workload.component_id} into {args.out}")
     return 0

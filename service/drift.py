@@ -28,7 +28,6 @@ from service.workspace import Workspace, Workspaces
 
 DRIFT_PLAN = "drift.tfplan"
 _IDENTITY = {"etag", "version_id", "tags", "tags_all"}
-_BINARY_DAG = "module.workload.aws_s3_object.dag_binary[0]"
 
 
 @dataclass
@@ -60,7 +59,12 @@ def changes_from_drift(plan_json: dict[str, Any]) -> list[dict[str, Any]]:
             found.append(base | {"what": "deleted"})
             continue
         if before.get("etag") != after.get("etag"):
-            found.append(base | {"what": "content", "old": before.get("etag"), "new": after.get("etag")})
+            # What the configuration tracks the bytes by: a configured etag re-uploads on the next
+            # apply; a source_hash (packaged DAGs, opaque ETags) does not see the change at all.
+            tracking = "source_hash" if before.get("source_hash") else "etag"
+            found.append(
+                base | {"what": "content", "old": before.get("etag"), "new": after.get("etag"), "tracking": tracking}
+            )
         if before.get("tags") != after.get("tags") or before.get("tags_all") != after.get("tags_all"):
             found.append(base | {"what": "tags", "old": before.get("tags_all"), "new": after.get("tags_all")})
         others = sorted(k for k in set(before) | set(after) if k not in _IDENTITY and before.get(k) != after.get(k))
@@ -158,11 +162,12 @@ class DriftChecker:
         return Verdict(entry.component_id, verdict_status(kept, 2), "terraform", checked_at, kept, ignored)
 
     def _reconcile(self, door: DoorPass, entry: Entry, verdict: Verdict) -> dict[str, Any]:
-        """Apply the configuration of the last apply again. A binary DAG whose bytes changed is
-        replaced: its ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
+        """Apply the configuration of the last apply again. An object tracked by ``source_hash`` (a
+        packaged DAG; every object under opaque ETags) whose bytes changed is replaced: its
+        ``source_hash`` did not change, so a plain plan would accept the foreign bytes."""
         workspace = self._workspace(door, entry, exact=True)
         replace = sorted(
-            {c["address"] for c in verdict.changes if c["address"] == _BINARY_DAG and c["what"] == "content"}
+            {c["address"] for c in verdict.changes if c["what"] == "content" and c.get("tracking") == "source_hash"}
         )
         plan = workspace.plan(replace=replace)
         if plan.has_changes:

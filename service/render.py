@@ -19,6 +19,7 @@ import jinja2
 
 from service import __version__
 from service.errors import StorageError
+from service.etags import BucketEtags
 from service.settings import Settings
 from service.state_backend import StateBackend
 from service.workload import Workload
@@ -52,9 +53,12 @@ class RenderedModule:
 class Renderer:
     """Loads the templates and the static module once; ``render`` itself is pure."""
 
-    def __init__(self, settings: Settings, backend: StateBackend | None = None) -> None:
+    def __init__(
+        self, settings: Settings, backend: StateBackend | None = None, etags: BucketEtags | None = None
+    ) -> None:
         self.settings = settings
         self.backend = backend or StateBackend(settings, None)
+        self.etags = etags or BucketEtags(settings.bucket_encryption, None)
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
             undefined=jinja2.StrictUndefined,
@@ -78,6 +82,7 @@ class Renderer:
             "dag_kind": workload.dag_kind,
             "descriptor_key": workload.descriptor_key,
             "descriptor_content": workload.descriptor_yaml,
+            "opaque_etags": self.etags.opaque(workload.bucket),
             "tags": workload.tags(),
         }
         artifacts: dict[str, bytes] = {}

@@ -16,6 +16,7 @@ from service.errors import StorageError
 from service.settings import Settings
 
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+_NO_ENCRYPTION_CONFIG = "ServerSideEncryptionConfigurationNotFoundError"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,23 @@ class S3:
 
     def bucket_exists(self, bucket: str) -> bool:
         return self._call(f"checking bucket {bucket}", self.client.head_bucket, Bucket=bucket) is not None
+
+    def default_encryption(self, bucket: str) -> str | None:
+        """The bucket's default ``SSEAlgorithm`` (AES256, aws:kms, aws:kms:dsse), None without one."""
+
+        def read() -> Any:
+            try:
+                return self.client.get_bucket_encryption(Bucket=bucket)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == _NO_ENCRYPTION_CONFIG:
+                    return {}
+                raise
+
+        found = self._call(f"reading the default encryption of bucket {bucket}", read) or {}
+        for rule in found.get("ServerSideEncryptionConfiguration", {}).get("Rules", []):
+            if algorithm := rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm"):
+                return str(algorithm)
+        return None
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         found = self._call(f"reading s3://{bucket}/{key}", self.client.head_object, Bucket=bucket, Key=key)

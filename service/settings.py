@@ -16,6 +16,7 @@ from typing import Literal
 from service.errors import ConfigurationError
 
 StateBackend = Literal["local", "s3"]
+BucketEncryption = Literal["auto", "sse-s3", "kms"]
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # Package data: the templates and the Terraform module ship inside the package, so a wheel installed
@@ -83,6 +84,10 @@ class Settings:
     s3_endpoint: str | None = None
     """AWS_ENDPOINT_URL_S3: S3 endpoint override honoured by boto3, the provider and the S3 backend
     (an emulator, or production's VPC endpoint: it changes only where requests go)."""
+    bucket_encryption: BucketEncryption = "auto"
+    """MWAA_SP_BUCKET_ENCRYPTION: ``auto`` (GetBucketEncryption per bucket), ``sse-s3`` (S3's ETag is the
+    MD5 of the bytes) or ``kms`` (SSE-KMS, DSSE-KMS or SSE-C: the ETag is opaque, changes are tracked by
+    ``source_hash``)."""
     emulator: bool = False
     """MWAA_SP_EMULATOR: the endpoints are an AWS emulator (sandbox, tests): path-style S3 and none of
     the STS/IMDS/account checks only AWS answers. Off, production credential chains (IMDS, IRSA, SSO) work."""
@@ -147,6 +152,9 @@ class Settings:
         prefix = env.get("MWAA_SP_STATE_PREFIX", "mwaa-sp").strip("/")
         if not prefix or ".." in prefix.split("/"):
             raise ConfigurationError("MWAA_SP_STATE_PREFIX must be a non-empty relative key prefix")
+        encryption = env.get("MWAA_SP_BUCKET_ENCRYPTION", "auto").strip().lower()
+        if encryption not in ("auto", "sse-s3", "kms"):
+            raise ConfigurationError(f"MWAA_SP_BUCKET_ENCRYPTION must be 'auto', 'sse-s3' or 'kms', got {encryption!r}")
         defaults = cls()
         tf_cli = env.get("TF_CLI_CONFIG_FILE")
         return cls(
@@ -165,6 +173,7 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
             emulator=_bool(env, "MWAA_SP_EMULATOR", False),
+            bucket_encryption=encryption,  # type: ignore[arg-type]
             aws_max_retries=_int(env, "MWAA_SP_AWS_MAX_RETRIES", 0, minimum=0)
             if env.get("MWAA_SP_AWS_MAX_RETRIES")
             else None,

@@ -24,13 +24,16 @@ def test_changes_are_named_per_object() -> None:
             _drift("dag", BEFORE, None, ["delete"]),
             _drift("desc", BEFORE, BEFORE | {"etag": "new", "version_id": "v2"}, ["update"]),
             _drift("other", BEFORE, BEFORE | {"tags": {}, "tags_all": {}, "content_type": "x/y"}, ["update"]),
+            _drift("zip", BEFORE | {"source_hash": "abc"}, BEFORE | {"source_hash": "abc", "etag": "x"}, ["update"]),
         ]
     }
     assert changes_from_drift(plan) == [
         {"address": "dag", "key": "dags/a.py", "what": "deleted"},
-        {"address": "desc", "key": "dags/a.py", "what": "content", "old": "old", "new": "new"},
+        {"address": "desc", "key": "dags/a.py", "what": "content", "old": "old", "new": "new", "tracking": "etag"},
         {"address": "other", "key": "dags/a.py", "what": "tags", "old": {"a": "1"}, "new": {}},
         {"address": "other", "key": "dags/a.py", "what": "metadata", "attributes": ["content_type"]},
+        # Tracked by source_hash (a packaged DAG, or opaque ETags): only a replace restores it.
+        {"address": "zip", "key": "dags/a.py", "what": "content", "old": "old", "new": "x", "tracking": "source_hash"},
     ]
 
 

@@ -45,6 +45,12 @@ variable "descriptor_content" {
   type        = string
 }
 
+variable "opaque_etags" {
+  description = "S3's ETag is not the MD5 of the bytes (SSE-KMS, DSSE-KMS or SSE-C): track changes with source_hash."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags of every deployed object (component and data product ids)."
   type        = map(string)

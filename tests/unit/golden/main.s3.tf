@@ -55,6 +55,7 @@ variable "workload" {
     dag_source_md5     = optional(string)
     descriptor_key     = string
     descriptor_content = string
+    opaque_etags       = optional(bool, false)
     tags               = map(string)
   })
 }
@@ -94,6 +95,7 @@ module "workload" {
   dag_source_md5     = var.workload.dag_source_md5
   descriptor_key     = var.workload.descriptor_key
   descriptor_content = var.workload.descriptor_content
+  opaque_etags       = var.workload.opaque_etags
   tags               = var.workload.tags
 }
 

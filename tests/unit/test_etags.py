@@ -1,0 +1,74 @@
+"""Which change tracking a bucket gets: MD5 ``etag`` or ``source_hash`` (opaque ETags)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.descriptor import parse_descriptor
+from service.errors import ConfigurationError, StorageError
+from service.etags import BucketEtags, opaque_etags
+from service.render import Renderer
+from service.settings import Settings
+from tests.support.descriptors import WorkloadSpec, descriptor
+
+
+class Reader:
+    def __init__(self, answers: dict[str, str | None | StorageError]) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+
+    def default_encryption(self, bucket: str) -> str | None:
+        self.calls.append(bucket)
+        answer = self.answers[bucket]
+        if isinstance(answer, StorageError):
+            raise answer
+        return answer
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "opaque"), [(None, False), ("AES256", False), ("aws:kms", True), ("aws:kms:dsse", True)]
+)
+def test_only_kms_algorithms_have_opaque_etags(algorithm: str | None, opaque: bool) -> None:
+    assert opaque_etags(algorithm) is opaque
+
+
+def test_auto_asks_each_bucket_once_and_falls_back_to_source_hash_when_refused() -> None:
+    reader = Reader({"plain": "AES256", "kms": "aws:kms", "denied": StorageError("S3 refused …: AccessDenied")})
+    etags = BucketEtags("auto", reader)
+    assert [etags.opaque(b) for b in ("plain", "kms", "denied", "plain", "kms", "denied")] == [
+        False,
+        True,
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert reader.calls == ["plain", "kms", "denied"]
+
+
+@pytest.mark.parametrize(("setting", "opaque"), [("sse-s3", False), ("kms", True)])
+def test_a_setting_decides_without_asking(setting: str, opaque: bool) -> None:
+    reader = Reader({})
+    assert BucketEtags(setting, reader).opaque("any") is opaque  # type: ignore[arg-type]
+    assert reader.calls == []
+
+
+def test_the_setting_is_read_and_checked() -> None:
+    assert Settings.from_env({"MWAA_SP_BUCKET_ENCRYPTION": "KMS"}).bucket_encryption == "kms"
+    assert Settings.from_env({}).bucket_encryption == "auto"
+    with pytest.raises(ConfigurationError, match="MWAA_SP_BUCKET_ENCRYPTION"):
+        Settings.from_env({"MWAA_SP_BUCKET_ENCRYPTION": "aes"})
+
+
+def test_the_flag_travels_as_a_value(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    workload = parse_descriptor(descriptor(WorkloadSpec(bucket="enc")))
+    kms = Renderer(settings, etags=BucketEtags("auto", Reader({"enc": "aws:kms"}))).render(workload, b"x = 1\n")
+    plain = Renderer(settings, etags=BucketEtags("auto", Reader({"enc": None}))).render(workload, b"x = 1\n")
+    assert json.loads(kms.text("terraform.tfvars.json"))["workload"]["opaque_etags"] is True
+    assert json.loads(plain.text("terraform.tfvars.json"))["workload"]["opaque_etags"] is False
+    assert kms.text("main.tf") == plain.text("main.tf")
+    assert kms.digest != plain.digest
