@@ -22,6 +22,7 @@ from service.api.acl import AclController
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
+from service.api.registry import RegistryController
 from service.api.reverse import ReverseProvisioningController
 from service.api.workloads import WorkloadsController
 from service.door import WorkloadDoor, cross_process_locks
@@ -39,6 +40,7 @@ from service.leases import Leases
 from service.observe import Observer
 from service.operations import Operations
 from service.provisioner import Provisioner
+from service.rebuild import Rebuilder
 from service.render import Renderer
 from service.reverse import ReverseProvisioner
 from service.s3 import S3
@@ -248,6 +250,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             AclController,
             ReverseProvisioningController,
             WorkloadsController,
+            RegistryController,
             MiscController,
         ],
         dependencies={
@@ -256,6 +259,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
             "reverse": Provide(lambda: parts.reverse, use_cache=True, sync_to_thread=False),
             "access": Provide(lambda: parts.access, use_cache=True, sync_to_thread=False),
+            "rebuilder": Provide(lambda: Rebuilder.of(parts), use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,

@@ -1,25 +1,38 @@
-"""``mwaa-sp``: serve the API, or work on the registry, plans and drift without HTTP (same modules,
-same door: a command beside the service waits for a busy workload instead of sharing its directory).
+"""``mwaa-sp``: serve the API, or work on the registry, plans and drift — in this process, with the
+same modules and through the same door as the service (a command beside the service waits for a busy
+workload instead of sharing its directory), or against a running service: with ``MWAA_SP_URL`` (or
+``--url``) and ``MWAA_SP_TOKEN`` (or ``--token``) every command but ``serve`` and ``render`` calls the
+service's HTTP API and opens nothing here — drift runs go through its queue and land in its registry.
 
-Exit codes a scheduler can act on: 0 done / in sync, 2 drift found, 1 an operation or a check failed,
-64 a usage error or an unknown workload, 65 an invalid descriptor."""
+Exit codes a scheduler can act on, the same both ways: 0 done / in sync, 2 drift found, 1 an operation
+or a check failed, 64 a usage error or an unknown workload, 65 an invalid descriptor, 69 the service
+unreachable, 75 the service did not finish within --timeout, 77 the token refused."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from service import logs
 from service.errors import ClientError, DescriptorInvalid, MwaaSpError, WorkloadUnknown
+from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_USAGE, ExitError
+from service.progress import Steps, steps
+
+if TYPE_CHECKING:
+    from service.app import Components
+    from service.drift import Verdict
 
 log = logging.getLogger("mwaa_sp.cli")
-EXIT_OK, EXIT_FAILED, EXIT_DRIFT, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 64, 65
+# The commands that work on the registry: in this process, or on the service named by MWAA_SP_URL.
+_REGISTRY_COMMANDS = ("plan", "workloads", "show", "drift", "registry")
+DEFAULT_TIMEOUT_S = 3600.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,10 +65,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExitError([f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"], EXIT_USAGE) from exc
+
+
 def _workload(path: Path):  # type: ignore[no-untyped-def]
     from service.descriptor import parse_descriptor
 
-    return parse_descriptor(path.read_text(encoding="utf-8"))
+    return parse_descriptor(_read_text(path))
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -78,8 +98,74 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+class Backend(Protocol):
+    """What the registry commands need: this process's components (:class:`Local`), or the service
+    over HTTP (:class:`service.client.ServiceClient`). Both answer with the API's JSON shapes."""
+
+    def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]: ...
+
+    def workload(self, component_id: str) -> dict[str, Any]: ...
+
+    def plans_of(self, component_id: str) -> list[dict[str, Any]]: ...
+
+    def plan(self, component_id: str, plan_id: str) -> dict[str, Any]: ...
+
+    def speculative_plan(self, descriptor: str, steps: Steps) -> dict[str, Any]: ...
+
+    def drift(
+        self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool, steps: Steps
+    ) -> dict[str, Any]: ...
+
+    def rebuild(self, steps: Steps) -> list[str]: ...
+
+
+class Local:
+    """The service's components in this process: the same operations, through the same door."""
+
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+        self.operations = parts.operations
+
+    def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]:
+        return self.operations.workloads(data_product, status, drift)
+
+    def workload(self, component_id: str) -> dict[str, Any]:
+        return self.operations.workload(component_id)
+
+    def plans_of(self, component_id: str) -> list[dict[str, Any]]:
+        return self.operations.plans_of(component_id)
+
+    def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
+        return self.operations.plan(component_id, plan_id)
+
+    def speculative_plan(self, descriptor: str, steps: Steps) -> dict[str, Any]:
+        from service.request import ProvisioningRequest
+
+        steps.note("planning (terraform init + plan, nothing is applied)…")
+        return self.operations.speculative_plan(ProvisioningRequest("COMPONENT_DESCRIPTOR", descriptor, False))
+
+    def drift(
+        self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool, steps: Steps
+    ) -> dict[str, Any]:
+        from service.drift import report
+
+        def waiting(component_id: str) -> None:
+            steps.note(f"waiting for {component_id}: another process is running Terraform on it")
+
+        entries = self.operations.select(workloads, data_product)
+        verdicts = self.operations.drift(
+            entries, thorough=thorough, reconcile=reconcile, progress=steps.update, waiting=waiting
+        )
+        return report(verdicts)
+
+    def rebuild(self, steps: Steps) -> list[str]:
+        from service.rebuild import Rebuilder
+
+        return Rebuilder.of(self.parts)(steps.update)
+
+
 @contextmanager
-def _components(args: argparse.Namespace) -> Iterator[Any]:
+def _components(args: argparse.Namespace) -> Iterator[Components]:
     """The service's components for one command: this process holds a lease while it runs
     Terraform, and goes through the same door as the service."""
     from service.app import build
@@ -93,17 +179,30 @@ def _components(args: argparse.Namespace) -> Iterator[Any]:
         parts.leases.stop(drained=True)
 
 
+@contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[Backend]:
+    """Chosen once per command: the service at ``args.url``, or this process's components."""
+    if args.url:
+        from service.client import ServiceClient
+
+        client = ServiceClient(args.url, args.token, args.timeout)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with _components(args) as parts:
+        yield Local(parts)
+
+
 def _emit(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from service.request import ProvisioningRequest
-
-    request = ProvisioningRequest("COMPONENT_DESCRIPTOR", args.descriptor.read_text(encoding="utf-8"), False)
-    print("planning (terraform init + plan, nothing is applied)…", file=sys.stderr)
-    with _components(args) as parts:
-        plan = parts.operations.speculative_plan(request)
+    descriptor = _read_text(args.descriptor)
+    with steps("planned", "planning") as progress, _backend(args) as backend:
+        plan = backend.speculative_plan(descriptor, progress)
     if args.json:
         _emit(plan)
         return 0
@@ -123,8 +222,8 @@ def _colour_diff(diff: str) -> str:
 
 
 def _workloads(args: argparse.Namespace) -> int:
-    with _components(args) as parts:
-        rows = parts.operations.workloads(args.data_product, args.status, args.drift)
+    with _backend(args) as backend:
+        rows = backend.workloads(args.data_product, args.status, args.drift)
     if args.json:
         _emit(rows)
         return 0
@@ -136,36 +235,38 @@ def _workloads(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with _components(args) as parts:
-        operations = parts.operations
+    with _backend(args) as backend:
         if args.plan:
-            plan = operations.plan(args.workload, args.plan)
+            plan = backend.plan(args.workload, args.plan)
             if args.json:
                 _emit(plan)
             else:
                 print(plan["dagDiff"], end="")
                 print(plan["text"])
             return 0
-        _emit(operations.workload(args.workload) | {"plans": operations.plans_of(args.workload)})
+        _emit(backend.workload(args.workload) | {"plans": backend.plans_of(args.workload)})
     return 0
 
 
+def _verdict(found: dict[str, Any]) -> Verdict:
+    """A verdict again from its JSON (a report read from the service), for the same text output."""
+    from dataclasses import fields
+
+    from service.drift import Verdict
+
+    return Verdict(**{f.name: found[f.name] for f in fields(Verdict) if f.name in found})
+
+
 def _drift(args: argparse.Namespace) -> int:
-    from service.drift import exit_code, markdown, report
+    from service.drift import exit_code, markdown
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rchecked {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-    def waiting(component_id: str) -> None:
-        print(f"waiting for {component_id}: another process is running Terraform on it", file=sys.stderr, flush=True)
-
-    with _components(args) as parts:
-        entries = parts.operations.select(args.workload or [], args.data_product)
-        verdicts = parts.operations.drift(
-            entries, thorough=args.thorough, reconcile=args.reconcile, progress=progress, waiting=waiting
+    with steps("checked", "checking drift") as progress, _backend(args) as backend:
+        found = backend.drift(
+            args.workload or [], args.data_product, thorough=args.thorough, reconcile=args.reconcile, steps=progress
         )
+    verdicts = [_verdict(v) for v in found.get("workloads", [])]
     if args.json:
-        _emit(report(verdicts))
+        _emit(found)
     elif args.markdown:
         print(markdown(verdicts), end="")
     else:
@@ -173,14 +274,14 @@ def _drift(args: argparse.Namespace) -> int:
             what = v.error or ", ".join(f"{c['key']} {c['what']}" for c in v.changes) or "—"
             fixed = f"  reconciled: {v.reconciled['summary']}" if v.reconciled else ""
             print(f"{v.status:8} {v.method:9} {v.component_id}  {what}{fixed}")
-    return exit_code(verdicts)
+    # The report's own exit code (the service's, when remote); drift.exit_code's semantics either way.
+    code = found.get("exitCode")
+    return code if isinstance(code, int) else exit_code(verdicts)
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from service.rebuild import rebuild
-
-    with _components(args) as parts:
-        found = rebuild(parts.backend, parts.registry, parts.door, parts.workspaces, parts.renderer)
+    with steps("read state", "rebuilding the registry") as progress, _backend(args) as backend:
+        found = backend.rebuild(progress)
     print(f"registry rebuilt from {len(found)} Terraform states", file=sys.stderr)
     for component_id in found:
         print(component_id)
@@ -189,28 +290,45 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mwaa-sp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = _Parser(add_help=False)
+    common.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
+    remote = common.add_argument_group("against a running service")
+    remote.add_argument("--url", help="the service's base URL (default: $MWAA_SP_URL); nothing is opened here")
+    remote.add_argument("--token", help="a bearer token of its MWAA_SP_API_TOKENS (default: $MWAA_SP_TOKEN)")
+    remote.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds to wait for the service, a whole drift run included (default {DEFAULT_TIMEOUT_S:g})",
+    )
     sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP API")
     serve.set_defaults(run=_serve)
-    render = sub.add_parser("render", help="write a descriptor's Terraform root module for inspection")
+    render = sub.add_parser(
+        "render", parents=[common], help="write a descriptor's Terraform root module for inspection (always here)"
+    )
     render.add_argument("descriptor", type=Path)
     render.add_argument("--out", type=Path, required=True)
     render.add_argument("--dag-file", type=Path, help="use these bytes instead of the staged DAG in S3")
     render.set_defaults(run=_render)
-    plan = sub.add_parser("plan", help="plan a provision without applying it (the plan is stored for review)")
+    plan = sub.add_parser(
+        "plan", parents=[common], help="plan a provision without applying it (the plan is stored for review)"
+    )
     plan.add_argument("descriptor", type=Path)
     plan.set_defaults(run=_plan)
-    workloads = sub.add_parser("workloads", help="list the workloads in the registry")
+    workloads = sub.add_parser("workloads", parents=[common], help="list the workloads in the registry")
     workloads.add_argument("--data-product")
     workloads.add_argument("--status", choices=["COMPLETED", "FAILED"])
     workloads.add_argument("--drift", choices=["in_sync", "drifted", "missing", "error"])
     workloads.set_defaults(run=_workloads)
-    show = sub.add_parser("show", help="one workload with its plans, or one plan (--plan)")
+    show = sub.add_parser("show", parents=[common], help="one workload with its plans, or one plan (--plan)")
     show.add_argument("workload")
     show.add_argument("--plan")
     show.set_defaults(run=_show)
     drift = sub.add_parser(
-        "drift", help="find deployed DAGs changed behind Terraform's back (exit 0 in sync, 2 drift, 1 error)"
+        "drift",
+        parents=[common],
+        help="find deployed DAGs changed behind Terraform's back (exit 0 in sync, 2 drift, 1 error)",
     )
     drift.add_argument("--workload", action="append", help="a component id (repeatable); default: all")
     drift.add_argument("--data-product")
@@ -220,20 +338,48 @@ def parser() -> argparse.ArgumentParser:
     drift.set_defaults(run=_drift)
     registry = sub.add_parser("registry", help="registry maintenance")
     registry_sub = registry.add_subparsers(dest="registry_command", required=True)
-    rebuild = registry_sub.add_parser("rebuild", help="rediscover workloads from the Terraform states")
+    rebuild = registry_sub.add_parser(
+        "rebuild", parents=[common], help="rediscover workloads from the Terraform states"
+    )
     rebuild.set_defaults(run=_rebuild)
-    for command in (serve, render, plan, workloads, show, drift, rebuild):
-        command.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
     for command in (plan, workloads, show, drift):
         command.add_argument("--json", action="store_true")
     return p
 
 
+def _where(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Local or remote, once: ``args.url`` and ``args.token`` from the flags or the environment."""
+    args.url = args.url or os.environ.get("MWAA_SP_URL") or None
+    args.token = args.token or os.environ.get("MWAA_SP_TOKEN") or None
+    if args.command == "serve" and args.url:
+        p.error("serve runs the service here: MWAA_SP_URL / --url point the other commands at a running one")
+    if args.command not in _REGISTRY_COMMANDS:
+        return
+    if args.url and args.sandbox:
+        p.error("--sandbox configures a run in this process; against MWAA_SP_URL / --url the service's settings apply")
+    if args.token and not args.url:
+        # Without this, a cron job that lost its URL would quietly open a fresh local registry and
+        # report "in sync" forever.
+        p.error("MWAA_SP_TOKEN / --token is set but MWAA_SP_URL / --url is not: name the service to call")
+    if args.timeout <= 0:
+        p.error("--timeout must be a positive number of seconds")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    _where(p, args)
     logs.configure()
+    # One request log line per poll would bury the progress lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "render" and args.url:
+        print("note: render runs here, with this machine's settings; MWAA_SP_URL is not used", file=sys.stderr)
     try:
         return int(args.run(args))
+    except ExitError as exc:
+        for line in exc.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return exc.code
     except ClientError as exc:
         for problem in exc.problems:
             print(f"error: {problem.render()}", file=sys.stderr)

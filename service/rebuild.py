@@ -11,7 +11,8 @@ next provision records fresh fingerprints.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from service.door import DoorPass, WorkloadDoor
 from service.journal import Journal
@@ -19,6 +20,9 @@ from service.render import Renderer
 from service.state_backend import StateBackend
 from service.store.registry import Registry
 from service.workspace import Workspaces
+
+if TYPE_CHECKING:
+    from service.app import Components
 
 log = logging.getLogger("mwaa_sp.rebuild")
 
@@ -55,27 +59,52 @@ def restore_workdir(door: DoorPass, workspaces: Workspaces, renderer: Renderer, 
     return True
 
 
-def rebuild(
-    backend: StateBackend, registry: Registry, door: WorkloadDoor, workspaces: Workspaces, renderer: Renderer
-) -> list[str]:
-    """Upsert a registry row per state that still manages objects; returns their component ids."""
-    found = []
-    for state_key in backend.state_keys():
+class Rebuilder:
+    """The registry again from the states, over one process's components: the one entry point of
+    ``mwaa-sp registry rebuild`` and of ``POST /registry/rebuild``."""
+
+    def __init__(
+        self, backend: StateBackend, registry: Registry, door: WorkloadDoor, workspaces: Workspaces, renderer: Renderer
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.door = door
+        self.workspaces = workspaces
+        self.renderer = renderer
+
+    @classmethod
+    def of(cls, parts: Components) -> Rebuilder:
+        return cls(parts.backend, parts.registry, parts.door, parts.workspaces, parts.renderer)
+
+    def __call__(self, progress: Callable[[int, int], None] = lambda done, total: None) -> list[str]:
+        """Upsert a registry row per state that still manages objects; returns their component ids.
+        ``progress`` is told after each state is read (and its working directory restored)."""
+        state_keys = self.backend.state_keys()
+        found = []
+        for done, state_key in enumerate(state_keys, start=1):
+            component_id = self._restore(state_key)
+            if component_id:
+                found.append(component_id)
+            progress(done, len(state_keys))
+        return found
+
+    def _restore(self, state_key: str) -> str | None:
+        backend = self.backend
         workload_key = backend.workload_key_of(state_key)
         state = backend.read_json(state_key)
         if workload_key is None or state is None:
-            continue
+            return None
         objects = managed_objects(state)
         dag = objects.get("dag_text") or objects.get("dag_binary")
         descriptor = objects.get("descriptor")
         if not dag or not descriptor:
-            continue
+            return None
         tags = dag.get("tags") or {}
         component_id = tags.get("witboost:component-id")
         if not component_id:
             log.warning("state %s has no component id tag; skipped", state_key)
-            continue
-        registry.restore(
+            return None
+        self.registry.restore(
             component_id,
             workload_key=workload_key,
             data_product_id=tags.get("witboost:data-product-id", ""),
@@ -85,6 +114,5 @@ def rebuild(
             state_key=state_key,
         )
         if "dag_text" in objects:
-            door.run(workload_key, lambda p: restore_workdir(p, workspaces, renderer, backend))
-        found.append(component_id)
-    return found
+            self.door.run(workload_key, lambda p: restore_workdir(p, self.workspaces, self.renderer, backend))
+        return str(component_id)

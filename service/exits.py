@@ -1,0 +1,33 @@
+"""The CLI's exit codes, the same for a local run and a run against the service (``MWAA_SP_URL``).
+
+0 and 2 follow Terraform's detailed exit code (0 nothing to do / in sync, 2 drift found), 1 a failed
+operation or check; everything else is a sysexits(3) code, so a scheduler never reads a usage error
+or an outage as "drift found"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""An operation or a check failed (Terraform, AWS, a drift run that ended FAILED)."""
+EXIT_DRIFT = 2
+EXIT_USAGE = 64
+"""EX_USAGE: a usage error, or an unknown workload or plan."""
+EXIT_INVALID = 65
+"""EX_DATAERR: an invalid descriptor."""
+EXIT_UNAVAILABLE = 69
+"""EX_UNAVAILABLE: the service cannot be reached, or what answers is not the service."""
+EXIT_TIMEOUT = 75
+"""EX_TEMPFAIL: the service did not finish within ``--timeout``; the work goes on there."""
+EXIT_REFUSED = 77
+"""EX_NOPERM: the service refused the token (or none was sent and it requires one)."""
+
+
+class ExitError(Exception):
+    """A command that ends with ``code``, saying ``lines`` on stderr (never a traceback)."""
+
+    def __init__(self, lines: Sequence[str], code: int) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = tuple(lines)
+        self.code = code
