@@ -52,6 +52,8 @@ def restore_workdir(door: DoorPass, workspaces: Workspaces, renderer: Renderer, 
         "dag_content": dag.get("content") or "",
         "descriptor_key": descriptor["key"],
         "descriptor_content": descriptor.get("content") or "",
+        # The change tracking of the last apply: a source_hash in the state means opaque ETags.
+        "opaque_etags": bool(dag.get("source_hash")),
         "tags": dag.get("tags") or {},
     }
     module = renderer.render_spec(spec, backend.config(backend.key(door.key)))
