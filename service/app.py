@@ -56,6 +56,7 @@ from service.store.registry import Registry
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunStore
 from service.store.tasks import TaskStore
+from service.ui import UiController
 from service.worker import Worker
 from service.workspace import Workspaces
 
@@ -252,6 +253,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             WorkloadsController,
             RegistryController,
             MiscController,
+            UiController,
         ],
         dependencies={
             "provisioner": Provide(lambda: parts.provisioner, use_cache=True, sync_to_thread=False),
@@ -259,6 +261,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
             "reverse": Provide(lambda: parts.reverse, use_cache=True, sync_to_thread=False),
             "access": Provide(lambda: parts.access, use_cache=True, sync_to_thread=False),
+            "airflow": Provide(lambda: parts.provisioner.airflow, use_cache=True, sync_to_thread=False),
             "rebuilder": Provide(lambda: Rebuilder.of(parts), use_cache=True, sync_to_thread=False),
         },
         exception_handlers={

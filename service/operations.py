@@ -51,6 +51,10 @@ class Operations:
             raise WorkloadUnknown(component_id)
         return entry.as_dict()
 
+    def drift_history(self, component_id: str) -> list[dict[str, Any]]:
+        self.workload(component_id)
+        return self.registry.drift_history(component_id)
+
     def plans_of(self, component_id: str) -> list[dict[str, Any]]:
         self.workload(component_id)
         return self.plans.list(component_id)
@@ -144,6 +148,9 @@ class Operations:
 
     def drift_run(self, run_id: str) -> dict[str, Any]:
         return self.drift_runs.get(run_id).as_dict()
+
+    def recent_drift_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [run.as_dict() for run in self.drift_runs.recent(limit)]
 
     def metrics(self) -> str:
         return prometheus(self.registry)

@@ -8,14 +8,17 @@ import logging
 import secrets
 import time
 from typing import Any
+from urllib.parse import quote
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from service.errors import ClientError, Problem, request_validation_error
+from service.ui import session
 
 log = logging.getLogger("mwaa_sp.http")
-_OPEN_PATHS = ("/health",)
+# The web view's login page must answer without a token: it is where the token is given.
+_OPEN_PATHS = ("/health", "/ui/login")
 
 
 def _unauthorised() -> bytes:
@@ -28,7 +31,8 @@ def _unauthorised() -> bytes:
 
 class RequestMiddleware:
     """Checks ``Authorization: Bearer`` against MWAA_SP_API_TOKENS (constant-time, every endpoint but
-    ``/health``) and logs method, path, status, duration and a request id — never headers or bodies."""
+    ``/health`` and the web view's login page; under ``/ui`` the login's session cookie counts too)
+    and logs method, path, status, duration and a request id — never headers or bodies."""
 
     def __init__(self, app: ASGIApp, tokens: tuple[str, ...]) -> None:
         self.app = app
@@ -37,13 +41,35 @@ class RequestMiddleware:
     def _authorised(self, scope: Scope) -> bool:
         if not self.tokens or scope["path"] in _OPEN_PATHS:
             return True
-        header = dict(scope.get("headers", [])).get(b"authorization", b"")
-        scheme, _, presented = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not presented:
+        headers = dict(scope.get("headers", []))
+        scheme, _, presented = headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() == b"bearer" and presented:
+            # compare_digest against every token, without stopping early, so timing reveals nothing.
+            matches = [hmac.compare_digest(presented, token) for token in self.tokens]
+            if any(matches):
+                return True
+        if not session.is_ui(scope["path"]):
             return False
-        # compare_digest against every token, without stopping early, so timing reveals nothing.
-        matches = [hmac.compare_digest(presented, token) for token in self.tokens]
-        return any(matches)
+        cookie = session.from_header(headers.get(b"cookie", b""))
+        return cookie is not None and session.valid(cookie, self.tokens)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        if session.is_ui(scope["path"]):
+            # A person, not a client: send them to the token form, and back here afterwards.
+            # The path as sent (still percent-encoded): a component id's '?' or '#' must stay in it.
+            # Some servers leave the query on raw_path, against the ASGI spec; a bare '?' ends a path.
+            raw = (scope.get("raw_path") or scope["path"].encode()).split(b"?", 1)[0]
+            query = scope.get("query_string", b"")
+            back = (raw + (b"?" + query if query else b"")).decode("latin-1")
+            location = f"/ui/login?next={quote(back, safe='')}"
+            headers = [(b"location", location.encode("latin-1")), (b"content-type", b"text/plain; charset=utf-8")]
+            status, body = 303, b"A token is required: see /ui/login\n"
+        else:
+            headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+            status, body = 401, _unauthorised()
+        start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -63,13 +89,7 @@ class RequestMiddleware:
             if self._authorised(scope):
                 await self.app(scope, receive, send_with_id)
             else:
-                start: HTTPResponseStartEvent = {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
-                }
-                await send_with_id(start)
-                await send_with_id({"type": "http.response.body", "body": _unauthorised(), "more_body": False})
+                await self._refuse(scope, send_with_id)
         finally:
             log.info(
                 "request",

@@ -44,6 +44,18 @@ class DriftRun:
         }
 
 
+def _run(row: DriftRunRow) -> DriftRun:
+    return DriftRun(
+        run_id=row.run_id,
+        status=row.status,
+        done=row.done,
+        total=row.total,
+        created_at=row.created_at,
+        options=json.loads(row.options or "{}"),
+        report=json.loads(row.report) if row.status != "RUNNING" else None,
+    )
+
+
 class DriftRunStore:
     def __init__(self, engine: Engine, owner: str) -> None:
         self.engine = engine
@@ -83,15 +95,13 @@ class DriftRunStore:
             row = session.get(DriftRunRow, run_id)
             if row is None:
                 raise TokenUnknown(run_id)
-            return DriftRun(
-                run_id=row.run_id,
-                status=row.status,
-                done=row.done,
-                total=row.total,
-                created_at=row.created_at,
-                options=json.loads(row.options or "{}"),
-                report=json.loads(row.report) if row.status != "RUNNING" else None,
-            )
+            return _run(row)
+
+    def recent(self, limit: int) -> list[DriftRun]:
+        """The newest runs first."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(DriftRunRow).order_by(DriftRunRow.created_at.desc()).limit(limit))
+            return [_run(row) for row in rows]
 
     def renew(self) -> None:
         with Session(self.engine) as session, session.begin():

@@ -59,6 +59,18 @@ class WorkloadRow(Base):
     drift_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class DriftCheckRow(Base):
+    """One drift verdict of one workload, kept for its history (the newest few per workload)."""
+
+    __tablename__ = "drift_checks"
+
+    check_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    component_id: Mapped[str] = mapped_column(String(512), index=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))
+    report: Mapped[str] = mapped_column(Text, default="{}")
+
+
 class PlanRow(Base):
     """A plan as platform engineers review it: Terraform's text and JSON, the summary, the DAG diff."""
 

@@ -3,18 +3,21 @@ detection need. Terraform states remain the source of truth (see ``service.rebui
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.orm import Session
 
 from service.s3 import ObjectFingerprint
-from service.store.models import WorkloadRow
+from service.store.models import DriftCheckRow, WorkloadRow
 from service.store.tasks import now
 from service.workload import Workload
+
+DRIFT_HISTORY_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -209,9 +212,37 @@ class Registry:
         with Session(self.engine) as session, session.begin():
             row = session.get(WorkloadRow, component_id)
             if row is not None:
+                checked_at = now()
                 row.drift_status = status
                 row.drift_report = json.dumps(report)
-                row.drift_checked_at = now()
+                row.drift_checked_at = checked_at
+                session.add(
+                    DriftCheckRow(
+                        component_id=component_id, checked_at=checked_at, status=status, report=row.drift_report
+                    )
+                )
+                session.flush()
+                # A scheduled check every few minutes would grow the history without bound.
+                stale = (
+                    select(DriftCheckRow.check_id)
+                    .where(DriftCheckRow.component_id == component_id)
+                    .order_by(DriftCheckRow.check_id.desc())
+                    .offset(DRIFT_HISTORY_KEPT)
+                )
+                session.execute(delete(DriftCheckRow).where(DriftCheckRow.check_id.in_(stale.scalar_subquery())))
+
+    def drift_history(self, component_id: str) -> builtins.list[dict[str, Any]]:
+        """The workload's drift verdicts, newest first (at most ``DRIFT_HISTORY_KEPT``)."""
+        query = (
+            select(DriftCheckRow)
+            .where(DriftCheckRow.component_id == component_id)
+            .order_by(DriftCheckRow.check_id.desc())
+        )
+        with Session(self.engine) as session:
+            return [
+                {"checkedAt": r.checked_at.isoformat(), "status": r.status, "report": json.loads(r.report)}
+                for r in session.scalars(query)
+            ]
 
     def record_fingerprints(self, component_id: str, deployed: Deployed) -> None:
         """After a reconcile: the objects as Terraform left them, so the fast checks trust them again."""

@@ -52,4 +52,4 @@ def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
     finally:
         engine.dispose()
     assert {"tasks", "workloads", "plans", "drift_runs", "replicas", "terraform_runs", "alembic_version"} <= tables
-    assert version == "0007"
+    assert version == "0008"

@@ -1,0 +1,5 @@
+"""The web view for platform engineers (``/ui``): workloads, plans, drift — read through Operations."""
+
+from service.ui.routes import UiController
+
+__all__ = ["UiController"]

@@ -1,0 +1,299 @@
+"""The web view: server-rendered pages under ``/ui`` for platform engineers.
+
+It reads through :class:`Operations` (the object the JSON API uses), renders with Jinja2 with
+autoescape on (descriptor values are hostile), and loads nothing from outside the service: one
+inline stylesheet, no script at all (a running drift run refreshes its page with a meta tag).
+Authentication is the middleware's (``MWAA_SP_API_TOKENS``); this module only offers the token form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+from jinja2 import Environment, PackageLoader
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect
+
+from service.airflow import AirflowUi
+from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
+from service.operations import Operations
+from service.settings import Settings
+from service.ui import session, views
+
+log = logging.getLogger("mwaa_sp.ui")
+_FORM_MAX_BYTES = 64 * 1024
+
+_ENV = Environment(
+    loader=PackageLoader("service.ui", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.globals.update(
+    workload_url=views.workload_url,
+    plan_url=views.plan_url,
+    drift_run_url=views.drift_run_url,
+    list_url=views.list_url,
+    verdict=views.verdict,
+    summary=views.summary,
+    VERDICTS=views.VERDICTS,
+)
+_ENV.filters.update(when=views.when)
+
+# No script may run, whatever a descriptor smuggles into a page; styles only from the page itself;
+# component ids in URLs must not leak to the S3 console or Airflow through the Referer.
+_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+
+
+def _page(template: str, settings: Settings, status: int = 200, **context: Any) -> Response[str]:
+    html = _ENV.get_template(template).render(signed_in=bool(settings.api_tokens), **context)
+    return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
+
+
+def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    if isinstance(exc, WorkloadUnknown | TokenUnknown):
+        status, title, message = 404, "Not found", exc.message
+    elif isinstance(exc, ClientError):
+        status, title, message = exc.status_code, "Refused", exc.message
+    elif isinstance(exc, MwaaSpError):
+        log.error("web view: %s", exc.message)
+        status, title, message = 500, "The service failed", exc.message
+    elif isinstance(exc, HTTPException):
+        status, title, message = exc.status_code, "Refused", str(exc.detail)
+    else:
+        log.exception("web view: unexpected error", exc_info=exc)
+        status, title, message = 500, "The service failed", f"internal error: {type(exc).__name__}"
+    html = _ENV.get_template("error.html.j2").render(
+        signed_in=False, title=title, message=message, status=status, path=request.url.path
+    )
+    return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
+
+
+def _cross_site(request: Request[Any, Any, Any]) -> bool:
+    """A form posted from another site. SameSite=Strict keeps the session cookie off such posts when
+    tokens are set; without tokens this is what stops another site from starting drift runs."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False  # not a browser (curl, a script): no ambient credentials to abuse
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host")
+    return origin == "null" or urlsplit(origin).netloc != host
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    if _cross_site(request):
+        raise PermissionDeniedException(
+            "This form was posted from another site; open the web view and submit it there."
+        )
+    raw = await request.body()
+    if len(raw) > _FORM_MAX_BYTES:
+        raise ClientError(f"The form is larger than {_FORM_MAX_BYTES} bytes")
+    return parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _first(form: dict[str, list[str]], name: str) -> str:
+    values = form.get(name) or [""]
+    return values[0].strip()
+
+
+def _workload_page_data(operations: Operations, airflow: AirflowUi, component_id: str) -> dict[str, Any]:
+    workload = operations.workload(component_id)
+    return {
+        "workload": workload,
+        "plans": operations.plans_of(component_id),
+        "history": operations.drift_history(component_id),
+        "airflow_url": airflow.dag_url(views.dag_id(workload["dagKey"])) if workload["deployed"] else None,
+    }
+
+
+class UiController(Controller):
+    path = "/ui"
+    include_in_schema = False
+    request_max_body_size = _FORM_MAX_BYTES
+    exception_handlers = {  # noqa: RUF012 - Litestar reads it from the class
+        MwaaSpError: _error_page,
+        HTTPException: _error_page,
+        Exception: _error_page,
+    }
+
+    @get("/", include_in_schema=False)
+    async def workloads(
+        self,
+        operations: NamedDependency[Operations],
+        settings: NamedDependency[Settings],
+        data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
+        status: Annotated[str | None, QueryParameter(name="status")] = None,
+        drift: Annotated[str | None, QueryParameter(name="drift")] = None,
+    ) -> Response[str]:
+        everything = await asyncio.to_thread(operations.workloads, None, None, None)
+        shown = views.filter_workloads(everything, data_product, status, drift)
+        return _page(
+            "workloads.html.j2",
+            settings,
+            workloads=shown,
+            total=len(everything),
+            data_products=sorted({w["dataProductId"] for w in everything}),
+            statuses=sorted(set(views.STATUSES) | {w["lastStatus"] for w in everything if w["lastStatus"]}),
+            chosen={"dataProduct": data_product or "", "status": status or "", "drift": drift or ""},
+        )
+
+    @get("/workloads/{component_id:str}", include_in_schema=False)
+    async def workload(
+        self,
+        component_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        settings: NamedDependency[Settings],
+        airflow: NamedDependency[AirflowUi],
+    ) -> Response[str]:
+        data = await asyncio.to_thread(_workload_page_data, operations, airflow, component_id)
+        workload = data["workload"]
+        region = settings.aws_region
+        links = {
+            "dag": views.s3_console(workload["bucket"], workload["dagKey"], region),
+            "descriptor": views.s3_console(workload["bucket"], workload["descriptorKey"], region),
+            "folder": views.s3_console(workload["bucket"], views.folder(workload["dagKey"]), region),
+        }
+        return _page(
+            "workload.html.j2",
+            settings,
+            **data,
+            links=links,
+            dag_id=views.dag_id(workload["dagKey"]),
+            changes=views.drift_changes,
+            mwaa_environment=settings.mwaa_environment,
+        )
+
+    @get("/workloads/{component_id:str}/plans/{plan_id:str}", include_in_schema=False)
+    async def plan(
+        self,
+        component_id: FromPath[str],
+        plan_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        settings: NamedDependency[Settings],
+    ) -> Response[str]:
+        # The first read of a stored plan runs `terraform show` (through the workload's door).
+        plan = await asyncio.to_thread(operations.plan, component_id, plan_id)
+        return _page(
+            "plan.html.j2",
+            settings,
+            plan=plan,
+            component_id=component_id,
+            diff=views.diff_lines(plan["dagDiff"]),
+            resources=views.resource_rows(plan["json"]),
+        )
+
+    @get("/drift-runs", include_in_schema=False)
+    async def drift_runs(
+        self,
+        operations: NamedDependency[Operations],
+        settings: NamedDependency[Settings],
+        workload: Annotated[str | None, QueryParameter(name="workload")] = None,
+        data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
+    ) -> Response[str]:
+        everything, runs = await asyncio.gather(
+            asyncio.to_thread(operations.workloads, None, None, None),
+            asyncio.to_thread(operations.recent_drift_runs, 20),
+        )
+        return _page(
+            "drift_runs.html.j2",
+            settings,
+            workloads=[w for w in everything if w["deployed"]],
+            data_products=sorted({w["dataProductId"] for w in everything}),
+            runs=runs,
+            chosen={"workload": workload or "", "dataProduct": data_product or ""},
+        )
+
+    @post("/drift-runs", include_in_schema=False)
+    async def start_drift_run(
+        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+    ) -> Redirect:
+        form = await _form(request)
+        workloads = [w.strip() for w in form.get("workloads", []) if w.strip()]
+        run_id = await asyncio.to_thread(
+            operations.start_drift_run,
+            workloads,
+            _first(form, "dataProduct") or None,
+            thorough=bool(_first(form, "thorough")),
+            reconcile=bool(_first(form, "reconcile")),
+        )
+        return Redirect(views.drift_run_url(run_id), status_code=303)
+
+    @get("/drift-runs/{run_id:str}", include_in_schema=False)
+    async def drift_run(
+        self, run_id: FromPath[str], operations: NamedDependency[Operations], settings: NamedDependency[Settings]
+    ) -> Response[str]:
+        run = await asyncio.to_thread(operations.drift_run, run_id)
+        report = run["report"] or {}
+        return _page(
+            "drift_run.html.j2",
+            settings,
+            run=run,
+            report=report,
+            verdicts=report.get("workloads") or [],
+            changes=views.drift_changes,
+        )
+
+    @get("/login", include_in_schema=False)
+    async def login_form(
+        self, settings: NamedDependency[Settings], next_page: Annotated[str | None, QueryParameter(name="next")] = None
+    ) -> Response[str]:
+        return _page(
+            "login.html.j2",
+            settings,
+            next_page=views.safe_next(next_page),
+            refused=False,
+            open_view=not settings.api_tokens,
+        )
+
+    @post("/login", include_in_schema=False)
+    async def login(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[Any]:
+        form = await _form(request)
+        next_page = views.safe_next(_first(form, "next"))
+        if not settings.api_tokens:
+            return Redirect(next_page, status_code=303)
+        token = _first(form, "token")
+        if not session.token_matches(token, settings.api_tokens):
+            log.warning("web view: a token was refused")
+            return _page("login.html.j2", settings, 401, next_page=next_page, refused=True, open_view=False)
+        cookie = Cookie(
+            key=session.COOKIE,
+            value=session.issue(token),
+            path=session.UI_PREFIX,
+            max_age=session.LIFETIME_S,
+            httponly=True,
+            # Strict: a page on another site cannot post a form that carries it (CSRF).
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return Redirect(next_page, status_code=303, cookies=[cookie])
+
+    @post("/logout", include_in_schema=False)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        await _form(request)
+        gone = Cookie(
+            key=session.COOKIE,
+            value="",
+            path=session.UI_PREFIX,
+            max_age=0,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return Redirect("/ui/login", status_code=303, cookies=[gone])

@@ -1,0 +1,357 @@
+"""The web view in process: escaping of hostile values, links for odd component ids, the diff as a
+diff, filters, and the token guard (login form, session cookie, what it opens and what it does not).
+
+The registry and plan store are filled directly (plans already rendered), so nothing here runs
+Terraform or reaches S3; tests/e2e/test_web_view.py drives the real thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from service import review
+from service.app import Components, build, create_app
+from service.descriptor import parse_descriptor
+from service.engine.results import ChangeSummary
+from service.settings import Settings
+from service.store.registry import DRIFT_HISTORY_KEPT
+from service.ui import session, views
+from tests.support.descriptors import WorkloadSpec, descriptor
+from tests.support.html import Links
+
+HOSTILE_PATH = 'dags/"><script>alert(1)</script>/'
+ODD_ID = "urn:dmb:cmp:finance:invoices:1:odd ?#%&=+<b>é"
+TOKEN = "tok-" + "a" * 28
+
+
+def _verdict(component_id: str, status: str, what: str = "deleted") -> dict[str, Any]:
+    changes = [] if status == "in_sync" else [{"address": "a", "key": "dags/<k>.py", "what": what}]
+    return {
+        "component_id": component_id,
+        "status": status,
+        "method": "fast",
+        "checked_at": "",
+        "changes": changes,
+        "ignored": [],
+        "reconciled": None,
+        "error": None,
+    }
+
+
+@pytest.fixture
+def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Components:
+    # build() prepares the process environment for Terraform; keep that inside this test.
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+    return build(Settings(data_dir=tmp_path, s3_endpoint="http://127.0.0.1:9"))
+
+
+@pytest.fixture
+def estate(parts: Components) -> dict[str, str]:
+    """Three workloads: a hostile destination path with a stored plan, an id with odd characters
+    (only ever reachable through the registry), and one of another data product never checked."""
+    hostile = parse_descriptor(descriptor(WorkloadSpec(destination_path=HOSTILE_PATH)))
+    odd = dataclasses.replace(
+        hostile, component_id=ODD_ID, urn=dataclasses.replace(hostile.urn, name="odd"), destination_path="dags/odd/"
+    )
+    other = parse_descriptor(descriptor(WorkloadSpec(name="other"), dp="sales"))
+    summary = {"add": 2, "change": 0, "destroy": 0, "import": 0}
+    for workload in (hostile, odd, other):
+        parts.registry.record(workload, "states/k", "provision", "COMPLETED", summary, None)
+    plan_json = {
+        "resource_changes": [
+            {
+                "address": "module.workload.aws_s3_object.dag_text[0]",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"content": "x = 1\nkeep = True\n"},
+                    "after": {"content": "x = '</div><script>alert(2)</script>'\nkeep = True\n"},
+                },
+            },
+            {
+                "address": "module.workload.aws_s3_object.descriptor",
+                "change": {"actions": ["no-op"], "importing": {"id": "mwaa-bucket/dags/d.yaml"}},
+            },
+            {"address": "data.aws_caller_identity.me", "change": {"actions": ["read"]}},
+        ]
+    }
+    artifact = review.build(
+        "speculative", ChangeSummary(0, 1, 0, 0), "  ~ content = <<-EOT <script>x</script>", plan_json, "k.py", b"x"
+    )
+    plan_id = parts.operations.plans.save(hostile.component_id, artifact, applied=False)
+    odd_plan = parts.operations.plans.save(ODD_ID, artifact, applied=True)
+    parts.registry.record_drift(hostile.component_id, "in_sync", _verdict(hostile.component_id, "in_sync"))
+    parts.registry.record_drift(hostile.component_id, "drifted", _verdict(hostile.component_id, "drifted"))
+    parts.registry.record_drift(ODD_ID, "missing", _verdict(ODD_ID, "missing"))
+    return {"hostile": hostile.component_id, "other": other.component_id, "plan": plan_id, "odd_plan": odd_plan}
+
+
+@pytest.fixture
+def client_for(parts: Components) -> Iterator[Callable[..., TestClient]]:  # type: ignore[type-arg]
+    opened: list[TestClient] = []  # type: ignore[type-arg]
+
+    def open_client(tokens: tuple[str, ...] = (), base_url: str = "http://testserver.local") -> TestClient:  # type: ignore[type-arg]
+        settings = dataclasses.replace(parts.settings, api_tokens=tokens)
+        client = TestClient(app=create_app(settings, dataclasses.replace(parts, settings=settings)), base_url=base_url)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def _no_markup_from_data(html: str) -> None:
+    assert "<script" not in html
+    assert "<b>" not in html
+
+
+def test_hostile_values_are_escaped_on_every_page(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    client = client_for()
+    listing = client.get("/ui")
+    workload = client.get(views.workload_url(estate["hostile"]))
+    plan = client.get(views.plan_url(estate["hostile"], estate["plan"]))
+    for page in (listing, workload, plan):
+        assert page.status_code == 200, page.text
+        _no_markup_from_data(page.text)
+        assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "dags/&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;/" in workload.text
+    assert "&lt;/div&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in plan.text
+    assert "content = &lt;&lt;-EOT &lt;script&gt;x&lt;/script&gt;" in plan.text
+    # Inside an attribute too: the S3 console link carries the key percent-encoded.
+    s3_link = next(a["href"] for a, _ in Links(workload.text).found if a.get("id") == "s3-dag")
+    assert "prefix=dags%2F%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E%2F" in s3_link
+
+
+def test_unknown_workload_is_a_404_page_with_the_id_escaped(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    page = client_for().get("/ui/workloads/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<img" not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt; is not in the registry" in page.text
+
+
+def test_odd_component_id_is_reached_by_its_links(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    client = client_for()
+    href = Links(client.get("/ui").text).href(ODD_ID)
+    assert href == "/ui/workloads/urn%3Admb%3Acmp%3Afinance%3Ainvoices%3A1%3Aodd%20%3F%23%25%26%3D%2B%3Cb%3E%C3%A9"
+    page = client.get(href)
+    assert page.status_code == 200
+    assert '<h1 id="component-id">urn:dmb:cmp:finance:invoices:1:odd ?#%&amp;=+&lt;b&gt;é</h1>' in page.text
+    plan_href = Links(page.text).href(estate["odd_plan"])
+    plan = client.get(plan_href)
+    assert plan.status_code == 200
+    assert '<span class="badge yes">applied</span>' in plan.text
+    assert Links(plan.text).href(ODD_ID) == href
+
+
+def test_plan_page_shows_the_diff_as_a_diff_and_the_resource_table(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    page = client_for().get(views.plan_url(estate["hostile"], estate["plan"])).text
+    assert '<div class="del">-x = 1</div>' in page
+    assert '<div class="add">+x = &#39;&lt;/div&gt;&lt;script&gt;alert(2)&lt;/script&gt;&#39;</div>' in page
+    assert '<div class="context"> keep = True</div>' in page
+    assert '<div class="hunk">@@ -1,2 +1,2 @@</div>' in page
+    rows = re.findall(
+        r"<tr><td class=\"id\"><code>(.*?)</code></td><td class=\"act-[^\"]+\">(.*?)</td><td>(.*?)</td>", page
+    )
+    assert rows == [
+        ("module.workload.aws_s3_object.dag_text[0]", "update", "—"),
+        ("module.workload.aws_s3_object.descriptor", "no-op", "yes: <code>mwaa-bucket/dags/d.yaml</code>"),
+    ]
+    assert '<span class="badge no">not applied</span>' in page
+
+
+def test_workload_page_lists_plans_and_drift_history_newest_first(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    page = client_for().get(views.workload_url(estate["hostile"])).text
+    history = page[page.index('id="drift-history"') :]
+    assert re.findall(r'data-verdict="(\w+)"', history) == ["drifted", "in_sync"]
+    assert "dags/&lt;k&gt;.py: deleted" in history
+    assert Links(page).href(estate["plan"]) == views.plan_url(estate["hostile"], estate["plan"])
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"hostile", "odd", "other"}),
+        ("?drift=unchecked", {"other"}),
+        ("?drift=drifted", {"hostile"}),
+        ("?drift=missing", {"odd"}),
+        ("?dataProduct=urn:dmb:dp:finance:sales:1", {"other"}),
+        ("?status=FAILED", set()),
+    ],
+)
+def test_list_filters(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+    query: str,
+    expected: set[str],
+) -> None:
+    names = {estate["hostile"]: "hostile", ODD_ID: "odd", estate["other"]: "other"}
+    page = client_for().get(f"/ui{query}").text
+    shown = {names[re.sub("&amp;", "&", i).replace("&lt;", "<").replace("&gt;", ">")] for i in _row_ids(page)}
+    assert shown == expected
+
+
+def _row_ids(page: str) -> list[str]:
+    return re.findall(r'<tr data-component-id="([^"]*)">', page)
+
+
+def test_ui_is_not_in_the_openapi_document(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    paths = client_for().get("/swagger/openapi.json").json()["paths"]
+    assert "/workloads" in paths
+    assert [p for p in paths if p.startswith("/ui")] == []
+
+
+# -- the token guard ---------------------------------------------------------------------------------
+
+
+def test_without_tokens_the_view_is_open(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for()
+    assert client.get("/ui", follow_redirects=False).status_code == 200
+    assert "no API tokens set" in client.get("/ui/login").text
+
+
+def test_with_tokens_the_view_asks_for_one_and_refuses_a_wrong_one(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    client = client_for((TOKEN, "other-token"))
+    first = client.get("/ui/drift-runs?dataProduct=x", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/ui/login?next=%2Fui%2Fdrift-runs%3FdataProduct%3Dx"
+    form = client.get(first.headers["location"])
+    assert form.status_code == 200
+    assert 'name="token"' in form.text
+    assert 'value="/ui/drift-runs?dataProduct=x"' in form.text
+
+    wrong = client.post("/ui/login", data={"token": TOKEN + "x", "next": "/ui"}, follow_redirects=False)
+    assert wrong.status_code == 401
+    assert "That token was refused" in wrong.text
+    assert "set-cookie" not in wrong.headers
+    assert client.get("/ui", follow_redirects=False).status_code == 303
+
+    right = client.post("/ui/login", data={"token": TOKEN, "next": "/ui/drift-runs"}, follow_redirects=False)
+    assert right.status_code == 303
+    assert right.headers["location"] == "/ui/drift-runs"
+    cookie = right.headers["set-cookie"]
+    assert TOKEN not in cookie
+    for flag in ("HttpOnly", "SameSite=Strict", "Path=/ui"):
+        assert flag.lower() in cookie.lower()
+    assert "secure" not in cookie.lower()
+    assert client.get("/ui", follow_redirects=False).status_code == 200
+    # The cookie opens the web view only, never the JSON API.
+    api = client.get("/workloads")
+    assert api.status_code == 401
+    assert api.headers["content-type"].startswith("application/json")
+
+
+def test_after_signing_in_a_person_lands_on_the_page_they_asked_for(
+    estate: dict[str, str],
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    client = client_for((TOKEN,))
+    asked = views.workload_url(ODD_ID)
+    sent = client.get(asked, follow_redirects=False)
+    assert sent.status_code == 303
+    form = client.get(sent.headers["location"]).text
+    next_page = re.search(r'name="next" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    signed_in = client.post(
+        "/ui/login", data={"token": TOKEN, "next": html.unescape(next_page)}, follow_redirects=False
+    )
+    assert signed_in.headers["location"] == asked
+    landed = client.get(signed_in.headers["location"])
+    assert landed.status_code == 200
+    assert "odd ?#%&amp;=+&lt;b&gt;é</h1>" in landed.text
+
+
+def test_the_session_cookie_is_secure_over_https(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,), base_url="https://testserver.local")
+    right = client.post("/ui/login", data={"token": TOKEN}, follow_redirects=False)
+    assert "; secure" in right.headers["set-cookie"].lower()
+
+
+def test_bearer_header_opens_the_view_and_health_stays_open(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    assert client.get("/ui", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/ui", headers={"Authorization": "Bearer nope"}, follow_redirects=False).status_code == 303
+    assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "forged",
+        "99999999999.abc",
+        session.issue("not-a-configured-token"),
+        session.issue(TOKEN, now=0),  # expired long ago
+    ],
+    ids=["garbage", "no-mac", "unknown-token", "expired"],
+)
+def test_forged_or_expired_cookies_are_refused(client_for: Callable[..., TestClient], cookie: str) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    client.cookies.set(session.COOKIE, cookie)
+    assert client.get("/ui", follow_redirects=False).status_code == 303
+
+
+def test_a_cookie_issued_for_a_token_opens_the_view(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    client.cookies.set(session.COOKIE, session.issue(TOKEN))
+    assert client.get("/ui", follow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui", "/workloads", "/uix", "/\\evil"])
+def test_login_never_redirects_outside_the_view(client_for: Callable[..., TestClient], target: str) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    response = client.post("/ui/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+    assert response.headers["location"] == "/ui"
+
+
+def test_a_form_posted_from_another_site_is_refused(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for()
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+        refused = client.post("/ui/drift-runs", data={"dataProduct": ""}, headers=headers, follow_redirects=False)
+        assert refused.status_code == 403, headers
+        assert "posted from another site" in refused.text
+    same = client.post(
+        "/ui/drift-runs", data={}, headers={"Origin": "http://testserver.local", "Sec-Fetch-Site": "same-origin"}
+    )
+    assert same.status_code == 200
+    assert same.url.path.startswith("/ui/drift-runs/")
+
+
+# -- pieces ------------------------------------------------------------------------------------------
+
+
+def test_drift_history_keeps_the_newest(parts: Components) -> None:
+    workload = parse_descriptor(descriptor(WorkloadSpec()))
+    parts.registry.record(workload, "states/k", "provision", "COMPLETED", None, None)
+    for i in range(DRIFT_HISTORY_KEPT + 5):
+        parts.registry.record_drift(workload.component_id, "in_sync", {"n": i})
+    history = parts.registry.drift_history(workload.component_id)
+    assert len(history) == DRIFT_HISTORY_KEPT
+    assert [h["report"]["n"] for h in history[:2]] == [DRIFT_HISTORY_KEPT + 4, DRIFT_HISTORY_KEPT + 3]
+
+
+def test_diff_lines_classify_a_binary_summary_as_a_note() -> None:
+    assert views.diff_lines("binary, md5 a → b\n") == [views.DiffLine("note", "binary, md5 a → b")]
