@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
@@ -19,6 +20,7 @@ from service import __version__
 from service.acl import AccessControl
 from service.airflow import AirflowUi
 from service.api.acl import AclController
+from service.api.body import too_large
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
@@ -200,8 +202,11 @@ def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return Response(system_error(exc.message), status_code=500)
 
 
-def _handle_http(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, RequestEntityTooLarge):
+        # The contract has no 413: an oversized body is invalid input, naming ``body``.
+        return _handle_ours(request, too_large(request))
     if exc.status_code < 500:
         wrapped = ClientError(str(exc.detail))
         return Response(request_validation_error(wrapped), status_code=exc.status_code)
@@ -269,9 +274,19 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             HTTPException: _handle_http,
             Exception: _handle_unexpected,
         },
-        # Bodies are only ever read by api.body.read_body, whose limit answers in the contract's shape.
-        request_max_body_size=None,
-        openapi_config=OpenAPIConfig(title="mwaa-sp: MWAA Specific Provisioner", version=__version__, path="/swagger"),
+        # Litestar refuses a body over the cap as it is read: api.body.read_body (for our parsers) and
+        # _handle_http (for any body Litestar reads itself) make that the contract's 400 naming `body`.
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="mwaa-sp: MWAA Specific Provisioner",
+            version=__version__,
+            path="/swagger",
+            description=(
+                "The Witboost Specific Provisioner contract (interface specification 2.2.0): its operations, "
+                "schemas and status codes, as this service answers them; plus the platform engineers' "
+                "registry, plan and drift endpoints."
+            ),
+        ),
         middleware=[DefineMiddleware(RequestMiddleware, tokens=settings.api_tokens)],
         # Logging is ours (service.logs: one JSON object a line); Litestar must not install its own.
         logging_config=None,

@@ -5,6 +5,7 @@
     MwaaSpError
     ├── ClientError                     → 400 RequestValidationError
     │   ├── RequestInvalid              the HTTP body is not a ProvisioningRequest
+    │   │   └── BodyTooLarge            the HTTP body is over MWAA_SP_MAX_BODY_BYTES
     │   ├── DescriptorInvalid           the descriptor breaks one or more rules (all listed)
     │   ├── TokenUnknown                no task behind a status token
     │   ├── WorkloadUnknown             no such workload or plan in the registry
@@ -62,6 +63,14 @@ class ClientError(MwaaSpError):
 
 class RequestInvalid(ClientError):
     pass
+
+
+class BodyTooLarge(RequestInvalid):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "The request body is too large",
+            [Problem("body", f"larger than {limit} bytes", "Send a smaller descriptor.")],
+        )
 
 
 class DescriptorInvalid(ClientError):

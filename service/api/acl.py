@@ -7,22 +7,33 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.status_codes import HTTP_200_OK
 
 from service.acl import AccessControl
 from service.api.body import read_body
-from service.settings import Settings
+from service.api.models import ProvisioningStatus, UpdateAclRequest, typed
+from service.api.openapi import documented
+from service.api.provisioning import TAGS
 
 
 class AclController(Controller):
     path = "/"
+    tags = TAGS
 
-    @post("/v1/updateacl", status_code=HTTP_200_OK, summary="Who may sign in to the workload's Airflow")
+    @post(
+        "/v1/updateacl",
+        operation_id="updateacl",
+        summary="Who may sign in to the workload's Airflow",
+        **documented(
+            {
+                200: (ProvisioningStatus, "The grants as applied"),
+                # Documented because the contract documents it; this provisioner always answers 200.
+                202: (str, "Not answered here: updateacl is synchronous in this provisioner"),
+            },
+            body=UpdateAclRequest,
+        ),
+    )
     async def update_acl(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        access: NamedDependency[AccessControl],
-        settings: NamedDependency[Settings],
-    ) -> dict[str, Any]:
-        raw = await read_body(request, settings.max_body_bytes)
-        return await asyncio.to_thread(access.update, raw)
+        self, request: Request[Any, Any, Any], access: NamedDependency[AccessControl]
+    ) -> ProvisioningStatus:
+        raw = await read_body(request)
+        return typed(ProvisioningStatus, await asyncio.to_thread(access.update, raw))

@@ -1,26 +1,23 @@
-"""Reading request bodies ourselves, so size limits and malformed JSON answer in the spec's shapes."""
+"""Reading request bodies: the handlers parse them, so bad input is answered in the contract's shapes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
-from service.errors import Problem, RequestInvalid
-from service.request import ProvisioningRequest, parse_body
-
-
-async def read_body(request: Request, max_bytes: int) -> bytes:  # type: ignore[type-arg]
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise RequestInvalid(
-                "The request body is too large",
-                [Problem("body", f"larger than {max_bytes} bytes", "Send a smaller descriptor.")],
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+from service.errors import BodyTooLarge
 
 
-async def provisioning_request(request: Request, max_bytes: int) -> ProvisioningRequest:  # type: ignore[type-arg]
-    return parse_body(await read_body(request, max_bytes))
+def too_large(request: Request[Any, Any, Any]) -> BodyTooLarge:
+    """Litestar's refusal of a body over ``request_max_body_size`` (MWAA_SP_MAX_BODY_BYTES), as ours."""
+    return BodyTooLarge(request.route_handler.resolve_request_max_body_size() or 0)
+
+
+async def read_body(request: Request[Any, Any, Any]) -> bytes:
+    """The whole body; one over the cap raises :class:`BodyTooLarge`, naming ``body``."""
+    try:
+        return await request.body()
+    except RequestEntityTooLarge as exc:
+        raise too_large(request) from exc

@@ -1,19 +1,25 @@
-"""Health, build info, and the operations this provisioner does not offer yet."""
+"""Health and build info."""
 
 from __future__ import annotations
 
 from litestar import Controller, get
 
 from service import __version__
+from service.api.models import BuildInfo, Health
+from service.api.openapi import documented
 
 
 class MiscController(Controller):
     path = "/"
 
-    @get("/health", summary="Liveness/readiness probe")
-    async def health(self) -> dict[str, str]:
-        return {"status": "ok"}
+    @get("/health", summary="Liveness/readiness probe", **documented({200: (Health, "Alive")}, errors=()))
+    async def health(self) -> Health:
+        return Health("ok")
 
-    @get("/build-info", summary="Name and version of the running provisioner")
-    async def build_info(self) -> dict[str, str]:
-        return {"name": "mwaa-sp", "version": __version__}
+    @get(
+        "/build-info",
+        summary="Name and version of the running provisioner",
+        **documented({200: (BuildInfo, "What is running")}, errors=()),
+    )
+    async def build_info(self) -> BuildInfo:
+        return BuildInfo("mwaa-sp", __version__)

@@ -11,91 +11,130 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from service.api.body import provisioning_request, read_body
+from service.api.body import read_body
+from service.api.models import (
+    ProvisioningRequest,
+    ProvisioningStatus,
+    ValidationResult,
+    ValidationStatus,
+    typed,
+)
+from service.api.openapi import documented
 from service.errors import ClientError, validation_result
 from service.provisioner import Provisioner
 from service.request import parse_body
 from service.settings import Settings
 from service.store.tasks import TaskKind
 
+TAGS = ["SpecificProvisioner"]
+TOKEN = (str, "A token to poll the task's status with (async mode, MWAA_SP_ASYNC)")
+STARTED = {200: (ProvisioningStatus, "The outcome, once done (sync mode, the default)"), 202: TOKEN}
 
-def _token(token: str) -> Response[str]:
+
+def token_response(token: str) -> Response[str]:
     """The contract's 202 body is a JSON string, quotes included."""
     return Response(json.dumps(token), status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON)
 
 
 class ProvisioningController(Controller):
     path = "/"
+    tags = TAGS
 
-    @post("/v1/validate", status_code=HTTP_200_OK, summary="Validate a provisioning request")
+    @post(
+        "/v1/validate",
+        operation_id="validate",
+        summary="Validate a provisioning request",
+        **documented(
+            {200: (ValidationResult, "The validation result; a malformed request is an invalid one")},
+            body=ProvisioningRequest,
+            errors=(500,),
+        ),
+    )
     async def validate(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        provisioner: NamedDependency[Provisioner],
-        settings: NamedDependency[Settings],
-    ) -> dict[str, Any]:
-        # The contract gives /v1/validate no 400: a malformed request is an invalid one.
-        raw = await read_body(request, settings.max_body_bytes)
+        self, request: Request[Any, Any, Any], provisioner: NamedDependency[Provisioner]
+    ) -> ValidationResult:
+        # The contract gives /v1/validate no 400: a malformed or oversized request is an invalid one.
         try:
-            parsed = parse_body(raw)
+            parsed = parse_body(await read_body(request))
         except ClientError as exc:
-            return validation_result(exc.problems)
+            return typed(ValidationResult, validation_result(exc.problems))
         problems = await asyncio.to_thread(provisioner.validation_problems, parsed)
-        return validation_result(problems)
+        return typed(ValidationResult, validation_result(problems))
 
     @post(
         "/v2/validate",
-        status_code=HTTP_202_ACCEPTED,
+        operation_id="asyncValidate",
         summary="Asynchronously validate a provisioning request",
+        **documented({202: (str, "A token to poll the validation's status and result with")}, body=ProvisioningRequest),
     )
     async def validate_async(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        provisioner: NamedDependency[Provisioner],
-        settings: NamedDependency[Settings],
+        self, request: Request[Any, Any, Any], provisioner: NamedDependency[Provisioner]
     ) -> Response[str]:
-        raw = await read_body(request, settings.max_body_bytes)
+        raw = await read_body(request)
         token, _ = await asyncio.to_thread(provisioner.start_validation, raw)
-        return _token(token)
+        return token_response(token)
 
-    @get("/v2/validate/{token:str}/status", summary="Status and result of an async validation")
+    @get(
+        "/v2/validate/{token:str}/status",
+        operation_id="getValidationStatus",
+        summary="Status and result of an async validation",
+        **documented({200: (ValidationStatus, "The validation's status; its result once COMPLETED")}),
+    )
     async def validation_status(
         self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(provisioner.status, token, ["validate"])
+    ) -> ValidationStatus:
+        return typed(ValidationStatus, await asyncio.to_thread(provisioner.status, token, ["validate"]))
 
     async def _operate(
         self,
         kind: TaskKind,
-        request: Request,  # type: ignore[type-arg]
-        provisioner: NamedDependency[Provisioner],
-        settings: NamedDependency[Settings],
+        request: Request[Any, Any, Any],
+        provisioner: Provisioner,
+        settings: Settings,
     ) -> Response[Any]:
-        parsed = await provisioning_request(request, settings.max_body_bytes)
+        parsed = parse_body(await read_body(request))
         token, future = await asyncio.to_thread(provisioner.start, kind, parsed)
         if settings.async_mode:
-            return _token(token)
+            return token_response(token)
         body = await asyncio.wrap_future(future)
-        return Response(body, status_code=HTTP_200_OK)
+        return Response(typed(ProvisioningStatus, body), status_code=HTTP_200_OK)
 
-    @post("/v1/provision", summary="Deploy the workload component's DAG")
+    @post(
+        "/v1/provision",
+        operation_id="provision",
+        summary="Deploy the workload component's DAG",
+        **documented(STARTED, body=ProvisioningRequest),
+    )
     async def provision(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: Request[Any, Any, Any],
         provisioner: NamedDependency[Provisioner],
         settings: NamedDependency[Settings],
     ) -> Response[Any]:
         return await self._operate("provision", request, provisioner, settings)
 
-    @post("/v1/unprovision", summary="Remove the workload component's DAG")
+    @post(
+        "/v1/unprovision",
+        operation_id="unprovision",
+        summary="Remove the workload component's DAG",
+        **documented(STARTED, body=ProvisioningRequest),
+    )
     async def unprovision(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: Request[Any, Any, Any],
         provisioner: NamedDependency[Provisioner],
         settings: NamedDependency[Settings],
     ) -> Response[Any]:
         return await self._operate("unprovision", request, provisioner, settings)
 
-    @get("/v1/provision/{token:str}/status", summary="Status of a provision or unprovision task")
-    async def provision_status(self, token: FromPath[str], provisioner: NamedDependency[Provisioner]) -> dict[str, Any]:
-        return await asyncio.to_thread(provisioner.status, token, ["provision", "unprovision"])
+    @get(
+        "/v1/provision/{token:str}/status",
+        operation_id="getStatus",
+        summary="Status of a provision or unprovision task",
+        **documented({200: (ProvisioningStatus, "The task's status; its outcome once done")}),
+    )
+    async def provision_status(
+        self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
+    ) -> ProvisioningStatus:
+        body = await asyncio.to_thread(provisioner.status, token, ["provision", "unprovision"])
+        return typed(ProvisioningStatus, body)

@@ -11,29 +11,46 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
 
 from service.api.body import read_body
-from service.api.provisioning import _token
+from service.api.models import ReverseProvisioningRequest, ReverseProvisioningStatus, typed
+from service.api.openapi import documented
+from service.api.provisioning import TAGS, TOKEN, token_response
 from service.reverse import ReverseProvisioner
 from service.settings import Settings
 
 
 class ReverseProvisioningController(Controller):
     path = "/"
+    tags = TAGS
 
-    @post("/v1/reverse-provisioning", summary="Import a DAG already deployed on MWAA: updates for its catalog-info")
+    @post(
+        "/v1/reverse-provisioning",
+        operation_id="runReverseProvisioning",
+        summary="Import a DAG already deployed on MWAA: updates for its catalog-info",
+        **documented(
+            {200: (ReverseProvisioningStatus, "The outcome, once done (sync mode, the default)"), 202: TOKEN},
+            body=ReverseProvisioningRequest,
+        ),
+    )
     async def reverse_provisioning(
         self,
-        request: Request,  # type: ignore[type-arg]
+        request: Request[Any, Any, Any],
         reverse: NamedDependency[ReverseProvisioner],
         settings: NamedDependency[Settings],
     ) -> Response[Any]:
-        raw = await read_body(request, settings.max_body_bytes)
+        raw = await read_body(request)
         token, future = await asyncio.to_thread(reverse.start, raw)
         if settings.async_mode:
-            return _token(token)
-        return Response(await asyncio.wrap_future(future), status_code=HTTP_200_OK)
+            return token_response(token)
+        body = await asyncio.wrap_future(future)
+        return Response(typed(ReverseProvisioningStatus, body), status_code=HTTP_200_OK)
 
-    @get("/v1/reverse-provisioning/{token:str}/status", summary="Status of a reverse provisioning")
+    @get(
+        "/v1/reverse-provisioning/{token:str}/status",
+        operation_id="getReverseProvisioningStatus",
+        summary="Status of a reverse provisioning",
+        **documented({200: (ReverseProvisioningStatus, "The operation's status; its updates once COMPLETED")}),
+    )
     async def reverse_provisioning_status(
         self, token: FromPath[str], reverse: NamedDependency[ReverseProvisioner]
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(reverse.status_of, token)
+    ) -> ReverseProvisioningStatus:
+        return typed(ReverseProvisioningStatus, await asyncio.to_thread(reverse.status_of, token))

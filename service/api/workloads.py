@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -10,103 +11,141 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from service.api.body import provisioning_request, read_body
+from service.api.body import read_body
+from service.api.models import (
+    DriftRun,
+    DriftRunRequest,
+    DriftRunStarted,
+    Plan,
+    PlanDetail,
+    ProvisioningRequest,
+    SpeculativePlan,
+    Workload,
+    typed,
+)
+from service.api.openapi import documented
 from service.errors import Problem, RequestInvalid
 from service.operations import Operations
-from service.settings import Settings
+from service.request import parse_body
+
+REGISTRY = (404, 500)
 
 
 class WorkloadsController(Controller):
     path = "/"
+    tags = ["Operations"]
 
-    @get("/workloads", summary="Workloads the service manages (filter by dataProduct, status, drift)")
+    @get(
+        "/workloads",
+        summary="Workloads the service manages (filter by dataProduct, status, drift)",
+        **documented({200: (list[Workload], "The matching workloads")}, errors=(500,)),
+    )
     async def list_workloads(
         self,
         operations: NamedDependency[Operations],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: FromQuery[str | None] = None,
         drift: FromQuery[str | None] = None,
-    ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(operations.workloads, data_product, status, drift)
+    ) -> list[Workload]:
+        found = await asyncio.to_thread(operations.workloads, data_product, status, drift)
+        return [typed(Workload, entry) for entry in found]
 
-    @get("/workloads/{component_id:str}", summary="One workload: deployment, last operation, last drift check")
-    async def show_workload(
-        self, component_id: FromPath[str], operations: NamedDependency[Operations]
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(operations.workload, component_id)
+    @get(
+        "/workloads/{component_id:str}",
+        summary="One workload: deployment, last operation, last drift check",
+        **documented({200: (Workload, "The workload")}, errors=REGISTRY),
+    )
+    async def show_workload(self, component_id: FromPath[str], operations: NamedDependency[Operations]) -> Workload:
+        return typed(Workload, await asyncio.to_thread(operations.workload, component_id))
 
-    @get("/workloads/{component_id:str}/plans", summary="The workload's stored plans, newest first")
-    async def list_plans(
-        self, component_id: FromPath[str], operations: NamedDependency[Operations]
-    ) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(operations.plans_of, component_id)
+    @get(
+        "/workloads/{component_id:str}/plans",
+        summary="The workload's stored plans, newest first",
+        **documented({200: (list[Plan], "The stored plans")}, errors=REGISTRY),
+    )
+    async def list_plans(self, component_id: FromPath[str], operations: NamedDependency[Operations]) -> list[Plan]:
+        found = await asyncio.to_thread(operations.plans_of, component_id)
+        return [typed(Plan, plan) for plan in found]
 
-    @get("/workloads/{component_id:str}/plans/{plan_id:str}", summary="A plan: text, JSON and DAG diff")
+    @get(
+        "/workloads/{component_id:str}/plans/{plan_id:str}",
+        summary="A plan: text, JSON and DAG diff",
+        **documented({200: (PlanDetail, "The plan")}, errors=REGISTRY),
+    )
     async def show_plan(
         self, component_id: FromPath[str], plan_id: FromPath[str], operations: NamedDependency[Operations]
-    ) -> dict[str, Any]:
-        return await asyncio.to_thread(operations.plan, component_id, plan_id)
+    ) -> PlanDetail:
+        return typed(PlanDetail, await asyncio.to_thread(operations.plan, component_id, plan_id))
 
-    @post("/workloads/plan", status_code=200, summary="Speculative plan of a ProvisioningRequest; nothing applied")
+    @post(
+        "/workloads/plan",
+        summary="Speculative plan of a ProvisioningRequest; nothing applied",
+        **documented({200: (SpeculativePlan, "The plan, stored for review")}, body=ProvisioningRequest),
+    )
     async def speculative_plan(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        operations: NamedDependency[Operations],
-        settings: NamedDependency[Settings],
-    ) -> dict[str, Any]:
-        parsed = await provisioning_request(request, settings.max_body_bytes)
-        return await asyncio.to_thread(operations.speculative_plan, parsed)
+        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+    ) -> SpeculativePlan:
+        parsed = parse_body(await read_body(request))
+        return typed(SpeculativePlan, await asyncio.to_thread(operations.speculative_plan, parsed))
 
-    @post("/drift-runs", summary="Start a drift check; poll GET /drift-runs/{id}")
+    @post(
+        "/drift-runs",
+        summary="Start a drift check; poll GET /drift-runs/{id}",
+        **documented(
+            {202: (DriftRunStarted, "The run's id")},
+            body=DriftRunRequest,
+            errors=(400, 404, 500),
+        ),
+    )
     async def start_drift_run(
-        self,
-        request: Request,  # type: ignore[type-arg]
-        operations: NamedDependency[Operations],
-        settings: NamedDependency[Settings],
-    ) -> Response[dict[str, Any]]:
-        raw = await read_body(request, settings.max_body_bytes)
-        options = _drift_options(raw)
+        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+    ) -> Response[DriftRunStarted]:
+        options = _drift_options(await read_body(request))
         run_id = await asyncio.to_thread(
             operations.start_drift_run,
-            options["workloads"],
-            options["dataProduct"],
-            thorough=options["thorough"],
-            reconcile=options["reconcile"],
+            options.workloads,
+            options.data_product,
+            thorough=options.thorough,
+            reconcile=options.reconcile,
         )
-        return Response({"id": run_id}, status_code=HTTP_202_ACCEPTED)
+        return Response(DriftRunStarted(run_id), status_code=HTTP_202_ACCEPTED)
 
-    @get("/drift-runs/{run_id:str}", summary="Progress and report of a drift run")
-    async def drift_run(self, run_id: FromPath[str], operations: NamedDependency[Operations]) -> dict[str, Any]:
-        return await asyncio.to_thread(operations.drift_run, run_id)
+    @get(
+        "/drift-runs/{run_id:str}",
+        summary="Progress and report of a drift run",
+        **documented({200: (DriftRun, "The run: its progress, and its report once done")}),
+    )
+    async def drift_run(self, run_id: FromPath[str], operations: NamedDependency[Operations]) -> DriftRun:
+        return typed(DriftRun, await asyncio.to_thread(operations.drift_run, run_id))
 
-    @get("/metrics", media_type=MediaType.TEXT, summary="Prometheus metrics: workloads by drift verdict")
+    @get(
+        "/metrics",
+        media_type=MediaType.TEXT,
+        summary="Prometheus metrics: workloads by drift verdict",
+        **documented({200: (str, "Prometheus text exposition")}, errors=(500,), media_type=MediaType.TEXT),
+    )
     async def metrics(self, operations: NamedDependency[Operations]) -> str:
         return await asyncio.to_thread(operations.metrics)
 
 
-def _drift_options(raw: bytes) -> dict[str, Any]:
-    import json
-
+def _drift_options(raw: bytes) -> DriftRunRequest:
+    """Checked by hand rather than decoded, so every broken field is named."""
     try:
         body = json.loads(raw or b"{}")
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestInvalid("The body is not JSON", [Problem("body", str(exc), "Send a JSON object.")]) from exc
     if not isinstance(body, dict):
         raise RequestInvalid("The body is not a JSON object", [Problem("body", "not an object", "Send {}.")])
-    options = {
-        "workloads": body.get("workloads", []),
-        "dataProduct": body.get("dataProduct"),
-        "thorough": body.get("thorough", False),
-        "reconcile": body.get("reconcile", False),
-    }
+    workloads, data_product = body.get("workloads", []), body.get("dataProduct")
+    thorough, reconcile = body.get("thorough", False), body.get("reconcile", False)
     problems = []
-    if not isinstance(options["workloads"], list) or not all(isinstance(w, str) for w in options["workloads"]):
+    if not isinstance(workloads, list) or not all(isinstance(w, str) for w in workloads):
         problems.append(Problem("workloads", "must be a list of component ids", 'Send ["urn:dmb:cmp:…"].'))
-    if options["dataProduct"] is not None and not isinstance(options["dataProduct"], str):
+    if data_product is not None and not isinstance(data_product, str):
         problems.append(Problem("dataProduct", "must be a data product id", 'Send "urn:dmb:dp:…".'))
-    for flag in ("thorough", "reconcile"):
-        if not isinstance(options[flag], bool):
+    for flag, value in (("thorough", thorough), ("reconcile", reconcile)):
+        if not isinstance(value, bool):
             problems.append(Problem(flag, "must be true or false", "Send a JSON boolean."))
     if problems:
         raise RequestInvalid("The drift run options are not valid", problems)
-    return options
+    return DriftRunRequest(workloads, data_product, thorough, reconcile)

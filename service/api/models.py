@@ -1,0 +1,241 @@
+"""The HTTP bodies as types: Litestar writes /swagger/openapi.json from them.
+
+The first part is the Witboost contract (interface specification 2.2.0, ``components/schemas``):
+same names, same camelCase fields, same required fields and enums, so the served document can be
+compared with the official one schema by schema (tests/unit/test_openapi.py does). A field the
+contract marks optional is ``UNSET`` when absent: it is left out of the JSON, never ``null``.
+
+The second part is this service's own: the platform engineers' registry, plans and drift runs.
+
+The core builds these bodies as JSON-ready dicts, because it stores them (task and drift-run rows)
+and reads them back; :func:`typed` turns one into its type at the HTTP edge, which also proves the
+shape: a body that does not fit its type is a 500, not an answer outside the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+T = TypeVar("T")
+
+TaskState = Literal["RUNNING", "COMPLETED", "FAILED"]
+
+
+def typed(model: type[T], body: Mapping[str, Any]) -> T:
+    """``body`` (as the core builds and stores it) as ``model``."""
+    return msgspec.convert(body, model)
+
+
+# -- the contract -------------------------------------------------------------------------------
+
+
+class DescriptorKind(StrEnum):
+    DATAPRODUCT_DESCRIPTOR = "DATAPRODUCT_DESCRIPTOR"
+    COMPONENT_DESCRIPTOR = "COMPONENT_DESCRIPTOR"
+    DATAPRODUCT_DESCRIPTOR_WITH_RESULTS = "DATAPRODUCT_DESCRIPTOR_WITH_RESULTS"
+
+
+class ProvisioningRequest(Struct, rename="camel"):
+    """Only ``COMPONENT_DESCRIPTOR`` is provisioned; the others are answered with the reason."""
+
+    descriptor_kind: DescriptorKind
+    descriptor: str
+    remove_data: bool
+    latest_enriched_descriptor: str | UnsetType = UNSET
+
+
+class ProvisionInfo(Struct, rename="camel"):
+    request: str
+    result: str
+
+
+class UpdateAclRequest(Struct, rename="camel"):
+    refs: list[str]
+    provision_info: ProvisionInfo
+
+
+class ReverseProvisioningRequest(Struct, rename="camel"):
+    """``params`` is ``{bucketName, dagKey, skipSafetyChecks?}`` for this provisioner."""
+
+    use_case_template_id: str
+    environment: str
+    params: dict[str, Any] | UnsetType = UNSET
+    catalog_info: dict[str, Any] | UnsetType = UNSET
+
+
+class Log(Struct, rename="camel"):
+    timestamp: datetime
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    message: str
+    phase: str | UnsetType = UNSET
+
+
+class Info(Struct, rename="camel"):
+    public_info: dict[str, Any]
+    private_info: dict[str, Any]
+
+
+class ProvisioningStatus(Struct, rename="camel"):
+    status: TaskState
+    result: str
+    info: Info | UnsetType = UNSET
+    logs: list[Log] | UnsetType = UNSET
+
+
+class ValidationError(Struct, rename="camel"):
+    errors: list[str]
+
+
+class ValidationResult(Struct, rename="camel"):
+    valid: bool
+    error: ValidationError | UnsetType = UNSET
+
+
+class ValidationInfo(Struct, rename="camel"):
+    public_info: ValidationResult
+
+
+class ValidationStatus(Struct, rename="camel"):
+    status: TaskState
+    info: ValidationInfo | UnsetType = UNSET
+
+
+class ReverseProvisioningStatus(Struct, rename="camel"):
+    status: TaskState
+    updates: dict[str, Any]
+    logs: list[Log] | UnsetType = UNSET
+
+
+class ErrorMoreInfo(Struct, rename="camel"):
+    problems: list[str]
+    solutions: list[str]
+
+
+class RequestValidationError(Struct, rename="camel"):
+    errors: list[str]
+    user_message: str | UnsetType = UNSET
+    input: str | UnsetType = UNSET
+    input_error_field: str | UnsetType = UNSET
+    more_info: ErrorMoreInfo | UnsetType = UNSET
+
+
+class SystemError(Struct, rename="camel"):  # the contract's name, though it shadows the builtin
+    error: str
+    user_message: str | UnsetType = UNSET
+    input: str | UnsetType = UNSET
+    input_error_field: str | UnsetType = UNSET
+    more_info: ErrorMoreInfo | UnsetType = UNSET
+
+
+# -- the platform engineers' endpoints ----------------------------------------------------------
+
+
+class PlanSummary(Struct, rename="camel"):
+    """What a plan changes, in objects."""
+
+    add: int
+    change: int
+    destroy: int
+    imported: int = msgspec.field(default=0, name="import")
+
+
+class WorkloadDrift(Struct, rename="camel"):
+    """The last drift check: ``in_sync``, ``drifted``, ``missing`` or ``error`` (null: never checked)."""
+
+    status: str | None
+    checked_at: str | None
+    report: dict[str, Any] | None
+
+
+class Workload(Struct, rename="camel"):
+    """A workload in the registry: where it is deployed, its last operation and drift check."""
+
+    component_id: str
+    data_product_id: str
+    bucket: str
+    dag_key: str
+    descriptor_key: str
+    state_key: str
+    deployed: bool
+    module_version: str | None
+    last_operation: str | None
+    last_status: str | None
+    last_at: str | None
+    plan_summary: PlanSummary | None
+    last_plan_id: str | None
+    drift: WorkloadDrift
+
+
+class Plan(Struct, rename="camel"):
+    """A stored plan: ``kind`` is provision, unprovision, speculative, validate or reconcile."""
+
+    plan_id: str
+    component_id: str
+    kind: str
+    created_at: str
+    applied: bool
+    summary: PlanSummary
+
+
+class PlanDetail(Plan, rename="camel"):
+    """A stored plan with Terraform's text and JSON and the DAG's diff."""
+
+    text: str
+    json: dict[str, Any]
+    dag_diff: str
+    dag_digest: str | None
+
+
+class SpeculativePlan(Struct, rename="camel"):
+    """A plan of a ProvisioningRequest, stored for review; nothing was applied."""
+
+    plan_id: str
+    component_id: str
+    summary: PlanSummary
+    text: str
+    dag_diff: str
+    json: dict[str, Any]
+
+
+class DriftRunRequest(Struct, rename="camel"):
+    """Which workloads to check (none named: all, or all of ``dataProduct``) and how."""
+
+    workloads: list[str] = msgspec.field(default_factory=list)
+    data_product: str | None = None
+    thorough: bool = False
+    reconcile: bool = False
+
+
+class DriftRunStarted(Struct, rename="camel"):
+    id: str
+
+
+class DriftRunProgress(Struct, rename="camel"):
+    done: int
+    total: int
+
+
+class DriftRun(Struct, rename="camel"):
+    """``report`` is ``{exitCode, counts, workloads}`` once COMPLETED, ``{error}`` once FAILED."""
+
+    id: str
+    status: TaskState
+    progress: DriftRunProgress
+    created_at: str
+    options: DriftRunRequest
+    report: dict[str, Any] | None
+
+
+class Health(Struct, rename="camel"):
+    status: Literal["ok"]
+
+
+class BuildInfo(Struct, rename="camel"):
+    name: str
+    version: str
