@@ -81,6 +81,8 @@ class Components:
     renderer: Renderer
     reverse: ReverseProvisioner
     access: AccessControl
+    airflow: AirflowUi
+    rebuilder: Rebuilder
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
@@ -150,6 +152,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         require_reviewed_plan=settings.require_reviewed_plan,
     )
     access = AccessControl(settings, door, workspaces, renderer, GrantStore(engine), plans)
+    airflow = AirflowUi(settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint)
     provisioner = Provisioner(
         worker,
         staged,
@@ -158,7 +161,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         tasks,
         door,
         access,
-        AirflowUi(settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint),
+        airflow,
         state_backend=settings.state_backend,
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,
@@ -191,6 +194,8 @@ def build(settings: Settings, kind: str = "service") -> Components:
         renderer,
         reverse,
         access,
+        airflow,
+        Rebuilder(backend, registry, door, workspaces, renderer),
     )
 
 
@@ -266,8 +271,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             "operations": Provide(lambda: parts.operations, use_cache=True, sync_to_thread=False),
             "reverse": Provide(lambda: parts.reverse, use_cache=True, sync_to_thread=False),
             "access": Provide(lambda: parts.access, use_cache=True, sync_to_thread=False),
-            "airflow": Provide(lambda: parts.provisioner.airflow, use_cache=True, sync_to_thread=False),
-            "rebuilder": Provide(lambda: Rebuilder.of(parts), use_cache=True, sync_to_thread=False),
+            "airflow": Provide(lambda: parts.airflow, use_cache=True, sync_to_thread=False),
+            "rebuilder": Provide(lambda: parts.rebuilder, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,

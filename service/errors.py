@@ -124,6 +124,10 @@ class StorageError(ServerError):
     pass
 
 
+class StorageAccessDenied(StorageError):
+    """AWS refused the call for lack of a permission (not an outage: retrying will not help)."""
+
+
 class TerraformFailed(ServerError):
     """Terraform ran and failed; ``diagnostics`` are Terraform's own words."""
 

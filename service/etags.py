@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Protocol
 
-from service.errors import StorageError
+from service.errors import StorageAccessDenied
 from service.settings import BucketEncryption
 
 log = logging.getLogger("mwaa_sp.etags")
@@ -36,7 +36,8 @@ class EncryptionReader(Protocol):
 
 class BucketEtags:
     """``MWAA_SP_BUCKET_ENCRYPTION``: ``sse-s3`` and ``kms`` decide for every bucket; ``auto`` asks
-    S3 (GetBucketEncryption, remembered for five minutes per bucket)."""
+    S3 (GetBucketEncryption, remembered for five minutes per bucket). ``opaque`` raises
+    ``StorageError`` when S3 cannot answer, so the operation fails rather than guessing."""
 
     def __init__(self, setting: BucketEncryption, s3: EncryptionReader | None) -> None:
         self.setting = setting
@@ -56,9 +57,11 @@ class BucketEtags:
             return known[1]
         try:
             opaque = opaque_etags(self.s3.default_encryption(bucket))
-        except StorageError as exc:
+        except StorageAccessDenied as exc:
             # Without s3:GetEncryptionConfiguration, source_hash is the choice that holds on every
-            # bucket: at worst a DAG overwritten behind our back waits for a drift reconcile.
+            # bucket: at worst a DAG overwritten behind our back waits for a drift reconcile. Any
+            # other failure (throttling, an outage) is raised, not remembered: a guess would flip the
+            # tracking, and so re-upload every DAG, twice.
             log.warning(
                 "cannot read the bucket's default encryption; tracking changes with source_hash",
                 extra={"bucket": bucket, "error": exc.message, "setting": "MWAA_SP_BUCKET_ENCRYPTION"},

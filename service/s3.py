@@ -12,11 +12,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from service.errors import StorageError
+from service.errors import StorageAccessDenied, StorageError
 from service.settings import Settings
 
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 _NO_ENCRYPTION_CONFIG = "ServerSideEncryptionConfigurationNotFoundError"
+_DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class S3:
             code = str(exc.response.get("Error", {}).get("Code", "?"))
             if code in _MISSING:
                 return None
+            if code in _DENIED:
+                raise StorageAccessDenied(f"S3 refused {what}: {code}") from exc
             raise StorageError(f"S3 refused {what}: {code}") from exc
         except EndpointConnectionError as exc:
             raise StorageError(f"S3 endpoint {self.endpoint} is unreachable while {what}") from exc

@@ -13,12 +13,30 @@ from urllib.parse import quote
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from service.api.origin import UNSAFE_METHODS, cross_site
 from service.errors import ClientError, Problem, request_validation_error
 from service.ui import session
 
 log = logging.getLogger("mwaa_sp.http")
 # The web view's login page must answer without a token: it is where the token is given.
 _OPEN_PATHS = ("/health", "/ui/login")
+
+
+def _cross_site_refused() -> bytes:
+    error = ClientError(
+        "Requests sent by a browser from another site are refused",
+        [Problem("Origin", "another site, or a page without an origin", "Call the API from a client, not a web page.")],
+    )
+    return json.dumps(request_validation_error(error)).encode()
+
+
+def _forged(scope: Scope) -> bool:
+    """An unsafe request to the JSON API from another site's page (the web view answers its own
+    forms with a page of its own)."""
+    if scope.get("method") not in UNSAFE_METHODS or session.is_ui(scope["path"]):
+        return False
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    return cross_site(headers)
 
 
 def _unauthorised() -> bytes:
@@ -86,7 +104,15 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if self._authorised(scope):
+            if _forged(scope):
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+                await send_with_id(start)
+                await send_with_id({"type": "http.response.body", "body": _cross_site_refused(), "more_body": False})
+            elif self._authorised(scope):
                 await self.app(scope, receive, send_with_id)
             else:
                 await self._refuse(scope, send_with_id)

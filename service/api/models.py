@@ -216,6 +216,11 @@ class DriftRunStarted(Struct, rename="camel"):
     id: str
 
 
+class RebuildResult(Struct, rename="camel"):
+    component_ids: list[str]
+    """The workloads found in the Terraform states, now in the registry."""
+
+
 class DriftRunProgress(Struct, rename="camel"):
     done: int
     total: int

@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from litestar import Controller, post
 from litestar.di import NamedDependency
 
+from service.api.models import RebuildResult
+from service.api.openapi import documented
 from service.rebuild import Rebuilder
-
-
-@dataclass(frozen=True)
-class RebuildResult:
-    componentIds: list[str]  # noqa: N815 - the API's field name
-    """The workloads found in the Terraform states, now in the registry."""
 
 
 class RegistryController(Controller):
     path = "/registry"
+    tags = ["Operations"]
 
     @post(
         "/rebuild",
-        status_code=200,
+        operation_id="rebuildRegistry",
         summary="Rebuild the workload registry from the Terraform states (answers when done)",
         description=(
             "Reads every state under the state prefix, upserts a registry row per workload and restores the "
             "working directories of text DAGs (one Terraform init each, through the workload's door)."
         ),
+        **documented({200: (RebuildResult, "The workloads now in the registry")}, errors=(500,)),
     )
     async def rebuild(self, rebuilder: NamedDependency[Rebuilder]) -> RebuildResult:
         return RebuildResult(await asyncio.to_thread(rebuilder))

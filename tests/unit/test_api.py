@@ -169,3 +169,38 @@ def test_bearer_tokens_guard_everything_but_health(
     ]
     assert "tok-two" not in caplog.text
     assert "tok-three" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://testserver"},
+    ],
+)
+def test_another_sites_page_cannot_post_to_the_api(
+    client: TestClient,  # type: ignore[type-arg]
+    headers: dict[str, str],
+) -> None:
+    # A text/plain form body is the JSON our parser reads: only the origin check stands in the way.
+    forged = client.post(
+        "/drift-runs", content=b'{"reconcile": true}', headers=headers | {"Content-Type": "text/plain"}
+    )
+    assert forged.status_code == 403
+    assert forged.json()["inputErrorField"] == "Origin"
+    assert client.get("/drift-runs/unknown").status_code != 403  # reads are not refused
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://testserver.local"}, {"Sec-Fetch-Site": "none"}],
+)
+def test_clients_and_same_origin_pages_still_post(
+    client: TestClient,  # type: ignore[type-arg]
+    headers: dict[str, str],
+) -> None:
+    headers = headers | {"Host": "testserver.local"}
+    response = client.post("/v1/validate", content=b"{not json", headers=headers)
+    assert response.status_code == 200, response.text

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.descriptor import parse_descriptor
-from service.errors import ConfigurationError, StorageError
+from service.errors import ConfigurationError, StorageAccessDenied, StorageError
 from service.etags import BucketEtags, opaque_etags
 from service.render import Renderer
 from service.settings import Settings
@@ -36,7 +36,7 @@ def test_only_kms_algorithms_have_opaque_etags(algorithm: str | None, opaque: bo
 
 
 def test_auto_asks_each_bucket_once_and_falls_back_to_source_hash_when_refused() -> None:
-    reader = Reader({"plain": "AES256", "kms": "aws:kms", "denied": StorageError("S3 refused …: AccessDenied")})
+    reader = Reader({"plain": "AES256", "kms": "aws:kms", "denied": StorageAccessDenied("S3 refused …: AccessDenied")})
     etags = BucketEtags("auto", reader)
     assert [etags.opaque(b) for b in ("plain", "kms", "denied", "plain", "kms", "denied")] == [
         False,
@@ -47,6 +47,17 @@ def test_auto_asks_each_bucket_once_and_falls_back_to_source_hash_when_refused()
         True,
     ]
     assert reader.calls == ["plain", "kms", "denied"]
+
+
+def test_an_outage_is_raised_and_not_remembered() -> None:
+    reader = Reader({"flaky": StorageError("S3 endpoint … is unreachable")})
+    etags = BucketEtags("auto", reader)
+    for _ in range(2):
+        with pytest.raises(StorageError, match="unreachable"):
+            etags.opaque("flaky")
+    assert reader.calls == ["flaky", "flaky"]
+    reader.answers["flaky"] = "AES256"
+    assert etags.opaque("flaky") is False
 
 
 @pytest.mark.parametrize(("setting", "opaque"), [("sse-s3", False), ("kms", True)])
@@ -72,3 +83,37 @@ def test_the_flag_travels_as_a_value(tmp_path: Path) -> None:
     assert json.loads(plain.text("terraform.tfvars.json"))["workload"]["opaque_etags"] is False
     assert kms.text("main.tf") == plain.text("main.tf")
     assert kms.digest != plain.digest
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [("AccessDenied", 403, StorageAccessDenied), ("SlowDown", 503, StorageError)],
+)
+def test_s3_tells_a_refusal_from_an_outage(code: str, status: int, expected: type[StorageError]) -> None:
+    from botocore.stub import Stubber
+
+    from service.s3 import S3
+
+    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
+    with Stubber(s3.client) as stub:
+        stub.add_client_error("get_bucket_encryption", service_error_code=code, http_status_code=status)
+        with pytest.raises(StorageError) as raised:
+            s3.default_encryption("b")
+    assert type(raised.value) is expected
+    assert code in raised.value.message
+
+
+def test_s3_reads_the_default_algorithm_or_none() -> None:
+    from botocore.stub import Stubber
+
+    from service.s3 import S3
+
+    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}
+    with Stubber(s3.client) as stub:
+        stub.add_response("get_bucket_encryption", {"ServerSideEncryptionConfiguration": {"Rules": [rule]}})
+        stub.add_client_error(
+            "get_bucket_encryption", service_error_code="ServerSideEncryptionConfigurationNotFoundError"
+        )
+        assert s3.default_encryption("b") == "aws:kms:dsse"
+        assert s3.default_encryption("b") is None

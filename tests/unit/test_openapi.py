@@ -243,9 +243,17 @@ PLATFORM: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {
     ),
     ("get", "/drift-runs/{run_id}"): (None, {"200": f"{JSON} DriftRun", "400": INVALID, "500": BROKEN}),
     ("get", "/metrics"): (None, {"200": "text/plain string", "500": BROKEN}),
+    ("post", "/registry/rebuild"): (None, {"200": f"{JSON} RebuildResult", "500": BROKEN}),
     ("get", "/health"): (None, {"200": f"{JSON} Health"}),
     ("get", "/build-info"): (None, {"200": f"{JSON} BuildInfo"}),
 }
+
+
+def test_every_served_route_is_checked(served: Doc, contract: Doc) -> None:
+    """A new route must join the contract's operations or PLATFORM, so it cannot go undocumented."""
+    routes = {(m, p) for p, operations in served["paths"].items() for m in operations}
+    theirs = {(m, p) for p, operations in contract["paths"].items() for m in operations}
+    assert routes - theirs == set(PLATFORM)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(PLATFORM))
