@@ -6,7 +6,7 @@ service's HTTP API and opens nothing here — drift runs go through its queue an
 
 Exit codes a scheduler can act on, the same both ways: 0 done / in sync, 2 drift found, 1 an operation
 or a check failed, 64 a usage error or an unknown workload, 65 an invalid descriptor, 69 the service
-unreachable, 75 the service did not finish within --timeout, 77 the token refused."""
+unreachable, 75 not finished within --timeout (or a gateway's 504), 77 the token refused."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from service import logs
 from service.errors import ClientError, DescriptorInvalid, MwaaSpError, WorkloadUnknown
 from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_USAGE, ExitError
-from service.progress import Steps, steps
+from service.progress import QUIET, Steps, steps
 
 if TYPE_CHECKING:
     from service.app import Components
@@ -110,21 +110,23 @@ class Backend(Protocol):
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]: ...
 
-    def speculative_plan(self, descriptor: str, steps: Steps) -> dict[str, Any]: ...
+    def speculative_plan(self, descriptor: str) -> dict[str, Any]: ...
 
     def drift(
         self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool, steps: Steps
     ) -> dict[str, Any]: ...
 
-    def rebuild(self, steps: Steps) -> list[str]: ...
+    def rebuild(self) -> list[str]: ...
 
 
 class Local:
-    """The service's components in this process: the same operations, through the same door."""
+    """The service's components in this process: the same operations, through the same door.
+    ``progress`` shows a plan's and a rebuild's steps (the service shows none of them remotely)."""
 
-    def __init__(self, parts: Components) -> None:
+    def __init__(self, parts: Components, progress: Steps) -> None:
         self.parts = parts
         self.operations = parts.operations
+        self.progress = progress
 
     def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]:
         return self.operations.workloads(data_product, status, drift)
@@ -138,10 +140,10 @@ class Local:
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         return self.operations.plan(component_id, plan_id)
 
-    def speculative_plan(self, descriptor: str, steps: Steps) -> dict[str, Any]:
+    def speculative_plan(self, descriptor: str) -> dict[str, Any]:
         from service.request import ProvisioningRequest
 
-        steps.note("planning (terraform init + plan, nothing is applied)…")
+        self.progress.note("planning (terraform init + plan, nothing is applied)…")
         return self.operations.speculative_plan(ProvisioningRequest("COMPONENT_DESCRIPTOR", descriptor, False))
 
     def drift(
@@ -158,10 +160,10 @@ class Local:
         )
         return report(verdicts)
 
-    def rebuild(self, steps: Steps) -> list[str]:
+    def rebuild(self) -> list[str]:
         from service.rebuild import Rebuilder
 
-        return Rebuilder.of(self.parts)(steps.update)
+        return Rebuilder.of(self.parts)(self.progress.update)
 
 
 @contextmanager
@@ -180,7 +182,7 @@ def _components(args: argparse.Namespace) -> Iterator[Components]:
 
 
 @contextmanager
-def _backend(args: argparse.Namespace) -> Iterator[Backend]:
+def _backend(args: argparse.Namespace, progress: Steps = QUIET) -> Iterator[Backend]:
     """Chosen once per command: the service at ``args.url``, or this process's components."""
     if args.url:
         from service.client import ServiceClient
@@ -192,7 +194,7 @@ def _backend(args: argparse.Namespace) -> Iterator[Backend]:
             client.close()
         return
     with _components(args) as parts:
-        yield Local(parts)
+        yield Local(parts, progress)
 
 
 def _emit(data: Any) -> None:
@@ -201,8 +203,8 @@ def _emit(data: Any) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     descriptor = _read_text(args.descriptor)
-    with steps("planned", "planning") as progress, _backend(args) as backend:
-        plan = backend.speculative_plan(descriptor, progress)
+    with steps("planned", "planning") as progress, _backend(args, progress) as backend:
+        plan = backend.speculative_plan(descriptor)
     if args.json:
         _emit(plan)
         return 0
@@ -258,7 +260,7 @@ def _verdict(found: dict[str, Any]) -> Verdict:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from service.drift import exit_code, markdown
+    from service.drift import markdown
 
     with steps("checked", "checking drift") as progress, _backend(args) as backend:
         found = backend.drift(
@@ -274,14 +276,13 @@ def _drift(args: argparse.Namespace) -> int:
             what = v.error or ", ".join(f"{c['key']} {c['what']}" for c in v.changes) or "—"
             fixed = f"  reconciled: {v.reconciled['summary']}" if v.reconciled else ""
             print(f"{v.status:8} {v.method:9} {v.component_id}  {what}{fixed}")
-    # The report's own exit code (the service's, when remote); drift.exit_code's semantics either way.
-    code = found.get("exitCode")
-    return code if isinstance(code, int) else exit_code(verdicts)
+    # The report's own exit code (the service's, when remote): drift.exit_code's either way.
+    return int(found["exitCode"])
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    with steps("read state", "rebuilding the registry") as progress, _backend(args) as backend:
-        found = backend.rebuild(progress)
+    with steps("read state", "rebuilding the registry") as progress, _backend(args, progress) as backend:
+        found = backend.rebuild()
     print(f"registry rebuilt from {len(found)} Terraform states", file=sys.stderr)
     for component_id in found:
         print(component_id)
@@ -349,10 +350,14 @@ def parser() -> argparse.ArgumentParser:
 
 def _where(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Local or remote, once: ``args.url`` and ``args.token`` from the flags or the environment."""
+    if args.command == "serve":
+        if args.url:
+            p.error("serve runs the service here: --url points the other commands at a running one")
+        # An env file or ConfigMap shared with the cron job may well set MWAA_SP_URL / MWAA_SP_TOKEN:
+        # they are the other commands' settings and must not stop the service, so serve never reads them.
+        return
     args.url = args.url or os.environ.get("MWAA_SP_URL") or None
     args.token = args.token or os.environ.get("MWAA_SP_TOKEN") or None
-    if args.command == "serve" and args.url:
-        p.error("serve runs the service here: MWAA_SP_URL / --url point the other commands at a running one")
     if args.command not in _REGISTRY_COMMANDS:
         return
     if args.url and args.sandbox:

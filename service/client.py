@@ -3,7 +3,7 @@ the service's HTTP API, with nothing opened locally — no database, no data dir
 
 Every failure is one :class:`ServiceError` carrying the CLI's exit code (``service.exits``): the
 service unreachable 69, the token refused 77, an unknown workload 64, an invalid descriptor 65, the
-service's own failure 1, ``--timeout`` passed 75."""
+service's own failure 1, ``--timeout`` passed (or a gateway's 504) 75."""
 
 from __future__ import annotations
 
@@ -39,9 +39,17 @@ def _segment(value: str) -> str:
 
 def check_url(url: str) -> str:
     """The service's base URL without a trailing slash; a usage error unless it is http(s)://host."""
-    parts = urlsplit(url)
+    wanted = f"MWAA_SP_URL / --url must be the service's http(s):// URL, got {url!r}"
+    try:
+        parts = urlsplit(url)
+        # urlsplit checks the port only when asked, and httpx is stricter still: a URL that fails
+        # either is a usage error here, not a traceback at the first request.
+        parts.port  # noqa: B018
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ServiceError([f"{wanted} ({_one_line(str(exc))})"], EXIT_USAGE) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ServiceError([f"MWAA_SP_URL / --url must be the service's http(s):// URL, got {url!r}"], EXIT_USAGE)
+        raise ServiceError([wanted], EXIT_USAGE)
     return url.rstrip("/")
 
 
@@ -64,7 +72,10 @@ def _one_line(text: str) -> str:
 
 
 class ServiceClient:
-    """A typed client of the service's platform-engineer endpoints (the CLI's remote backend)."""
+    """A typed client of the service's platform-engineer endpoints (the CLI's remote backend).
+
+    One client per command: ``timeout_s`` (``--timeout``) bounds the whole command from the client's
+    creation on, every request and poll included, not each request."""
 
     def __init__(
         self, url: str, token: str | None, timeout_s: float, transport: httpx.BaseTransport | None = None
@@ -72,13 +83,9 @@ class ServiceClient:
         self.url = check_url(url)
         self.token = token
         self.timeout_s = timeout_s
+        self.deadline = time.monotonic() + timeout_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(
-            base_url=self.url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=min(_CONNECT_TIMEOUT_S, timeout_s)),
-            transport=transport,
-        )
+        self.http = httpx.Client(base_url=self.url, headers=headers, transport=transport)
 
     def close(self) -> None:
         self.http.close()
@@ -98,7 +105,7 @@ class ServiceClient:
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/workloads/{_segment(component_id)}/plans/{_segment(plan_id)}"))
 
-    def speculative_plan(self, descriptor: str, steps: Steps) -> dict[str, Any]:
+    def speculative_plan(self, descriptor: str) -> dict[str, Any]:
         # Nothing said before the answer: an unreachable service or a refused token stays one line.
         body = {"descriptorKind": "COMPONENT_DESCRIPTOR", "descriptor": descriptor, "removeData": False}
         # The envelope is ours and always well-formed: a 400 here is about the descriptor.
@@ -113,7 +120,7 @@ class ServiceClient:
     def drift_run(self, run_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/drift-runs/{_segment(run_id)}"))
 
-    def rebuild(self, steps: Steps) -> list[str]:
+    def rebuild(self) -> list[str]:
         """Synchronous: the service answers when every state is read (no steps to show meanwhile)."""
         return [str(c) for c in self._call("POST", "/registry/rebuild")["componentIds"]]
 
@@ -124,7 +131,6 @@ class ServiceClient:
     ) -> dict[str, Any]:
         """Start a drift run on the service's queue and wait for its report (verdicts land in the
         service's registry whatever happens to this process)."""
-        deadline = time.monotonic() + self.timeout_s
         run_id = self.start_drift_run(workloads, data_product, thorough=thorough, reconcile=reconcile)
         steps.note(f"drift run {run_id} started on {self.url}")
         pause = _POLL_FIRST_S
@@ -137,7 +143,7 @@ class ServiceClient:
             if run.get("status") != "RUNNING":
                 why = (run.get("report") or {}).get("error") or f"status {run.get('status')}"
                 raise ServiceError([f"drift run {run_id} failed: {why}"], EXIT_FAILED)
-            if time.monotonic() + pause > deadline:
+            if time.monotonic() + pause > self.deadline:
                 raise ServiceError(
                     [
                         f"drift run {run_id} did not finish within {self.timeout_s:g} s; it goes on in the service "
@@ -162,15 +168,19 @@ class ServiceClient:
         """The answer's JSON; a :class:`ServiceError` with its exit code otherwise. ``invalid``: the
         exit code of a 400 from this endpoint."""
         where = f"{method} {self.url}{path}"
+        # What is left of --timeout, not all of it again: a poll just before the deadline must not
+        # stretch the command to twice --timeout. The floor keeps a last request possible at all.
+        left = max(0.1, self.deadline - time.monotonic())
+        timeout = httpx.Timeout(left, connect=min(_CONNECT_TIMEOUT_S, left))
         try:
-            response = self.http.request(method, path, json=json, params=params)
+            response = self.http.request(method, path, json=json, params=params, timeout=timeout)
         except httpx.ConnectTimeout as exc:
             raise ServiceError(
                 [f"cannot reach the service at {self.url}: connection timed out"], EXIT_UNAVAILABLE
             ) from exc
         except httpx.TimeoutException as exc:
             raise ServiceError(
-                [f"{where} did not answer within {self.timeout_s:g} s (--timeout); it may still finish there"],
+                [f"{where} did not answer within --timeout ({self.timeout_s:g} s); it may still finish there"],
                 EXIT_TIMEOUT,
             ) from exc
         except httpx.HTTPError as exc:
@@ -189,7 +199,17 @@ class ServiceClient:
             raise ServiceError([f"the service at {self.url} {what} (HTTP {status}): {hint}"], EXIT_REFUSED)
         if status == 404 and isinstance(body, dict) and body.get("inputErrorField"):
             raise ServiceError(problems, EXIT_USAGE)  # the service's own "no such workload or plan"
-        if status in (502, 503, 504) or not problems or status == 404:
+        if status == 504:
+            # A gateway's own read timeout, shorter than --timeout: the request reached the service,
+            # which goes on with it (a registry rebuild runs to its end). Not "unreachable".
+            raise ServiceError(
+                [
+                    f"{where} answered HTTP 504 (a gateway's timeout): not finished within the gateway's time, "
+                    "it may still finish on the service; retry later, or raise the proxy's read timeout"
+                ],
+                EXIT_TIMEOUT,
+            )
+        if status in (502, 503) or not problems or status == 404:
             # A gateway with the service down behind it, or something that is not the service (a wrong
             # host or path in MWAA_SP_URL, a service older than this CLI).
             said = "; ".join(problems) or _one_line(response.text)[:200] or response.reason_phrase

@@ -17,6 +17,7 @@ from typing import Any
 from service import review
 from service.door import DoorPass, WorkloadDoor
 from service.errors import MwaaSpError, StorageError
+from service.exits import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
 from service.journal import Journal
 from service.observe import Observer, matches
 from service.rebuild import restore_workdir
@@ -84,8 +85,8 @@ def exit_code(verdicts: Iterable[Verdict]) -> int:
     """Terraform's detailed exit code: 0 nothing drifted, 2 drift found, 1 a check failed."""
     statuses = {v.status for v in verdicts}
     if "error" in statuses:
-        return 1
-    return 2 if statuses & {"drifted", "missing"} else 0
+        return EXIT_FAILED
+    return EXIT_DRIFT if statuses & {"drifted", "missing"} else EXIT_OK
 
 
 class DriftChecker:

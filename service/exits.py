@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 EXIT_OK = 0
+"""Done; no drift found."""
 EXIT_FAILED = 1
 """An operation or a check failed (Terraform, AWS, a drift run that ended FAILED)."""
 EXIT_DRIFT = 2
+"""Drift found (``drift`` only)."""
 EXIT_USAGE = 64
 """EX_USAGE: a usage error, or an unknown workload or plan."""
 EXIT_INVALID = 65
@@ -19,7 +21,8 @@ EXIT_INVALID = 65
 EXIT_UNAVAILABLE = 69
 """EX_UNAVAILABLE: the service cannot be reached, or what answers is not the service."""
 EXIT_TIMEOUT = 75
-"""EX_TEMPFAIL: the service did not finish within ``--timeout``; the work goes on there."""
+"""EX_TEMPFAIL: the service did not finish within ``--timeout`` (or a gateway in front gave up with a
+504); the work goes on there."""
 EXIT_REFUSED = 77
 """EX_NOPERM: the service refused the token (or none was sent and it requires one)."""
 

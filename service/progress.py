@@ -20,6 +20,19 @@ class Steps(Protocol):
         """``done`` of ``total`` steps are finished."""
 
 
+class _Quiet:
+    """For a command with no steps to show (a listing, a lookup)."""
+
+    def note(self, line: str) -> None:
+        pass
+
+    def update(self, done: int, total: int) -> None:
+        pass
+
+
+QUIET: Steps = _Quiet()
+
+
 class LineSteps:
     """One line per step: ``<label> 3/10``."""
 

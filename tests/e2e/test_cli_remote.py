@@ -130,16 +130,20 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     assert "dataProduct.components[0].specific.dagName" in invalid.stderr
 
     # Past --timeout the CLI gives up (75) while the run goes on in the service and lands in its registry.
+    # The gate, not the clock, keeps the run from finishing: --timeout is generous so every request
+    # answers well within it even on a slow machine, and only the held run can outlast it.
     gate.hold("read")
-    waited = _cli(["drift", "--thorough", "--timeout", "1", "--workload", ids[0]], env, cron)
+    waited = _cli(["drift", "--thorough", "--timeout", "20", "--workload", ids[0]], env, cron)
     assert waited.returncode == 75, waited.stderr
     started, error = waited.stderr.splitlines()  # the run's start, then one line saying why it stopped waiting
     assert started.startswith("drift run ")
     assert error.startswith("error: drift run ")
-    assert "did not finish within 1 s; it goes on in the service" in error
+    assert "did not finish within 20 s; it goes on in the service" in error
     assert waited.stdout == ""
     run_url = error.split("(GET ")[1].rstrip(")")
+    # Still held after the CLI gave up: the 75 came from the run outlasting --timeout.
     gate.wait_reached("read")
+    assert httpx.get(run_url, headers=AUTH, timeout=30).json()["status"] == "RUNNING"
     gate.release("read")
     wait_until(
         lambda: httpx.get(run_url, headers=AUTH, timeout=30).json()["status"] != "RUNNING",
@@ -169,9 +173,12 @@ def test_unreachable_service_and_usage(tmp_path: Path) -> None:
     path.write_text(descriptor(WorkloadSpec()))
     for args in (["drift", "--json"], ["workloads"], ["show", UNKNOWN], ["plan", str(path)], ["registry", "rebuild"]):
         _one_line_error(_cli(args, _remote_env(url), cron), 69, f"cannot reach the service at {url}")
-    serve = _cli(["serve"], _remote_env(url), cron)
+    # MWAA_SP_URL in the environment is ignored by serve (tests/unit/test_client.py); --url is an error.
+    serve = _cli(["serve", "--url", url], _remote_env(None), cron)
     assert serve.returncode == 64
     assert "serve runs the service here" in serve.stderr
+    for bad in ("http://127.0.0.1:abc", "http://[::1"):
+        _one_line_error(_cli(["workloads"], _remote_env(bad), cron), 64, f"got {bad!r}")
     # A token without a URL would otherwise open a fresh local registry and report "in sync" forever.
     lost_url = _cli(["drift"], _remote_env(None), cron)
     assert lost_url.returncode == 64

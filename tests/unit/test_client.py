@@ -15,6 +15,8 @@ import pytest
 from litestar.testing import TestClient
 from litestar.testing import transport as litestar_transport
 
+from service import cli
+from service import client as client_module
 from service.app import create_app
 from service.client import ServiceClient, ServiceError
 from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_UNAVAILABLE, EXIT_USAGE
@@ -86,21 +88,24 @@ def test_an_unknown_workload_is_a_usage_error_naming_it() -> None:
 def test_an_invalid_descriptor_is_its_own_code_with_every_problem() -> None:
     problems = ["dataProduct.components[0].specific.dagName: must end with .py", "x: y"]
     body = {"errors": problems, "inputErrorField": "dataProduct", "moreInfo": {"problems": problems}}
-    error = _failure(
-        lambda: _client(_answer(400, body)).speculative_plan("kind: nope", LineSteps("planned", io.StringIO()))
-    )
+    error = _failure(lambda: _client(_answer(400, body)).speculative_plan("kind: nope"))
     assert (error.code, list(error.lines)) == (EXIT_INVALID, problems)
 
 
 def test_the_services_own_failure_is_a_failed_operation() -> None:
     body = {"error": "terraform plan failed: boom", "moreInfo": {"problems": ["terraform plan failed: boom"]}}
-    error = _failure(lambda: _client(_answer(500, body)).speculative_plan("x", LineSteps("planned", io.StringIO())))
+    error = _failure(lambda: _client(_answer(500, body)).speculative_plan("x"))
     assert (error.code, error.lines) == (EXIT_FAILED, ("terraform plan failed: boom",))
 
 
 @pytest.mark.parametrize(
     ("status", "text"),
-    [(502, "<html>Bad Gateway</html>"), (200, "<html>a web page</html>"), (404, "Not here")],
+    [
+        (502, "<html>Bad Gateway</html>"),
+        (503, "<html>Service Unavailable</html>"),
+        (200, "<html>a web page</html>"),
+        (404, "Not here"),
+    ],
 )
 def test_what_is_not_the_service_is_unavailable(status: int, text: str) -> None:
     error = _failure(lambda: _client(lambda request: httpx.Response(status, text=text)).workloads(None, None, None))
@@ -109,10 +114,42 @@ def test_what_is_not_the_service_is_unavailable(status: int, text: str) -> None:
     assert f"answered HTTP {status}" in error.lines[0]
 
 
-def test_a_url_that_is_not_http_is_a_usage_error() -> None:
-    error = _failure(lambda: ServiceClient("localhost:8093", None, 5))
+def test_a_gateways_timeout_is_not_finished_in_time_not_unreachable() -> None:
+    # A proxy in front gave up on a long registry rebuild; the service goes on with it.
+    gateway = _client(lambda request: httpx.Response(504, text="<html>504 Gateway Time-out</html>"))
+    error = _failure(gateway.rebuild)
+    assert error.code == EXIT_TIMEOUT
+    assert len(error.lines) == 1
+    assert f"POST {URL}/registry/rebuild answered HTTP 504" in error.lines[0]
+    assert "may still finish on the service" in error.lines[0]
+
+
+@pytest.mark.parametrize("url", ["localhost:8093", "http://mwaa-sp.test:abc", "http://[::1", "http://h:99999"])
+def test_a_url_that_is_not_http_is_a_usage_error(url: str) -> None:
+    error = _failure(lambda: ServiceClient(url, None, 5))
     assert error.code == EXIT_USAGE
-    assert "'localhost:8093'" in error.lines[0]
+    assert len(error.lines) == 1
+    assert "\n" not in error.lines[0]
+    assert repr(url) in error.lines[0]
+
+
+def test_serve_ignores_the_url_in_the_environment_and_refuses_the_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The service and its cron job may share one env file or ConfigMap.
+    monkeypatch.setenv("MWAA_SP_URL", URL)
+    monkeypatch.setenv("MWAA_SP_TOKEN", "tok")
+    p = cli.parser()
+    args = p.parse_args(["serve"])
+    cli._where(p, args)
+    assert args.run is cli._serve
+    assert (args.url, args.token) == (None, None)
+    assert capsys.readouterr().out == ""
+    flagged = p.parse_args(["serve", "--url", URL])
+    with pytest.raises(SystemExit) as exited:
+        cli._where(p, flagged)
+    assert exited.value.code == EXIT_USAGE
+    assert "serve runs the service here: --url points" in capsys.readouterr().err
 
 
 def _drift_service(runs: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
@@ -175,6 +212,51 @@ def test_a_drift_run_past_the_timeout_is_a_temporary_failure() -> None:
     assert f"GET {URL}/drift-runs/run1" in error.lines[0]
 
 
+class _Clock:
+    """The client's ``time``: a monotonic clock that only the test moves (no wall-clock speed)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_timeout_bounds_the_whole_command_not_each_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = _Clock()
+    monkeypatch.setattr(client_module, "time", clock)
+    running = _drift_service([_run("RUNNING", 0, 1)])
+    given: list[tuple[float, float]] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        """Each answer takes 3 s of the clock; a request given less times out when it runs out."""
+        timeout = request.extensions["timeout"]
+        given.append((timeout["connect"], timeout["read"]))
+        if timeout["read"] < 3:
+            clock.now += timeout["read"]
+            raise httpx.ReadTimeout("timed out", request=request)
+        clock.now += 3
+        return running(request)
+
+    started = clock.now
+    client = ServiceClient(URL, None, timeout_s=10, transport=httpx.MockTransport(slow))
+    error = _failure(
+        lambda: client.drift([CID], None, thorough=True, reconcile=False, steps=LineSteps("c", io.StringIO()))
+    )
+    assert error.code == EXIT_TIMEOUT
+    assert error.lines == (
+        f"GET {URL}/drift-runs/run1 did not answer within --timeout (10 s); it may still finish there",
+    )
+    # Each request gets what is left of the 10 s (POST at 0, polls at 3, 6.2 and 9.6), so the whole
+    # command ends at the deadline instead of one full timeout past it.
+    assert [read for _, read in given] == pytest.approx([10, 7, 3.8, 0.4])
+    assert all(connect == pytest.approx(min(10, read)) for connect, read in given)
+    assert clock.now - started == pytest.approx(10)
+
+
 def test_a_bar_on_a_terminal() -> None:
     out = io.StringIO()
     with steps("checked", "checking drift", stream=out, terminal=True) as progress:
@@ -209,9 +291,8 @@ def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Test
 
 
 def _service(app_client: TestClient, token: str | None) -> ServiceClient:  # type: ignore[type-arg]
-    return ServiceClient(
-        str(app_client.base_url), token, 30, transport=litestar_transport.TestClientTransport(app_client)
-    )  # type: ignore[arg-type]
+    transport = litestar_transport.TestClientTransport(app_client)
+    return ServiceClient(str(app_client.base_url), token, 30, transport=transport)  # type: ignore[arg-type]
 
 
 def test_against_the_application(app_client: TestClient) -> None:  # type: ignore[type-arg]
@@ -221,7 +302,7 @@ def test_against_the_application(app_client: TestClient) -> None:  # type: ignor
     assert (unknown.code, unknown.lines) == (EXIT_USAGE, (f"id: {CID} is unknown",))
     no_plan = _failure(lambda: service.plan(CID, "p1"))
     assert (no_plan.code, no_plan.lines) == (EXIT_USAGE, (f"id: plan p1 of {CID} is unknown",))
-    assert service.rebuild(LineSteps("read state", io.StringIO())) == []
+    assert service.rebuild() == []
     empty = service.drift([], None, thorough=False, reconcile=False, steps=LineSteps("checked", io.StringIO()))
     assert (empty["exitCode"], empty["counts"]) == (0, {})
     refused = _failure(lambda: _service(app_client, "nope").workloads(None, None, None))
