@@ -81,6 +81,16 @@ def deployed_dag_file(urn: ComponentUrn, dag_name: str) -> str:
     return f"{sanitise(urn.dotted_prefix)}_{sanitise(stem)}{suffix}"
 
 
+def dag_id_of(dag_file: str) -> str:
+    """Airflow's DAG id of a deployed DAG file, given its name or its S3 key.
+
+    Airflow names a DAG file's module after the file, and the older SP's users rely on that name;
+    the registry keeps only the key, so the web view derives it from that and must agree with
+    ``Workload.dag_id``.
+    """
+    return dag_file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
 def descriptor_file(deployed_dag: str) -> str:
     """The descriptor travels next to its DAG, named after the DAG file so nothing is shared."""
     stem = deployed_dag.rsplit(".", 1)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from service.naming import ComponentUrn, deployed_dag_file, descriptor_file
+from service.naming import ComponentUrn, dag_id_of, deployed_dag_file, descriptor_file
 
 DagKind = Literal["text", "binary"]
 
@@ -47,8 +47,7 @@ class Workload:
 
     @property
     def dag_id(self) -> str:
-        """Airflow names a DAG file's module after the file; the older SP's users rely on that name."""
-        return self.deployed_file.rsplit(".", 1)[0]
+        return dag_id_of(self.deployed_file)
 
     @property
     def workload_key(self) -> str:

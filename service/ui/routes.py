@@ -17,17 +17,21 @@ from jinja2 import Environment, PackageLoader
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from service.airflow import AirflowUi
 from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
+from service.naming import dag_id_of
 from service.operations import Operations
 from service.settings import Settings
 from service.ui import session, views
 
 log = logging.getLogger("mwaa_sp.ui")
+# The forms hold a token, a few ids and flags: far less than the JSON API's MWAA_SP_MAX_BODY_BYTES,
+# so the web view refuses big bodies before reading them (request_max_body_size below).
 _FORM_MAX_BYTES = 64 * 1024
 
 _ENV = Environment(
@@ -74,7 +78,8 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str
         log.error("web view: %s", exc.message)
         status, title, message = 500, "The service failed", exc.message
     elif isinstance(exc, HTTPException):
-        status, title, message = exc.status_code, "Refused", str(exc.detail)
+        status, message = exc.status_code, str(exc.detail)
+        title = "Not found" if status == 404 else "Refused"
     else:
         log.exception("web view: unexpected error", exc_info=exc)
         status, title, message = 500, "The service failed", f"internal error: {type(exc).__name__}"
@@ -102,9 +107,10 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
         raise PermissionDeniedException(
             "This form was posted from another site; open the web view and submit it there."
         )
-    raw = await request.body()
-    if len(raw) > _FORM_MAX_BYTES:
-        raise ClientError(f"The form is larger than {_FORM_MAX_BYTES} bytes")
+    try:
+        raw = await request.body()
+    except RequestEntityTooLarge as exc:
+        raise RequestEntityTooLarge(f"The form is larger than {_FORM_MAX_BYTES // 1024} KiB") from exc
     return parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
@@ -119,7 +125,7 @@ def _workload_page_data(operations: Operations, airflow: AirflowUi, component_id
         "workload": workload,
         "plans": operations.plans_of(component_id),
         "history": operations.drift_history(component_id),
-        "airflow_url": airflow.dag_url(views.dag_id(workload["dagKey"])) if workload["deployed"] else None,
+        "airflow_url": airflow.dag_url(dag_id_of(workload["dagKey"])) if workload["deployed"] else None,
     }
 
 
@@ -175,7 +181,7 @@ class UiController(Controller):
             settings,
             **data,
             links=links,
-            dag_id=views.dag_id(workload["dagKey"]),
+            dag_id=dag_id_of(workload["dagKey"]),
             changes=views.drift_changes,
             mwaa_environment=settings.mwaa_environment,
         )
@@ -297,3 +303,23 @@ class UiController(Controller):
             secure=request.url.scheme == "https",
         )
         return Redirect("/ui/login", status_code=303, cookies=[gone])
+
+    # An unknown address under /ui is a person's typo or a stale bookmark: an HTML page, not the JSON
+    # API's 404. Litestar's router never backtracks, so a catch-all at /ui alone misses addresses that
+    # start like a page (/ui/workloads/x/y): each prefix the pages above share needs its own.
+    @get(
+        [
+            "/{rest:path}",
+            "/workloads",
+            "/workloads/{component_id:str}/{rest:path}",
+            "/workloads/{component_id:str}/plans",
+            "/workloads/{component_id:str}/plans/{plan_id:str}/{rest:path}",
+            "/drift-runs/{run_id:str}/{rest:path}",
+            "/login/{rest:path}",
+            "/logout",
+            "/logout/{rest:path}",
+        ],
+        include_in_schema=False,
+    )
+    async def not_found(self, request: Request[Any, Any, Any]) -> Response[str]:
+        raise NotFoundException(f"The web view has no page at {request.url.path}")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from http.cookies import CookieError, SimpleCookie
 
 COOKIE = "mwaa_sp_ui"
 LIFETIME_S = 12 * 3600
 UI_PREFIX = "/ui"
+# Far beyond any real expiry, and far below int()'s digit limit (a forged cookie must not raise).
+_EXPIRES_MAX_DIGITS = 16
 
 
 def is_ui(path: str) -> bool:
@@ -33,7 +34,9 @@ def issue(token: str, now: float | None = None) -> str:
 
 def valid(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> bool:
     expires_text, _, mac = value.partition(".")
-    if not expires_text.isdigit() or not mac:
+    # isdigit() alone accepts '²' and other digits int() refuses: a forged cookie is no session, not a 500.
+    digits = expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= _EXPIRES_MAX_DIGITS
+    if not digits or not mac:
         return False
     expires = int(expires_text)
     current = now if now is not None else time.time()
@@ -50,9 +53,16 @@ def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:
 
 
 def from_header(cookie_header: bytes) -> str | None:
-    try:
-        jar = SimpleCookie(cookie_header.decode("latin-1"))
-    except CookieError:
-        return None
-    morsel = jar.get(COOKIE)
-    return None if morsel is None else morsel.value
+    """Our cookie's value in a Cookie header, or None.
+
+    Parsed by hand: SimpleCookie stops at the first cookie it finds illegal (a sibling set by another
+    application, e.g. ``a={"x":1, "y":2}`` or ``x=a b``), which would hide ours and sign the person out.
+    """
+    for pair in cookie_header.decode("latin-1").split(";"):
+        name, equals, value = pair.partition("=")
+        if equals and name.strip() == COOKIE:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None

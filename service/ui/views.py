@@ -46,11 +46,6 @@ def folder(key: str) -> str:
     return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
 
 
-def dag_id(dag_key: str) -> str:
-    """Airflow's DAG id of a deployed DAG file: its module name (see ``Workload.dag_id``)."""
-    return dag_key.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-
-
 def verdict(workload: dict[str, Any]) -> str:
     return str((workload.get("drift") or {}).get("status") or UNCHECKED)
 

@@ -36,6 +36,32 @@ def test_upgrade_keeps_existing_rows(tmp_path: Path) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM plans")).scalar() == 0
 
 
+def test_drift_history_table_after_upgrade(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'history.db'}")
+    migrate(engine, "0007")
+    assert "drift_checks" not in sa.inspect(engine).get_table_names()
+    migrate(engine)
+    inspector = sa.inspect(engine)
+    columns = {c["name"]: c for c in inspector.get_columns("drift_checks")}
+    assert list(columns) == ["check_id", "component_id", "checked_at", "status", "report"]
+    assert [name for name, c in columns.items() if c["nullable"]] == []
+    assert inspector.get_pk_constraint("drift_checks")["constrained_columns"] == ["check_id"]
+    indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("drift_checks")}
+    assert indexes == {"ix_drift_checks_component_id": ["component_id"]}
+    # The web view lists a workload's verdicts newest first by this id: it must count up by itself.
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        for status in ("in_sync", "drifted"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO drift_checks (component_id, checked_at, status, report) VALUES ('c', :now, :s, '{}')"
+                ),
+                {"now": now, "s": status},
+            )
+        rows = conn.execute(sa.text("SELECT check_id, status FROM drift_checks ORDER BY check_id")).all()
+    assert [tuple(r) for r in rows] == [(1, "in_sync"), (2, "drifted")]
+
+
 def test_models_match_migrations(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
     with engine.connect() as conn:
@@ -51,5 +77,14 @@ def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
             version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     finally:
         engine.dispose()
-    assert {"tasks", "workloads", "plans", "drift_runs", "replicas", "terraform_runs", "alembic_version"} <= tables
+    assert {
+        "tasks",
+        "workloads",
+        "plans",
+        "drift_runs",
+        "drift_checks",
+        "replicas",
+        "terraform_runs",
+        "alembic_version",
+    } <= tables
     assert version == "0008"

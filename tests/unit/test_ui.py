@@ -11,6 +11,7 @@ import dataclasses
 import html
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -298,20 +299,80 @@ def test_bearer_header_opens_the_view_and_health_stays_open(client_for: Callable
     assert client.get("/health").status_code == 200
 
 
+def _wrong_mac(cookie: str) -> str:
+    expires, _, mac = cookie.partition(".")
+    return f"{expires}.{mac[:-1]}{'0' if mac[-1] != '0' else '1'}"
+
+
 @pytest.mark.parametrize(
     "cookie",
     [
         "forged",
-        "99999999999.abc",
+        _wrong_mac(session.issue(TOKEN)),
         session.issue("not-a-configured-token"),
         session.issue(TOKEN, now=0),  # expired long ago
+        # Signed with the right token, but valid for longer than any session this service issues.
+        session.issue(TOKEN, now=time.time() + 10 * session.LIFETIME_S),
     ],
-    ids=["garbage", "no-mac", "unknown-token", "expired"],
+    ids=["garbage", "wrong-mac", "unknown-token", "expired", "expiry-too-far"],
 )
 def test_forged_or_expired_cookies_are_refused(client_for: Callable[..., TestClient], cookie: str) -> None:  # type: ignore[type-arg]
     client = client_for((TOKEN,))
     client.cookies.set(session.COOKIE, cookie)
     assert client.get("/ui", follow_redirects=False).status_code == 303
+
+
+def test_the_refused_cookies_differ_from_a_valid_one_only_where_labelled() -> None:
+    """The parametrised cases above would pass for the wrong reason if the MAC case had a bad expiry
+    or the expiry case a bad MAC: each must fail its own check only."""
+    tokens = (TOKEN.encode(),)
+    good = session.issue(TOKEN)
+    assert session.valid(good, tokens)
+    assert not session.valid(_wrong_mac(good), tokens)
+    later = time.time() + 10 * session.LIFETIME_S
+    assert session.valid(session.issue(TOKEN, now=later), tokens, now=later)
+    assert not session.valid(session.issue(TOKEN, now=later), tokens)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["².ab", "¹²³.ab", "", ".", "123", "123.", ".ab", "é.ab", "1" * 5000 + ".ab", "٣.ab", "-1.ab", " 1.ab"],
+)
+def test_a_hostile_cookie_value_is_no_session_never_a_crash(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+    value: str,
+) -> None:
+    client = client_for((TOKEN,))
+    # The raw header, so the client's cookie jar neither quotes nor drops what a browser might send.
+    header = f"{session.COOKIE}={value}".encode()
+    response = client.get("/ui", headers={b"cookie": header}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login?next=%2Fui"
+    assert not session.valid(value, (TOKEN.encode(),))
+
+
+@pytest.mark.parametrize(
+    "sibling",
+    ['a={"x":1, "y":2}', "x=a b", "broken", 'q="unterminated', "=nameless"],
+    ids=["json-value", "space-in-value", "no-equals", "open-quote", "no-name"],
+)
+def test_a_sibling_cookie_that_python_finds_illegal_does_not_hide_ours(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+    sibling: str,
+) -> None:
+    client = client_for((TOKEN,))
+    ours = f"{session.COOKIE}={session.issue(TOKEN)}"
+    for header in (f"{sibling}; {ours}", f"{ours}; {sibling}"):
+        assert client.get("/ui", headers={"Cookie": header}, follow_redirects=False).status_code == 200, header
+
+
+def test_cookie_header_parsing() -> None:
+    value = session.issue(TOKEN)
+    assert session.from_header(f'a={{"x":1, "y":2}}; {session.COOKIE}={value}'.encode()) == value
+    assert session.from_header(f'x=a b;{session.COOKIE}="{value}" ; z=1'.encode()) == value
+    assert session.from_header(f"{session.COOKIE}x={value}; x{session.COOKIE}={value}".encode()) is None
+    assert session.from_header(b"") is None
+    assert session.from_header(session.COOKIE.encode()) is None
 
 
 def test_a_cookie_issued_for_a_token_opens_the_view(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
@@ -327,9 +388,24 @@ def test_login_never_redirects_outside_the_view(client_for: Callable[..., TestCl
     assert response.headers["location"] == "/ui"
 
 
+def test_signing_out_clears_the_cookie_and_closes_the_view(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    client.post("/ui/login", data={"token": TOKEN}, follow_redirects=False)
+    assert client.get("/ui", follow_redirects=False).status_code == 200
+    out = client.post("/ui/logout", data={}, follow_redirects=False)
+    assert out.status_code == 303
+    assert out.headers["location"] == "/ui/login"
+    cleared = out.headers["set-cookie"].lower()
+    assert cleared.startswith(f"{session.COOKIE}=")
+    assert "max-age=0" in cleared
+    assert "path=/ui" in cleared
+    assert client.get("/ui", follow_redirects=False).status_code == 303
+
+
 def test_a_form_posted_from_another_site_is_refused(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
     client = client_for()
-    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}):
+    # Origin: null is what a sandboxed frame or a redirect chain sends: no site to trust.
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}, {"Origin": "null"}):
         refused = client.post("/ui/drift-runs", data={"dataProduct": ""}, headers=headers, follow_redirects=False)
         assert refused.status_code == 403, headers
         assert "posted from another site" in refused.text
@@ -338,6 +414,59 @@ def test_a_form_posted_from_another_site_is_refused(client_for: Callable[..., Te
     )
     assert same.status_code == 200
     assert same.url.path.startswith("/ui/drift-runs/")
+
+
+def test_a_form_larger_than_the_web_view_takes_is_refused_unread(
+    parts: Components,
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    # Below the JSON API's body cap: only the web view's own, smaller limit can refuse it.
+    assert parts.settings.max_body_bytes > 65 * 1024
+    client = client_for()
+    big = client.post("/ui/drift-runs", data={"dataProduct": "x" * 65 * 1024}, follow_redirects=False)
+    assert big.status_code == 413
+    assert big.headers["content-type"].startswith("text/html")
+    assert "The form is larger than 64 KiB" in big.text
+    assert parts.operations.recent_drift_runs(20) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/nope",
+        "/ui/a/b/c",
+        "/ui/workloads",
+        "/ui/workloads/x/nope",
+        "/ui/workloads/x/plans",
+        "/ui/workloads/x/plans/p/nope",
+        "/ui/drift-runs/x/nope",
+        "/ui/login/nope",
+        "/ui/logout",
+    ],
+)
+def test_an_address_under_ui_without_a_page_is_an_html_404(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+    path: str,
+) -> None:
+    page = client_for().get(path)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert f"The web view has no page at {path}<" in page.text
+
+
+def test_the_404_page_escapes_the_address(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    page = client_for().get("/ui/workloads/x/%3Cb%3Enope")
+    assert page.status_code == 404
+    _no_markup_from_data(page.text)
+    assert "The web view has no page at /ui/workloads/x/&lt;b&gt;nope<" in page.text
+
+
+def test_an_address_without_a_page_needs_a_token_first(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    client = client_for((TOKEN,))
+    sent = client.get("/ui/nope", follow_redirects=False)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/ui/login?next=%2Fui%2Fnope"
 
 
 # -- pieces ------------------------------------------------------------------------------------------
@@ -355,3 +484,20 @@ def test_drift_history_keeps_the_newest(parts: Components) -> None:
 
 def test_diff_lines_classify_a_binary_summary_as_a_note() -> None:
     assert views.diff_lines("binary, md5 a → b\n") == [views.DiffLine("note", "binary, md5 a → b")]
+
+
+def test_the_workload_page_names_the_dag_as_airflow_does(
+    estate: dict[str, str],
+    parts: Components,
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    # The page has only the registry's key; the id must still be the one the provisioner reports.
+    workload = parse_descriptor(descriptor(WorkloadSpec(name="other"), dp="sales"))
+    assert workload.component_id == estate["other"]
+    entry = parts.registry.get(workload.component_id)
+    assert entry is not None
+    assert entry.dag_key == workload.deployed_key
+    assert "/" in entry.dag_key  # the folder must not leak into the id
+    page = client_for().get(views.workload_url(workload.component_id)).text
+    assert f"DAG id <code>{workload.dag_id}</code>" in page
+    assert workload.dag_id == workload.deployed_file.rsplit(".", 1)[0]
