@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service import logs
-from service.errors import ClientError, DescriptorInvalid, MwaaSpError, WorkloadUnknown
+from service.errors import ClientError, DescriptorInvalid, MwaaSpError, StorageError, WorkloadUnknown
 from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_USAGE, ExitError
 from service.progress import QUIET, Steps, steps
 
@@ -92,7 +92,17 @@ def _render(args: argparse.Namespace) -> int:
         dag = s3.get(workload.bucket, workload.staged_key, settings.max_dag_bytes)
         if dag is None:
             raise ClientError(f"staged DAG s3://{workload.bucket}/{workload.staged_key} does not exist")
-    module = Renderer(settings, etags=BucketEtags(settings.bucket_encryption, s3)).render(workload, dag)
+    etags = BucketEtags(settings.bucket_encryption, s3)
+    try:
+        etags.opaque(workload.bucket)
+    except StorageError as exc:
+        # Inspection only (nothing is applied): render with MD5 etags, and say so, rather than refuse.
+        print(
+            f"note: {exc.message}; rendered with MD5 etags (set MWAA_SP_BUCKET_ENCRYPTION=kms for a KMS bucket)",
+            file=sys.stderr,
+        )
+        etags = BucketEtags("sse-s3", None)
+    module = Renderer(settings, etags=etags).render(workload, dag)
     write_module(module, args.out)
     print(f"rendered {len(module.files)} files for {workload.component_id} into {args.out}")
     return 0
@@ -161,9 +171,7 @@ class Local:
         return report(verdicts)
 
     def rebuild(self) -> list[str]:
-        from service.rebuild import Rebuilder
-
-        return Rebuilder.of(self.parts)(self.progress.update)
+        return self.parts.rebuilder(self.progress.update)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.door import DoorPass, WorkloadDoor
 from service.journal import Journal
@@ -20,9 +20,6 @@ from service.render import Renderer
 from service.state_backend import StateBackend
 from service.store.registry import Registry
 from service.workspace import Workspaces
-
-if TYPE_CHECKING:
-    from service.app import Components
 
 log = logging.getLogger("mwaa_sp.rebuild")
 
@@ -73,10 +70,6 @@ class Rebuilder:
         self.door = door
         self.workspaces = workspaces
         self.renderer = renderer
-
-    @classmethod
-    def of(cls, parts: Components) -> Rebuilder:
-        return cls(parts.backend, parts.registry, parts.door, parts.workspaces, parts.renderer)
 
     def __call__(self, progress: Callable[[int, int], None] = lambda done, total: None) -> list[str]:
         """Upsert a registry row per state that still manages objects; returns their component ids.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from jinja2 import Environment, PackageLoader
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -23,6 +23,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from service.airflow import AirflowUi
+from service.api.origin import cross_site
 from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
 from service.naming import dag_id_of
 from service.operations import Operations
@@ -92,14 +93,7 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str
 def _cross_site(request: Request[Any, Any, Any]) -> bool:
     """A form posted from another site. SameSite=Strict keeps the session cookie off such posts when
     tokens are set; without tokens this is what stops another site from starting drift runs."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site not in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False  # not a browser (curl, a script): no ambient credentials to abuse
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host")
-    return origin == "null" or urlsplit(origin).netloc != host
+    return cross_site({name.lower(): value for name, value in request.headers.items()})
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
