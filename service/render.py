@@ -51,7 +51,8 @@ class RenderedModule:
 
 
 class Renderer:
-    """Loads the templates and the static module once; ``render`` itself is pure."""
+    """Loads the templates and the static module once. ``render`` is pure but for one input, the
+    bucket's change tracking, which ``etags`` looks up (and remembers) per bucket."""
 
     def __init__(
         self, settings: Settings, backend: StateBackend | None = None, etags: BucketEtags | None = None

@@ -28,7 +28,8 @@ TaskState = Literal["RUNNING", "COMPLETED", "FAILED"]
 
 
 def typed(model: type[T], body: Mapping[str, Any]) -> T:
-    """``body`` (as the core builds and stores it) as ``model``."""
+    """``body`` (as the core builds and stores it) as ``model``: a missing or mistyped field raises
+    (a 500, never an answer outside the contract); keys the model does not declare are left out."""
     return msgspec.convert(body, model)
 
 

@@ -28,7 +28,7 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before answering {url}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before answering {url}")
         try:
             httpx.get(url, timeout=1.0)
             return
