@@ -58,7 +58,7 @@ from service.store.registry import Registry
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunStore
 from service.store.tasks import TaskStore
-from service.ui import UiController
+from service.ui import UiController, error_page, session
 from service.worker import Worker
 from service.workspace import Workspaces
 
@@ -209,6 +209,9 @@ def _handle_ours(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
+    if session.is_ui(request.url.path):
+        # The router's own 404/405 under /ui (no page there): a person is reading, not a client.
+        return error_page(request, exc)
     if isinstance(exc, RequestEntityTooLarge):
         # The contract has no 413: an oversized body is invalid input, naming ``body``.
         return _handle_ours(request, too_large(request))

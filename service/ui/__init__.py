@@ -1,5 +1,5 @@
 """The web view for platform engineers (``/ui``): workloads, plans, drift — read through Operations."""
 
-from service.ui.routes import UiController
+from service.ui.routes import UiController, error_page
 
-__all__ = ["UiController"]
+__all__ = ["UiController", "error_page"]

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, PermissionDeniedException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
@@ -70,7 +70,8 @@ def _page(template: str, settings: Settings, status: int = 200, **context: Any) 
     return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
 
 
-def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    """The web view's answer to any failure: an HTML page (a person is reading), never JSON."""
     if isinstance(exc, WorkloadUnknown | TokenUnknown):
         status, title, message = 404, "Not found", exc.message
     elif isinstance(exc, ClientError):
@@ -81,6 +82,9 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, str(exc.detail)
         title = "Not found" if status == 404 else "Refused"
+        if isinstance(exc, NotFoundException | MethodNotAllowedException):
+            # The router's own answer (no route there): its detail says nothing a person can use.
+            message = f"The web view has no page at {request.url.path}"
     else:
         log.exception("web view: unexpected error", exc_info=exc)
         status, title, message = 500, "The service failed", f"internal error: {type(exc).__name__}"
@@ -128,9 +132,9 @@ class UiController(Controller):
     include_in_schema = False
     request_max_body_size = _FORM_MAX_BYTES
     exception_handlers = {  # noqa: RUF012 - Litestar reads it from the class
-        MwaaSpError: _error_page,
-        HTTPException: _error_page,
-        Exception: _error_page,
+        MwaaSpError: error_page,
+        HTTPException: error_page,
+        Exception: error_page,
     }
 
     @get("/", include_in_schema=False)
@@ -301,19 +305,3 @@ class UiController(Controller):
     # An unknown address under /ui is a person's typo or a stale bookmark: an HTML page, not the JSON
     # API's 404. Litestar's router never backtracks, so a catch-all at /ui alone misses addresses that
     # start like a page (/ui/workloads/x/y): each prefix the pages above share needs its own.
-    @get(
-        [
-            "/{rest:path}",
-            "/workloads",
-            "/workloads/{component_id:str}/{rest:path}",
-            "/workloads/{component_id:str}/plans",
-            "/workloads/{component_id:str}/plans/{plan_id:str}/{rest:path}",
-            "/drift-runs/{run_id:str}/{rest:path}",
-            "/login/{rest:path}",
-            "/logout",
-            "/logout/{rest:path}",
-        ],
-        include_in_schema=False,
-    )
-    async def not_found(self, request: Request[Any, Any, Any]) -> Response[str]:
-        raise NotFoundException(f"The web view has no page at {request.url.path}")

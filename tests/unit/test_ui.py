@@ -441,7 +441,6 @@ def test_a_form_larger_than_the_web_view_takes_is_refused_unread(
         "/ui/workloads/x/plans/p/nope",
         "/ui/drift-runs/x/nope",
         "/ui/login/nope",
-        "/ui/logout",
     ],
 )
 def test_an_address_under_ui_without_a_page_is_an_html_404(
@@ -455,6 +454,13 @@ def test_an_address_under_ui_without_a_page_is_an_html_404(
     assert f"The web view has no page at {path}<" in page.text
 
 
+def test_a_post_where_no_form_is_an_html_page(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    page = client_for().post("/ui/nope", content=b"x=1", headers={"Sec-Fetch-Site": "same-origin"})
+    assert page.status_code in (404, 405)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "The web view has no page at /ui/nope<" in page.text
+
+
 def test_the_404_page_escapes_the_address(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
     page = client_for().get("/ui/workloads/x/%3Cb%3Enope")
     assert page.status_code == 404
@@ -462,11 +468,20 @@ def test_the_404_page_escapes_the_address(client_for: Callable[..., TestClient])
     assert "The web view has no page at /ui/workloads/x/&lt;b&gt;nope<" in page.text
 
 
-def test_an_address_without_a_page_needs_a_token_first(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
-    client = client_for((TOKEN,))
-    sent = client.get("/ui/nope", follow_redirects=False)
-    assert sent.status_code == 303
-    assert sent.headers["location"] == "/ui/login?next=%2Fui%2Fnope"
+def test_a_page_only_for_posts_is_an_html_405(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+    page = client_for().get("/ui/logout")
+    assert page.status_code == 405
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_an_address_without_a_page_says_only_that_without_a_token(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    # The router answers before authentication (as for the JSON API): a 404 page, nothing more.
+    sent = client_for((TOKEN,)).get("/ui/nope", follow_redirects=False)
+    assert sent.status_code == 404
+    assert "The web view has no page at /ui/nope<" in sent.text
+    assert "Sign out" not in sent.text
 
 
 # -- pieces ------------------------------------------------------------------------------------------
