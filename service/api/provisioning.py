@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -26,6 +27,8 @@ from service.request import parse_body
 from service.settings import Settings
 from service.store.tasks import TaskKind
 
+T = TypeVar("T")
+
 TAGS = ["SpecificProvisioner"]
 TOKEN = (str, "A token to poll the task's status with (async mode, MWAA_SP_ASYNC)")
 STARTED = {200: (ProvisioningStatus, "The outcome, once done (sync mode, the default)"), 202: TOKEN}
@@ -34,6 +37,13 @@ STARTED = {200: (ProvisioningStatus, "The outcome, once done (sync mode, the def
 def token_response(token: str) -> Response[str]:
     """The contract's 202 body is a JSON string, quotes included."""
     return Response(json.dumps(token), status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON)
+
+
+async def answer(token: str, future: Future[Any], model: type[T], async_mode: bool) -> Response[T] | Response[str]:
+    """A started task's answer: 202 with its token (MWAA_SP_ASYNC), or 200 with its outcome."""
+    if async_mode:
+        return token_response(token)
+    return Response(typed(model, await asyncio.wrap_future(future)), status_code=HTTP_200_OK)
 
 
 class ProvisioningController(Controller):
@@ -94,10 +104,7 @@ class ProvisioningController(Controller):
     ) -> Response[Any]:
         parsed = parse_body(await read_body(request))
         token, future = await asyncio.to_thread(provisioner.start, kind, parsed)
-        if settings.async_mode:
-            return token_response(token)
-        body = await asyncio.wrap_future(future)
-        return Response(typed(ProvisioningStatus, body), status_code=HTTP_200_OK)
+        return await answer(token, future, ProvisioningStatus, settings.async_mode)
 
     @post(
         "/v1/provision",

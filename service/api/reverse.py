@@ -8,12 +8,11 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.status_codes import HTTP_200_OK
 
 from service.api.body import read_body
 from service.api.models import ReverseProvisioningRequest, ReverseProvisioningStatus, typed
 from service.api.openapi import documented
-from service.api.provisioning import TAGS, TOKEN, token_response
+from service.api.provisioning import TAGS, TOKEN, answer
 from service.reverse import ReverseProvisioner
 from service.settings import Settings
 
@@ -39,10 +38,7 @@ class ReverseProvisioningController(Controller):
     ) -> Response[Any]:
         raw = await read_body(request)
         token, future = await asyncio.to_thread(reverse.start, raw)
-        if settings.async_mode:
-            return token_response(token)
-        body = await asyncio.wrap_future(future)
-        return Response(typed(ReverseProvisioningStatus, body), status_code=HTTP_200_OK)
+        return await answer(token, future, ReverseProvisioningStatus, settings.async_mode)
 
     @get(
         "/v1/reverse-provisioning/{token:str}/status",
