@@ -16,7 +16,6 @@ a service-wide lock taken inside the workload's door, so two workloads never dec
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from service import review
+from service import bounded_json, review
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid, StorageError
@@ -34,6 +33,7 @@ from service.journal import Journal
 from service.principals import Principal, load_mapper, map_refs
 from service.render import Renderer
 from service.settings import Settings
+from service.store.database import until_answered
 from service.store.grants import Grant, GrantStore
 from service.store.plans import PlanStore
 from service.workload import Workload
@@ -50,10 +50,7 @@ class AclRequest:
 
 def parse_request(raw: bytes) -> AclRequest:
     """``UpdateAclRequest {refs, provisionInfo: {request, result}}``; problems named by field."""
-    try:
-        body: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestInvalid("The request body is not JSON", [Problem("body", str(exc), "Send JSON.")]) from exc
+    body: Any = bounded_json.loads(raw, "UpdateAclRequest")
     if not isinstance(body, dict):
         raise RequestInvalid("The body is not an UpdateAclRequest", [Problem("body", "not an object", "")])
     problems = []
@@ -170,11 +167,16 @@ class AccessControl:
                 applied = workspace.apply()
                 journal.add("apply", f"Apply complete: {applied.summary}")
             artifact = review.unrendered("acl", plan.summary, None)
-            plan_id = self.plans.save(
-                workload.component_id, artifact, applied=plan.has_changes, plan_file=plan.plan_file
-            )
-            self.grants.replace(workload.workload_key, workload.component_id, desired)
-            return plan_id
+
+            def record() -> str:
+                plan_id = self.plans.save(
+                    workload.component_id, artifact, applied=plan.has_changes, plan_file=plan.plan_file
+                )
+                self.grants.replace(workload.workload_key, workload.component_id, desired, fence=door.fence)
+                return plan_id
+
+            door.ensure_held()
+            return until_answered(record, f"grants of {workload.component_id}")
 
     def revoke_all(self, door: DoorPass, workload: Workload, journal: Journal) -> None:
         """Unprovision: the workload grants nobody anything any more."""

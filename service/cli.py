@@ -56,12 +56,23 @@ def _settings(sandbox: bool, *, serving: bool = False):  # type: ignore[no-untyp
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from service.api.connections import bounded_protocol
     from service.app import create_app
 
     settings = _settings(args.sandbox, serving=True)
     app = create_app(settings)
     log.info("listening", extra={"host": settings.host, "port": settings.port, "sandbox": settings.sandbox})
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        http=bounded_protocol(settings.header_timeout_s),
+        # Forwarded headers are believed from MWAA_SP_TRUSTED_PROXIES only (service.api.middleware).
+        proxy_headers=False,
+        timeout_keep_alive=5,
+    )
     return 0
 
 
@@ -187,6 +198,7 @@ def _components(args: argparse.Namespace) -> Iterator[Components]:
     finally:
         parts.door.shutdown()
         parts.leases.stop(drained=True)
+        parts.compiler.close()
 
 
 @contextmanager
@@ -297,6 +309,44 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    """An operator's proof that an object already in S3 is a component's: its next provision adopts it."""
+    from service.naming import check_bucket, check_key
+    from service.store.replicas import terraform_who
+
+    bucket, slash, key = str(args.object).removeprefix("s3://").partition("/")
+    if not str(args.object).startswith("s3://") or not slash or not key or check_bucket(bucket) or check_key(key):
+        raise ExitError([f"{args.object!r} is not an S3 object address: s3://<bucket>/<key>"], EXIT_USAGE)
+    if not args.reason.strip():
+        raise ExitError(["--reason is required: say why this object is the component's (it is audited)"], EXIT_USAGE)
+    with _components(args) as parts:
+        refused = parts.buckets.refusal(bucket)
+        if refused:
+            raise ExitError([f"bucket {bucket!r} {refused}"], EXIT_USAGE)
+        operator = terraform_who()
+        claimed = parts.worker.claims.claim(args.component, bucket, [key], origin="adopted", claimed_by=operator)
+        if claimed.conflicts:
+            holder = claimed.conflicts[0].component_id
+            raise ExitError(
+                [f"s3://{bucket}/{key} is claimed by {holder}; it cannot be adopted by another"], EXIT_USAGE
+            )
+        exists = parts.s3.head(bucket, key) is not None
+    log.warning(
+        "operator adoption",
+        extra={
+            "audit": True,
+            "operator": operator,
+            "component": args.component,
+            "object": f"s3://{bucket}/{key}",
+            "reason": args.reason,
+            "exists": exists,
+        },
+    )
+    note = "" if exists else " (no object is there yet)"
+    print(f"s3://{bucket}/{key} may be adopted by {args.component}{note}: its next provision imports it")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mwaa-sp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = _Parser(add_help=False)
@@ -351,6 +401,15 @@ def parser() -> argparse.ArgumentParser:
         "rebuild", parents=[common], help="rediscover workloads from the Terraform states"
     )
     rebuild.set_defaults(run=_rebuild)
+    adopt = sub.add_parser(
+        "adopt",
+        parents=[common],
+        help="prove that an object already in S3 belongs to a component (audited); its next provision adopts it",
+    )
+    adopt.add_argument("component", help="the component id, urn:dmb:cmp:<domain>:<dp>:<major>:<name>")
+    adopt.add_argument("object", help="s3://<bucket>/<key> of the DAG or descriptor file")
+    adopt.add_argument("--reason", required=True, help="why it is the component's (written to the audit log)")
+    adopt.set_defaults(run=_adopt)
     for command in (plan, workloads, show, drift):
         command.add_argument("--json", action="store_true")
     return p
@@ -366,6 +425,8 @@ def _where(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         return
     args.url = args.url or os.environ.get("MWAA_SP_URL") or None
     args.token = args.token or os.environ.get("MWAA_SP_TOKEN") or None
+    if args.command == "adopt" and args.url:
+        p.error("adopt writes the service's database itself (MWAA_SP_DATABASE_URL): run it without MWAA_SP_URL / --url")
     if args.command not in _REGISTRY_COMMANDS:
         return
     if args.url and args.sandbox:

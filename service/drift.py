@@ -182,7 +182,7 @@ class DriftChecker:
         state, objects = self.observer.start(entry.bucket, [entry.dag_key, entry.descriptor_key], entry.state_key)()
         if entry.recorded is not None and objects:
             self.registry.record_fingerprints(
-                entry.component_id, Deployed(entry.recorded.inputs_digest, state, objects)
+                entry.component_id, Deployed(entry.recorded.inputs_digest, state, objects), fence=door.fence
             )
         return {"planId": plan_id, "summary": plan.summary.as_dict()}
 

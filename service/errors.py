@@ -13,6 +13,9 @@
     └── ServerError                     → 500 SystemError
         ├── ConfigurationError          settings that cannot work
         ├── StorageError                AWS (S3, IAM, STS) failed for a reason not the caller's
+        ├── Overloaded                  a bounded pool of this work is full; retry in a moment
+        ├── LockLost                    the workload's cross-process lock died with its connection (or
+        │                               another run took it): nothing more is applied or recorded
         └── TerraformFailed             Terraform itself reported an error (its diagnostics quoted)
             ├── StateLocked             the state lock is held by someone else (named)
             ├── EndpointUnreachable     an AWS endpoint did not answer
@@ -126,6 +129,15 @@ class StorageError(ServerError):
 
 class StorageAccessDenied(StorageError):
     """AWS refused the call for lack of a permission (not an outage: retrying will not help)."""
+
+
+class Overloaded(ServerError):
+    """A bulkhead is full (e.g. every DAG compiler busy): the request is refused, not queued without bound."""
+
+
+class LockLost(ServerError):
+    """The holder of a workload's lock lost it (its database connection died, or another run entered
+    the door since): it neither applies nor records anything more without holding the lock again."""
 
 
 class TerraformFailed(ServerError):

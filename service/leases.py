@@ -2,14 +2,20 @@
 what dead processes left RUNNING.
 
 Every ``lease / 4`` seconds (at least once a second) the upkeep renews this process's replica row
-and the tasks and drift runs it owns; a service replica also fails tasks and drift runs whose owner
-stopped renewing them (any replica may: the first one to notice), and prunes old rows.
+and the tasks and drift runs it is running now; a service replica also fails tasks and drift runs
+whose owner stopped renewing them (any replica may: the first one to notice), and prunes old rows.
+Leases are judged by the database's clock.
+
+A replica that could not reach the database itself for longer than a lease judges nobody until
+one more lease has passed: after a database outage every lease looks expired, and the replicas
+still running their tasks must first get the chance to renew them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -46,12 +52,19 @@ class Leases:
         """A service replica fails what dead processes left RUNNING; a CLI command only renews."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reached_at = time.monotonic()
+        """When this process last reached the database (monotonic)."""
+        self._judge_from = 0.0
 
     def tick(self) -> None:
         self.replicas.renew()
         self.tasks.renew()
         self.drift_runs.renew()
-        if not self.upkeep:
+        reached, self._reached_at = self._reached_at, time.monotonic()
+        if self._reached_at - reached > self.lease.total_seconds():
+            self._judge_from = self._reached_at + self.lease.total_seconds()
+            log.warning("the database was out of reach for longer than a lease: judging no lease for one more")
+        if not self.upkeep or time.monotonic() < self._judge_from:
             return
         failed = self.tasks.fail_expired(self.lease, self.abandoned)
         if failed:

@@ -4,33 +4,44 @@ The older provisioner wrote one descriptor per data product, ``<destinationPath>
 domain.dataproduct.major>_descriptor.yaml``, shared by all its workloads. This service gives each
 DAG its own (``<DAG stem>_descriptor.yaml``). Once every workload component that the shared file
 lists is managed by this service (or no longer deployed), nothing depends on it: it is removed.
+
+Only a file that really is that data product's older descriptor is ever removed: a key some
+component claims, or an object this service tagged, is left alone whatever its name (names collide
+across data products), and so is a file that belongs to another data product.
 """
 
 from __future__ import annotations
 
-from service import naming
 from service.deployed_descriptor import listed_workloads
 from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
 from service.journal import Journal
+from service.ownership import COMPONENT_TAG, shared_descriptor_key
 from service.s3 import S3
+from service.store.claims import ClaimStore
 from service.store.registry import Registry
 from service.workload import Workload
 
 
-def shared_descriptor_key(workload: Workload) -> str:
-    return f"{workload.destination_path}{naming.sanitise(workload.urn.dotted_prefix)}_descriptor.yaml"
-
-
-def retire_shared_descriptor(s3: S3, registry: Registry, workload: Workload, journal: Journal) -> None:
+def retire_shared_descriptor(
+    s3: S3, registry: Registry, claims: ClaimStore, workload: Workload, journal: Journal
+) -> None:
     """Remove the older provisioner's shared descriptor once no workload still depends on it."""
     key = shared_descriptor_key(workload)
+    tags = s3.tags(workload.bucket, key)
+    if tags is None or COMPONENT_TAG in tags or claims.holders(workload.bucket, [key]):
+        return
     raw = s3.get(workload.bucket, key, DEFAULT_MAX_DESCRIPTOR_BYTES)
     if raw is None:
         return
+    listed = listed_workloads(raw)
+    if not listed or any(entry.data_product.get("id") != workload.urn.data_product_id for entry in listed):
+        return
+    # Another bucket is never read on the file's say-so: its workloads count as still running.
     waiting = [
-        listed.component_id
-        for listed in listed_workloads(raw)
-        if not _ours(registry, listed.component_id) and s3.head(listed.bucket, listed.deployed_key) is not None
+        entry.component_id
+        for entry in listed
+        if not _ours(registry, entry.component_id)
+        and (entry.bucket != workload.bucket or s3.head(workload.bucket, entry.deployed_key) is not None)
     ]
     if waiting:
         journal.add("migrate", f"kept s3://{workload.bucket}/{key}: still used by {', '.join(sorted(waiting))}")

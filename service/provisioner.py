@@ -1,19 +1,26 @@
 """Requests → tasks: parse and validate up front, then run the operation through the workload's door
-and keep its outcome behind a token. Sync and async modes share this path; sync simply waits."""
+and keep its outcome behind a token. Sync and async modes share this path; sync simply waits.
+
+Every task ends: whatever stops its run — a refused descriptor, a Terraform failure, a lost lock,
+the database going away while the task waited for the workload's lock, a crash — the token's final
+status is written (retried until the database answers) with the reason."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from service import reverse, status
 from service.acl import AccessControl
 from service.airflow import AirflowUi
+from service.buckets import BucketPolicy
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
-from service.errors import ClientError, MwaaSpError, Problem, validation_result
+from service.errors import ClientError, DescriptorInvalid, MwaaSpError, Problem, validation_result
 from service.journal import Entry, Journal
+from service.ownership import Ownership
 from service.request import ProvisioningRequest, parse_body
 from service.staged import StagedDags
 from service.state_backend import StateBackend
@@ -23,6 +30,11 @@ from service.worker import Provisioned, Worker
 from service.workload import Workload
 
 log = logging.getLogger("mwaa_sp.provisioner")
+
+
+def reason(exc: BaseException) -> str:
+    """What a failed run tells its caller: our own errors' words, anything else named as internal."""
+    return exc.message if isinstance(exc, MwaaSpError) else f"internal error: {type(exc).__name__}: {exc}"
 
 
 class Provisioner:
@@ -36,6 +48,7 @@ class Provisioner:
         door: WorkloadDoor,
         access: AccessControl,
         airflow: AirflowUi,
+        buckets: BucketPolicy,
         *,
         state_backend: str,
         require_reviewed_plan: bool,
@@ -49,14 +62,23 @@ class Provisioner:
         self.door = door
         self.access = access
         self.airflow = airflow
+        self.buckets = buckets
+        self.ownership: Ownership = worker.ownership
         self.state_backend = state_backend
         self.require_reviewed_plan = require_reviewed_plan
         self.publish_progress = publish_progress
         """Async tasks show their logs while they run; a sync caller has no token to poll with."""
         self._validations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-validate")
 
-    def workload(self, request: ProvisioningRequest) -> Workload:
-        return parse_descriptor(request.descriptor)
+    def workload(self, request: ProvisioningRequest, *, deploying: bool = True) -> Workload:
+        """The workload the request names, its bucket allowed. Unprovisioning checks no bucket: it
+        removes only what the workload's own state manages, wherever the descriptor points."""
+        workload = parse_descriptor(request.descriptor)
+        if deploying:
+            refused = self.buckets.problems(workload.bucket, f"{workload.field}.specific.bucketName")
+            if refused:
+                raise DescriptorInvalid(refused)
+        return workload
 
     def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
         """All rules, the S3 ones included; an empty list means valid."""
@@ -64,22 +86,42 @@ class Provisioner:
             workload = self.workload(request)
         except ClientError as exc:
             return list(exc.problems)
-        problems = self.staged.problems(workload)
+        problems = self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
         if not problems and self.require_reviewed_plan:
             # With the review gate on, a valid request is also planned: that plan is what a reviewer
             # approves, and what the provision that follows must match.
             self.door.run(workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, "validate"))
         return problems
 
-    def _publisher(self, token: str) -> Any:
+    def _publisher(self, token: str) -> Callable[[list[Entry]], None] | None:
         def publish(entries: list[Entry]) -> None:
-            self.tasks.progress(token, status.running(entries))
+            try:
+                self.tasks.progress(token, status.running(entries))
+            except Exception:  # progress is for watching; the run must not depend on it
+                log.warning("could not publish a task's progress", extra={"token": token[:6]}, exc_info=True)
 
         return publish if self.publish_progress else None
 
+    def _ending(
+        self, token: str, failed: Callable[[str], dict[str, Any]], after: Callable[[], None] = lambda: None
+    ) -> Callable[[Future[Any]], None]:
+        """A done-callback that ends the task if its run did not (it never started: the database
+        went away while it waited for the workload's lock; or it crashed before its last write)."""
+
+        def end(future: Future[Any]) -> None:
+            if not self.tasks.running_here(token):
+                return
+            exc = future.exception()
+            message = reason(exc) if exc is not None else "the run ended without an outcome"
+            log.error("task ended by its runner", extra={"token": token[:6], "reason": message})
+            self.tasks.finish(token, "FAILED", failed(message))
+            after()
+
+        return end
+
     def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
         """Parse (a bad descriptor raises before any token exists), record a RUNNING task, queue it."""
-        workload = self.workload(request)
+        workload = self.workload(request, deploying=kind == "provision")
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
         token = self.tasks.create(kind, workload.component_id, status.running(journal.entries))
@@ -99,19 +141,21 @@ class Provisioner:
                     done = self.worker.unprovision(door, workload, journal)
                     self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
                     body = status.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
-            except MwaaSpError as exc:
-                self.tasks.finish(token, "FAILED", status.failed(exc.message, journal.entries))
-                self._record_failure(workload, kind)
-                raise
-            except Exception as exc:
-                log.exception("task %s crashed", token[:6])
-                self.tasks.finish(token, "FAILED", status.failed(f"internal error: {exc}", journal.entries))
+            except BaseException as exc:
+                if not isinstance(exc, MwaaSpError):
+                    log.exception("task %s crashed", token[:6])
+                self.tasks.finish(token, "FAILED", status.failed(reason(exc), journal.entries))
                 self._record_failure(workload, kind)
                 raise
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
         future, ahead = self.door.enqueue(workload.workload_key, run, waiting)
+        future.add_done_callback(
+            self._ending(
+                token, lambda why: status.failed(why, journal.entries), lambda: self._record_failure(workload, kind)
+            )
+        )
         if ahead:
             journal.add("queue", f"queued behind {ahead} earlier operation(s) on this workload")
             journal.checkpoint()
@@ -159,6 +203,11 @@ class Provisioner:
         """Async validation reports a malformed request in its result, like ``/v1/validate`` does."""
         token = self.tasks.create("validate", None, status.validation("RUNNING", None))
 
+        def failed(why: str) -> dict[str, Any]:
+            return status.validation(
+                "FAILED", validation_result([Problem("", f"validation could not run: {why}", "Validate again.")])
+            )
+
         def run() -> dict[str, Any]:
             try:
                 try:
@@ -167,9 +216,10 @@ class Provisioner:
                     problems = list(exc.problems)
                 else:
                     problems = self.validation_problems(request)
-            except MwaaSpError as exc:
-                failure = validation_result([Problem("", f"validation could not run: {exc.message}", "Retry.")])
-                self.tasks.finish(token, "FAILED", status.validation("FAILED", failure))
+            except BaseException as exc:
+                if not isinstance(exc, MwaaSpError):
+                    log.exception("validation %s crashed", token[:6])
+                self.tasks.finish(token, "FAILED", failed(reason(exc)))
                 raise
             body = status.validation("COMPLETED", validation_result(problems))
             self.tasks.finish(token, "COMPLETED", body)
@@ -177,4 +227,6 @@ class Provisioner:
 
         # Not on the door's pool: with the review gate on, validation waits for a plan that *is*
         # queued there, and a pool thread waiting on its own pool could starve it.
-        return token, self._validations.submit(run)
+        future = self._validations.submit(run)
+        future.add_done_callback(self._ending(token, failed))
+        return token, future

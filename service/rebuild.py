@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from service.door import DoorPass, WorkloadDoor
 from service.journal import Journal
 from service.render import Renderer
-from service.state_backend import StateBackend
+from service.state_backend import StateBackend, managed_objects
+from service.store.claims import ClaimStore
 from service.store.registry import Registry
 from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.rebuild")
-
-
-def managed_objects(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The workload module's ``aws_s3_object`` attributes, by resource name (dag_text, descriptor…)."""
-    found = {}
-    for resource in state.get("resources", []):
-        if resource.get("module") == "module.workload" and resource.get("type") == "aws_s3_object":
-            for instance in resource.get("instances", []):
-                found[resource["name"]] = instance.get("attributes", {})
-    return found
 
 
 def restore_workdir(door: DoorPass, workspaces: Workspaces, renderer: Renderer, backend: StateBackend) -> bool:
@@ -63,10 +53,17 @@ class Rebuilder:
     ``mwaa-sp registry rebuild`` and of ``POST /registry/rebuild``."""
 
     def __init__(
-        self, backend: StateBackend, registry: Registry, door: WorkloadDoor, workspaces: Workspaces, renderer: Renderer
+        self,
+        backend: StateBackend,
+        registry: Registry,
+        claims: ClaimStore,
+        door: WorkloadDoor,
+        workspaces: Workspaces,
+        renderer: Renderer,
     ) -> None:
         self.backend = backend
         self.registry = registry
+        self.claims = claims
         self.door = door
         self.workspaces = workspaces
         self.renderer = renderer
@@ -108,6 +105,18 @@ class Rebuilder:
             descriptor_key=descriptor["key"],
             state_key=state_key,
         )
+        # The state is the source of truth for who owns these keys too.
+        claimed = self.claims.claim(
+            component_id, dag["bucket"], [dag["key"], descriptor["key"]], claimed_by="registry rebuild"
+        )
+        for conflict in claimed.conflicts:
+            log.warning(
+                "s3://%s/%s is in the state of %s but claimed by %s: left to the claim",
+                conflict.bucket,
+                conflict.key,
+                component_id,
+                conflict.component_id,
+            )
         if "dag_text" in objects:
             self.door.run(workload_key, lambda p: restore_workdir(p, self.workspaces, self.renderer, backend))
         return str(component_id)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from service import bounded_json
 from service.errors import Problem, RequestInvalid
 
 DESCRIPTOR_KINDS = ("DATAPRODUCT_DESCRIPTOR", "COMPONENT_DESCRIPTOR", "DATAPRODUCT_DESCRIPTOR_WITH_RESULTS")
@@ -19,13 +19,7 @@ class ProvisioningRequest:
 
 
 def parse_body(raw: bytes) -> ProvisioningRequest:
-    try:
-        body: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestInvalid(
-            "The request body is not JSON",
-            [Problem("body", f"not valid JSON: {exc}", "Send a JSON ProvisioningRequest.")],
-        ) from exc
+    body: Any = bounded_json.loads(raw, "ProvisioningRequest")
     if not isinstance(body, dict):
         raise RequestInvalid(
             "The request body is not a ProvisioningRequest",

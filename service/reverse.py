@@ -1,18 +1,27 @@
 """Reverse provisioning: bring a DAG that already runs on MWAA under this service's Terraform.
 
-``params: {bucketName, dagKey, skipSafetyChecks?}`` names the deployed DAG. Its original
-``dagName`` cannot be recovered from the key (sanitising is lossy), so it is read from the
-descriptor file beside the DAG — this service's own ``<stem>_descriptor.yaml``, or the older
-provisioner's per-data-product ``<prefix>_descriptor.yaml`` — by finding the workload component
-whose deployed file name is the key's. Then, through the workload's door, Terraform plans the
-workload's module with ``import`` blocks for what is deployed (nothing is applied: the next
-provision adopts it), and the plan goes to the logs. Unless ``skipSafetyChecks``, a plan that
-imports nothing or destroys anything fails. The answer is the contract's ``ReverseProvisioningStatus``
-with ``updates``: dot paths into the component's catalog-info.
+``params: {bucketName, dagKey, skipSafetyChecks?}`` names the deployed DAG; ``catalogInfo`` (the
+component's catalog-info) names who asks: its data product (``spec.system``, ``system:<domain>.<dp>.
+<major>``, or ``metadata.name``, ``<domain>.<dp>.<major>.<component>``). A data product may only
+reverse-provision its own DAGs, in an allowed bucket: the key must carry its deployed-name prefix
+(checked before anything is read), and the descriptor found beside the DAG must list the component
+in that data product.
+
+Its original ``dagName`` cannot be recovered from the key (sanitising is lossy), so it is read from
+the descriptor file beside the DAG — this service's own ``<stem>_descriptor.yaml`` (tagged for that
+component), or the older provisioner's per-data-product ``<prefix>_descriptor.yaml`` (untagged,
+unclaimed) — by finding the workload component whose deployed file name is the key's. Then, through
+the workload's door, Terraform plans the workload's module with ``import`` blocks for what is
+deployed (nothing is applied: the next provision adopts it); the plan's summary and the resources it
+imports go to the logs — never the DAG's source, of which only a digest and a size are given.
+Unless ``skipSafetyChecks``, a plan that imports nothing or destroys anything fails. The answer is
+the contract's ``ReverseProvisioningStatus`` with ``updates``: dot paths into the component's
+catalog-info.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -23,17 +32,18 @@ from typing import Any
 
 import yaml
 
-from service import naming
+from service import bounded_json, naming
+from service.buckets import BucketPolicy
 from service.deployed_descriptor import listed_workloads
 from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, RequestInvalid
 from service.journal import Journal
+from service.ownership import COMPONENT_TAG, Ownership
 from service.render import Renderer
 from service.s3 import S3
-from service.staged import StagedDags
-from service.state_backend import StateBackend
-from service.store.registry import Registry
+from service.state_backend import StateBackend, managed_keys
+from service.store.claims import ClaimStore
 from service.store.tasks import TaskStore
 from service.workload import Workload
 from service.workspace import Workspaces
@@ -43,22 +53,61 @@ _SPECIFIC = "spec.mesh.specific"
 
 
 @dataclass(frozen=True)
+class Requester:
+    """Who asks, from the catalog-info: a data product, and the component when it is named."""
+
+    domain: str
+    data_product: str
+    major: str
+    component: str | None
+
+    @property
+    def data_product_id(self) -> str:
+        return f"urn:dmb:dp:{self.domain}:{self.data_product}:{self.major}"
+
+    @property
+    def key_prefix(self) -> str:
+        """How every deployed file of the data product begins (``<sanitised prefix>_``)."""
+        return naming.sanitise(f"{self.domain}.{self.data_product}.{self.major}") + "_"
+
+
+@dataclass(frozen=True)
 class ReverseRequest:
     bucket: str
     dag_key: str
     skip_safety_checks: bool
+    requester: Requester
+
+
+def requester(catalog_info: Any) -> Requester | None:
+    """The data product (and component) a catalog-info describes: ``spec.system`` is
+    ``system:<domain>.<dp>.<major>``; ``metadata.name`` is ``<domain>.<dp>.<major>.<component>``."""
+    if not isinstance(catalog_info, Mapping):
+        return None
+    spec, metadata = catalog_info.get("spec"), catalog_info.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    parts = name.split(".") if isinstance(name, str) else []
+    component = parts[3] if len(parts) == 4 else None
+    system = spec.get("system") if isinstance(spec, Mapping) else None
+    if isinstance(system, str) and system.startswith("system:"):
+        dp = system.removeprefix("system:").split(".")
+    else:
+        dp = parts[:3] if component else []
+    if len(dp) != 3:
+        return None
+    urn = naming.parse_component_urn(f"urn:dmb:cmp:{dp[0]}:{dp[1]}:{dp[2]}:{component or 'x'}")
+    if isinstance(urn, str) or (component and dp != parts[:3]):
+        return None
+    return Requester(urn.domain, urn.data_product, urn.major, component)
 
 
 class Refused(Exception):
     """The DAG cannot be reverse-provisioned; the message says why (a FAILED status, never a 5xx)."""
 
 
-def parse_request(raw: bytes) -> ReverseRequest:
+def parse_request(raw: bytes, buckets: BucketPolicy) -> ReverseRequest:
     """``ReverseProvisioningRequest`` → what this provisioner needs; every problem named by field."""
-    try:
-        body: Any = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestInvalid("The request body is not JSON", [Problem("body", str(exc), "Send JSON.")]) from exc
+    body: Any = bounded_json.loads(raw, "reverse provisioning request")
     if not isinstance(body, dict):
         raise RequestInvalid("The body is not a ReverseProvisioningRequest", [Problem("body", "not an object", "")])
     problems = [
@@ -76,6 +125,18 @@ def parse_request(raw: bytes) -> ReverseRequest:
     if not isinstance(bucket, str) or naming.check_bucket(bucket):
         why = "is missing or not a string" if not isinstance(bucket, str) else naming.check_bucket(bucket)
         problems.append(Problem("params.bucketName", str(why), "Name the MWAA environment's bucket."))
+    else:
+        problems += buckets.problems(bucket, "params.bucketName")
+    who = requester(body.get("catalogInfo"))
+    if who is None:
+        problems.append(
+            Problem(
+                "catalogInfo.spec.system",
+                "must name the component's data product (system:<domain>.<dataproduct>.<major>, or a "
+                "metadata.name <domain>.<dataproduct>.<major>.<component>)",
+                "Send the component's catalog-info, as Witboost does.",
+            )
+        )
     if not isinstance(key, str) or not key:
         problems.append(Problem("params.dagKey", "is missing or not a string", "Give the DAG's key in the bucket."))
     else:
@@ -86,7 +147,8 @@ def parse_request(raw: bytes) -> ReverseRequest:
         problems.append(Problem("params.skipSafetyChecks", "must be true or false", "Send a JSON boolean."))
     if problems:
         raise RequestInvalid("The reverse provisioning request is not valid", problems)
-    return ReverseRequest(str(bucket), str(key), bool(skip))
+    assert who is not None
+    return ReverseRequest(str(bucket), str(key), bool(skip), who)
 
 
 def _key_problem(key: str) -> str | None:
@@ -117,8 +179,8 @@ class ReverseProvisioner:
     def __init__(
         self,
         s3: S3,
-        staged: StagedDags,
-        registry: Registry,
+        claims: ClaimStore,
+        buckets: BucketPolicy,
         door: WorkloadDoor,
         workspaces: Workspaces,
         renderer: Renderer,
@@ -127,8 +189,9 @@ class ReverseProvisioner:
         max_dag_bytes: int,
     ) -> None:
         self.s3 = s3
-        self.staged = staged
-        self.registry = registry
+        self.claims = claims
+        self.ownership = Ownership(s3, claims)
+        self.buckets = buckets
         self.door = door
         self.workspaces = workspaces
         self.renderer = renderer
@@ -139,7 +202,7 @@ class ReverseProvisioner:
 
     def start(self, raw: bytes) -> tuple[str, Future[dict[str, Any]]]:
         """Parse (a malformed request raises before any token exists), record the task, run it."""
-        request = parse_request(raw)
+        request = parse_request(raw, self.buckets)
         token = self.tasks.create("reverse", None, status("RUNNING", {}, []))
 
         def run() -> dict[str, Any]:
@@ -147,11 +210,18 @@ class ReverseProvisioner:
                 body = self.run(request)
             except Exception as exc:  # the contract's FAILED, never a lost token
                 log.exception("reverse provisioning failed")
-                body = failed(f"internal error: {exc}")
+                body = failed(f"internal error: {type(exc).__name__}")
             self.tasks.finish(token, "COMPLETED" if body["status"] == "COMPLETED" else "FAILED", body)
             return body
 
-        return token, self._pool.submit(run)
+        future = self._pool.submit(run)
+
+        def end(done: Future[dict[str, Any]]) -> None:
+            if self.tasks.running_here(token):  # its run never wrote the final status
+                self.tasks.finish(token, "FAILED", failed(f"the run ended without an outcome: {done.exception()}"))
+
+        future.add_done_callback(end)
+        return token, future
 
     def status_of(self, token: str) -> dict[str, Any]:
         return self.tasks.get(token, ["reverse"]).body
@@ -159,75 +229,116 @@ class ReverseProvisioner:
     def run(self, request: ReverseRequest) -> dict[str, Any]:
         journal = Journal()
         where = f"s3://{request.bucket}/{request.dag_key}"
-        journal.add("reverse-provisioning", f"reverse provisioning of {where}")
+        who = request.requester
+        journal.add("reverse-provisioning", f"reverse provisioning of {where} for {who.data_product_id}")
         try:
+            file = request.dag_key.rpartition("/")[2]
+            if not file.startswith(who.key_prefix):
+                # Decided from the key alone: nothing of another data product is read.
+                raise Refused(
+                    f"{where} is not a DAG of {who.data_product_id} (its name does not begin {who.key_prefix})"
+                )
             if self.s3.head(request.bucket, request.dag_key) is None:
                 raise Refused(f"{where} does not exist")
-            owner = self.registry.owner_of(request.bucket, [request.dag_key], "")
-            if owner:
-                raise Refused(f"{where} is already managed by this service, as {owner}")
+            held = self.claims.holders(request.bucket, [request.dag_key]).get(request.dag_key)
+            if held:
+                mine = held.component_id.startswith(f"urn:dmb:cmp:{who.domain}:{who.data_product}:{who.major}:")
+                raise Refused(
+                    f"{where} is already managed by this service" + (f", as {held.component_id}" if mine else "")
+                )
             component, descriptor_key, workload = self._component(request)
             journal.add("reverse-provisioning", f"{where} is {workload.component_id}, named in {descriptor_key}")
-            plan_text = self.door.run(workload.workload_key, lambda door: self._plan(door, workload, request, journal))
+            self.door.run(workload.workload_key, lambda door: self._plan(door, workload, request, journal))
         except Refused as exc:
             return _failed(str(exc), journal)
         except ClientError as exc:
             return _failed("; ".join(p.render() for p in exc.problems), journal)
         except MwaaSpError as exc:
             return _failed(exc.message, journal)
-        journal.add("plan", plan_text)
         specific = component.get("specific") or {}
-        updates: dict[str, Any] = {f"{_SPECIFIC}.{k}": v for k, v in specific.items() if isinstance(k, str)}
+        # YAML values (dates among them) as JSON has them: the body is stored and answered as JSON.
+        updates: dict[str, Any] = {
+            f"{_SPECIFIC}.{k}": json.loads(json.dumps(v, default=str))
+            for k, v in specific.items()
+            if isinstance(k, str)
+        }
         updates[f"{_SPECIFIC}.dagName"] = workload.dag_name
         journal.add("reverse-provisioning", f"done at {datetime.now(UTC).isoformat()}: the next provision adopts it")
         return status("COMPLETED", updates, journal.entries)
 
     def _component(self, request: ReverseRequest) -> tuple[Mapping[str, Any], str, Workload]:
-        """The workload component whose deployed file is the key's, from a descriptor beside it."""
+        """The requesting data product's workload component whose deployed file is the key's, from a
+        descriptor beside it that this service wrote for it, or the older provisioner's of that data
+        product. Two keys are read at most: no folder is listed."""
         folder, _, file = request.dag_key.rpartition("/")
         prefix = f"{folder}/" if folder else ""
-        stem = file.rsplit(".", 1)[0]
-        candidates = [f"{prefix}{stem}_descriptor.yaml"] + sorted(
-            k
-            for k in self.s3.list_keys(request.bucket, prefix)
-            if k.endswith("_descriptor.yaml")
-            and "/" not in k[len(prefix) :]
-            and file.startswith(k[len(prefix) :].removesuffix("_descriptor.yaml") + "_")
-        )
-        for key in dict.fromkeys(candidates):
-            raw = self.s3.get(request.bucket, key, DEFAULT_MAX_DESCRIPTOR_BYTES)
-            if raw is None:
+        who = request.requester
+        ours = f"{prefix}{file.rsplit('.', 1)[0]}_descriptor.yaml"
+        legacy = f"{prefix}{who.key_prefix}descriptor.yaml"
+        for key in (ours, legacy):
+            tags = self.s3.tags(request.bucket, key)
+            if tags is None:
                 continue
-            found = self._match(raw, request.dag_key, request.bucket)
-            if found is not None:
+            raw = self.s3.get(request.bucket, key, DEFAULT_MAX_DESCRIPTOR_BYTES)
+            found = self._match(raw or b"", request)
+            if found is None:
+                continue
+            # Ours proves itself by its tag; the older provisioner's by being nobody's.
+            owner = tags.get(COMPONENT_TAG)
+            trusted = (
+                owner == found[1].component_id
+                if key == ours
+                else owner is None and not self.claims.holders(request.bucket, [key])
+            )
+            if trusted:
                 return found[0], key, found[1]
         raise Refused(
-            f"no descriptor beside s3://{request.bucket}/{request.dag_key} names a workload deployed as {file}: "
-            "its original dagName cannot be recovered (sanitising is lossy)"
+            f"no descriptor of {who.data_product_id} beside s3://{request.bucket}/{request.dag_key} names a workload "
+            f"deployed as {file}: its original dagName cannot be recovered (sanitising is lossy)"
         )
 
     @staticmethod
-    def _match(raw: bytes, dag_key: str, bucket: str) -> tuple[Mapping[str, Any], Workload] | None:
+    def _match(raw: bytes, request: ReverseRequest) -> tuple[Mapping[str, Any], Workload] | None:
+        who = request.requester
         for listed in listed_workloads(raw):
-            if listed.deployed_key == dag_key and listed.bucket == bucket:
-                text = yaml.safe_dump(
-                    {"dataProduct": dict(listed.data_product), "componentIdToProvision": listed.component_id},
-                    sort_keys=False,
-                )
-                return listed.component, parse_descriptor(text)
+            if listed.deployed_key != request.dag_key or listed.bucket != request.bucket:
+                continue
+            text = yaml.safe_dump(
+                {"dataProduct": dict(listed.data_product), "componentIdToProvision": listed.component_id},
+                sort_keys=False,
+            )
+            try:
+                workload = parse_descriptor(text)
+            except ClientError:
+                continue
+            if workload.urn.data_product_id != who.data_product_id:
+                continue
+            if who.component is not None and workload.urn.name != who.component:
+                continue
+            return listed.component, workload
         return None
 
-    def _plan(self, door: DoorPass, workload: Workload, request: ReverseRequest, journal: Journal) -> str:
+    def _plan(self, door: DoorPass, workload: Workload, request: ReverseRequest, journal: Journal) -> None:
         """Plan the workload's module importing what is deployed; nothing is applied."""
         state_key = self.backend.key(workload.workload_key)
-        if self.backend.has_resources(state_key):
+        managed = managed_keys(self.backend.read_json(state_key))
+        if managed:
             raise Refused(f"{workload.component_id} already has a Terraform state with objects in it")
         dag = self.s3.get(request.bucket, request.dag_key, self.max_dag_bytes) or b""
-        adopt = self.staged.adoptable(workload)
+        journal.add(
+            "reverse-provisioning",
+            f"deployed DAG: {len(dag)} bytes, sha256 {hashlib.sha256(dag).hexdigest()} (its source is not shown)",
+        )
+        existing = self.ownership.existing(workload, managed)
+        for proven in existing:
+            journal.add("plan", f"s3://{workload.bucket}/{proven.key} ({proven.resource}): {proven.proof}")
+        adopt = {p.resource: f"{workload.bucket}/{p.key}" for p in existing}
         workspace = self.workspaces.open(door, journal)
         workspace.prepare(self.renderer.render(workload, dag, adopt))
         plan = workspace.plan()
         journal.add("plan", f"Plan: {plan.summary}")
+        for resource in sorted(adopt):
+            journal.add("plan", f"module.workload.aws_s3_object.{resource}[0] will be imported")
         if not request.skip_safety_checks:
             if plan.summary.imported == 0:
                 raise Refused("the plan imports nothing (safety check; params.skipSafetyChecks skips it)")
@@ -236,5 +347,3 @@ class ReverseProvisioner:
                     f"the plan would destroy {plan.summary.destroy} object(s) (safety check; "
                     "params.skipSafetyChecks skips it)"
                 )
-        text, _ = workspace.show()
-        return text

@@ -20,7 +20,26 @@ MAX_ALIASES = 1_000
 
 
 # libyaml's parser when PyYAML was built with it (the wheels are): several times faster.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_SHOWN = 40
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """Safe constructors whose failures become YAML errors at the value's line: a timestamp like
+    ``2001-13-45``, an integer past Python's digit limit or ``!!timestamp x`` raise ``ValueError``,
+    ``AttributeError`` and friends from inside PyYAML, which would otherwise escape as a 500."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, RecursionError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any constructor's failure is this value's fault
+            shown = node.value if isinstance(node.value, str) else node.tag
+            shown = shown if len(shown) <= _MAX_SHOWN else shown[:_MAX_SHOWN] + "…"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value {shown!r}: {type(exc).__name__}: {exc}", node.start_mark
+            ) from exc
 
 
 class YamlRejected(Exception):
@@ -80,7 +99,10 @@ def load(text: str, field: str, max_bytes: int) -> Any:
     """Parse one YAML document from untrusted text; raise ``YamlRejected`` naming ``field``."""
     if len(text.encode("utf-8", errors="surrogatepass")) > max_bytes:
         raise _reject(field, f"larger than {max_bytes} bytes", "Send a smaller descriptor.")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except UnicodeError as exc:  # libyaml reads UTF-8: a lone surrogate cannot be encoded
+        raise _reject(field, f"not text: {exc}", "Send the descriptor as UTF-8 text.") from exc
     try:
         node = loader.get_single_node()
         if node is None:
@@ -89,6 +111,8 @@ def load(text: str, field: str, max_bytes: int) -> Any:
         return loader.construct_document(node)
     except RecursionError as exc:
         raise _reject(field, "nesting too deep to parse", "Flatten the descriptor.") from exc
+    except UnicodeError as exc:
+        raise _reject(field, f"not text: {exc}", "Send the descriptor as UTF-8 text.") from exc
     except yaml.MarkedYAMLError as exc:
         where = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
         raise _reject(field, f"not valid YAML: {exc.problem}{where}", "Send well-formed YAML.") from exc

@@ -7,6 +7,7 @@ with different settings can live in one process.
 from __future__ import annotations
 
 import importlib.resources
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,24 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     if value < minimum:
         raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """A comma-separated list; None when the variable is unset (an empty value is an empty list)."""
+    raw = env.get(name)
+    if raw is None:
+        return None
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = _list(env, name) or ()
+    for item in found:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigurationError(f"{name}: {item!r} is not an IP address or network") from exc
+    return found
 
 
 @dataclass(frozen=True)
@@ -131,6 +150,28 @@ class Settings:
     """MWAA_SP_ACL_GROUP_PRINCIPAL: IAM principal of a group ref (role:AWSReservedSSO_{group} on Identity Center)."""
     acl_principal_mapper: str | None = None
     """MWAA_SP_ACL_PRINCIPAL_MAPPER: name of a ``mwaa_sp.principal_mappers`` entry point replacing the templates."""
+    allowed_buckets: tuple[str, ...] | None = None
+    """MWAA_SP_ALLOWED_BUCKETS: comma-separated bucket names or globs descriptors may name (unset: the MWAA
+    environment's source bucket when MWAA_SP_MWAA_ENVIRONMENT is set, the sandbox's bucket, else every
+    bucket). The state bucket is always refused."""
+    compile_workers: int = 2
+    """MWAA_SP_COMPILE_WORKERS: DAG compile checks at once, each in a warm child capped at 1 GiB and 20 s."""
+    plan_retention: int = 20
+    """MWAA_SP_PLAN_RETENTION: stored plans kept per workload (the last applied one and a plan the review
+    gate may still need are kept besides)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """MWAA_SP_TRUSTED_PROXIES: comma-separated addresses or networks of the reverse proxies whose
+    X-Forwarded-For/-Proto/-Host are believed; from anyone else those headers are ignored."""
+    header_timeout_s: int = 10
+    """MWAA_SP_HEADER_TIMEOUT: seconds a connection may take to send a request's headers (idle included)."""
+    body_timeout_s: int = 60
+    """MWAA_SP_BODY_TIMEOUT: seconds a request may take to send its body."""
+    lock_check_s: int = 1
+    """MWAA_SP_LOCK_CHECK_INTERVAL: seconds between checks that a held workload lock's database connection
+    is alive (PostgreSQL): how late a lost lock stops Terraform. It is also checked before every apply and
+    every record."""
+    ready_timeout_s: int = 5
+    """MWAA_SP_READY_TIMEOUT: seconds /ready waits for the database and the S3 endpoint."""
 
     @property
     def effective_database_url(self) -> str:
@@ -197,4 +238,12 @@ class Settings:
             task_retention_days=_int(env, "MWAA_SP_TASK_RETENTION_DAYS", defaults.task_retention_days),
             api_tokens=tuple(t.strip() for t in env.get("MWAA_SP_API_TOKENS", "").split(",") if t.strip()),
             task_lease_s=_int(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
+            allowed_buckets=_list(env, "MWAA_SP_ALLOWED_BUCKETS"),
+            compile_workers=_int(env, "MWAA_SP_COMPILE_WORKERS", defaults.compile_workers),
+            plan_retention=_int(env, "MWAA_SP_PLAN_RETENTION", defaults.plan_retention),
+            trusted_proxies=_networks(env, "MWAA_SP_TRUSTED_PROXIES"),
+            header_timeout_s=_int(env, "MWAA_SP_HEADER_TIMEOUT", defaults.header_timeout_s),
+            body_timeout_s=_int(env, "MWAA_SP_BODY_TIMEOUT", defaults.body_timeout_s),
+            ready_timeout_s=_int(env, "MWAA_SP_READY_TIMEOUT", defaults.ready_timeout_s),
+            lock_check_s=_int(env, "MWAA_SP_LOCK_CHECK_INTERVAL", defaults.lock_check_s),
         )

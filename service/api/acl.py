@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Controller, Request, post
@@ -10,6 +9,7 @@ from litestar.di import NamedDependency
 
 from service.acl import AccessControl
 from service.api.body import read_body
+from service.api.bulkheads import Bulkheads
 from service.api.models import ProvisioningStatus, UpdateAclRequest, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS
@@ -33,7 +33,10 @@ class AclController(Controller):
         ),
     )
     async def update_acl(
-        self, request: Request[Any, Any, Any], access: NamedDependency[AccessControl]
+        self,
+        request: Request[Any, Any, Any],
+        access: NamedDependency[AccessControl],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> ProvisioningStatus:
         raw = await read_body(request)
-        return typed(ProvisioningStatus, await asyncio.to_thread(access.update, raw))
+        return typed(ProvisioningStatus, await bulkheads.contract.run(access.update, raw))

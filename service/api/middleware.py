@@ -1,12 +1,16 @@
-"""ASGI middleware: optional bearer-token authentication and one structured log line per request."""
+"""ASGI middleware: forwarded headers from trusted proxies only, optional bearer-token
+authentication, and one structured log line per request."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -15,11 +19,12 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Sc
 
 from service.api.origin import UNSAFE_METHODS, cross_site
 from service.errors import ClientError, Problem, request_validation_error
+from service.store.sessions import SessionStore
 from service.ui import session
 
 log = logging.getLogger("mwaa_sp.http")
 # The web view's login page must answer without a token: it is where the token is given.
-_OPEN_PATHS = ("/health", "/ui/login")
+_OPEN_PATHS = ("/health", "/ready", "/ui/login")
 
 
 def _cross_site_refused() -> bytes:
@@ -47,16 +52,49 @@ def _unauthorised() -> bytes:
     return json.dumps(request_validation_error(error)).encode()
 
 
+_FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")
+
+
+def forwarded(scope: Scope, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> None:
+    """Believe a request's ``X-Forwarded-*`` only when its peer is a configured proxy
+    (MWAA_SP_TRUSTED_PROXIES): then the scheme and client come from them; from anyone else they
+    are removed, so nothing downstream (the cross-site check, the Secure cookie) reads a client's
+    own claim about where it is."""
+    client = scope.get("client")
+    peer = client[0] if client else ""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        address = None
+    headers = scope.get("headers", [])
+    if address is None or not any(address in network for network in trusted):
+        scope["headers"] = [(k, v) for k, v in headers if k.lower() not in _FORWARDED]
+        return
+    named = {k.lower(): v.decode("latin-1") for k, v in headers}
+    proto = named.get(b"x-forwarded-proto", "").split(",")[0].strip().lower()
+    if proto in ("http", "https"):
+        scope["scheme"] = proto
+    hops = [h.strip() for h in named.get(b"x-forwarded-for", "").split(",") if h.strip()]
+    if hops and client:
+        scope["client"] = (hops[-1], client[1])
+
+
 class RequestMiddleware:
     """Checks ``Authorization: Bearer`` against MWAA_SP_API_TOKENS (constant-time, every endpoint but
-    ``/health`` and the web view's login page; under ``/ui`` the login's session cookie counts too)
-    and logs method, path, status, duration and a request id — never headers or bodies."""
+    ``/health``, ``/ready`` and the web view's login page; under ``/ui`` an open session's cookie
+    counts too) and logs method, path, status, duration and a request id — never headers or bodies."""
 
-    def __init__(self, app: ASGIApp, tokens: tuple[str, ...]) -> None:
+    def __init__(
+        self, app: ASGIApp, tokens: tuple[str, ...], sessions: SessionStore, trusted_proxies: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.tokens = tuple(t.encode() for t in tokens)
+        self.sessions = sessions
+        self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        # Session lookups are database reads: off the event loop, on a pool of their own.
+        self._lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-sessions")
 
-    def _authorised(self, scope: Scope) -> bool:
+    async def _authorised(self, scope: Scope) -> bool:
         if not self.tokens or scope["path"] in _OPEN_PATHS:
             return True
         headers = dict(scope.get("headers", []))
@@ -69,7 +107,10 @@ class RequestMiddleware:
         if not session.is_ui(scope["path"]):
             return False
         cookie = session.from_header(headers.get(b"cookie", b""))
-        return cookie is not None and session.valid(cookie, self.tokens)
+        session_id = session.verify(cookie, self.tokens) if cookie is not None else None
+        if session_id is None:
+            return False
+        return await asyncio.get_running_loop().run_in_executor(self._lookups, self.sessions.active, session_id)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if session.is_ui(scope["path"]):
@@ -103,6 +144,7 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        forwarded(scope, self.trusted)
         try:
             if _forged(scope):
                 start: HTTPResponseStartEvent = {
@@ -112,7 +154,7 @@ class RequestMiddleware:
                 }
                 await send_with_id(start)
                 await send_with_id({"type": "http.response.body", "body": _cross_site_refused(), "more_body": False})
-            elif self._authorised(scope):
+            elif await self._authorised(scope):
                 await self.app(scope, receive, send_with_id)
             else:
                 await self._refuse(scope, send_with_id)

@@ -242,6 +242,19 @@ class Health(Struct, rename="camel"):
     status: Literal["ok"]
 
 
+class ReadinessCheck(Struct, rename="camel"):
+    name: str
+    ok: bool
+    detail: str
+
+
+class Readiness(Struct, rename="camel"):
+    """``ready`` only when every check passed."""
+
+    status: Literal["ready", "not ready"]
+    checks: list[ReadinessCheck]
+
+
 class BuildInfo(Struct, rename="camel"):
     name: str
     version: str

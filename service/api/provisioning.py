@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.api.body import read_body
+from service.api.bulkheads import Bulkheads
 from service.api.models import (
     ProvisioningRequest,
     ProvisioningStatus,
@@ -61,14 +62,17 @@ class ProvisioningController(Controller):
         ),
     )
     async def validate(
-        self, request: Request[Any, Any, Any], provisioner: NamedDependency[Provisioner]
+        self,
+        request: Request[Any, Any, Any],
+        provisioner: NamedDependency[Provisioner],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> ValidationResult:
         # The contract gives /v1/validate no 400: a malformed or oversized request is an invalid one.
         try:
             parsed = parse_body(await read_body(request))
         except ClientError as exc:
             return typed(ValidationResult, validation_result(exc.problems))
-        problems = await asyncio.to_thread(provisioner.validation_problems, parsed)
+        problems = await bulkheads.contract.run(provisioner.validation_problems, parsed)
         return typed(ValidationResult, validation_result(problems))
 
     @post(
@@ -78,10 +82,13 @@ class ProvisioningController(Controller):
         **documented({202: (str, "A token to poll the validation's status and result with")}, body=ProvisioningRequest),
     )
     async def validate_async(
-        self, request: Request[Any, Any, Any], provisioner: NamedDependency[Provisioner]
+        self,
+        request: Request[Any, Any, Any],
+        provisioner: NamedDependency[Provisioner],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
         raw = await read_body(request)
-        token, _ = await asyncio.to_thread(provisioner.start_validation, raw)
+        token, _ = await bulkheads.contract.run(provisioner.start_validation, raw)
         return token_response(token)
 
     @get(
@@ -91,9 +98,12 @@ class ProvisioningController(Controller):
         **documented({200: (ValidationStatus, "The validation's status; its result once COMPLETED")}),
     )
     async def validation_status(
-        self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
+        self,
+        token: FromPath[str],
+        provisioner: NamedDependency[Provisioner],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> ValidationStatus:
-        return typed(ValidationStatus, await asyncio.to_thread(provisioner.status, token, ["validate"]))
+        return typed(ValidationStatus, await bulkheads.reads.run(provisioner.status, token, ["validate"]))
 
     async def _operate(
         self,
@@ -101,9 +111,10 @@ class ProvisioningController(Controller):
         request: Request[Any, Any, Any],
         provisioner: Provisioner,
         settings: Settings,
+        bulkheads: Bulkheads,
     ) -> Response[Any]:
         parsed = parse_body(await read_body(request))
-        token, future = await asyncio.to_thread(provisioner.start, kind, parsed)
+        token, future = await bulkheads.contract.run(provisioner.start, kind, parsed)
         return await answer(token, future, ProvisioningStatus, settings.async_mode)
 
     @post(
@@ -117,8 +128,9 @@ class ProvisioningController(Controller):
         request: Request[Any, Any, Any],
         provisioner: NamedDependency[Provisioner],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
-        return await self._operate("provision", request, provisioner, settings)
+        return await self._operate("provision", request, provisioner, settings, bulkheads)
 
     @post(
         "/v1/unprovision",
@@ -131,8 +143,9 @@ class ProvisioningController(Controller):
         request: Request[Any, Any, Any],
         provisioner: NamedDependency[Provisioner],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
-        return await self._operate("unprovision", request, provisioner, settings)
+        return await self._operate("unprovision", request, provisioner, settings, bulkheads)
 
     @get(
         "/v1/provision/{token:str}/status",
@@ -141,7 +154,10 @@ class ProvisioningController(Controller):
         **documented({200: (ProvisioningStatus, "The task's status; its outcome once done")}),
     )
     async def provision_status(
-        self, token: FromPath[str], provisioner: NamedDependency[Provisioner]
+        self,
+        token: FromPath[str],
+        provisioner: NamedDependency[Provisioner],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> ProvisioningStatus:
-        body = await asyncio.to_thread(provisioner.status, token, ["provision", "unprovision"])
+        body = await bulkheads.reads.run(provisioner.status, token, ["provision", "unprovision"])
         return typed(ProvisioningStatus, body)

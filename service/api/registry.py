@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from litestar import Controller, post
 from litestar.di import NamedDependency
 
+from service.api.bulkheads import Bulkheads
 from service.api.models import RebuildResult
 from service.api.openapi import documented
 from service.rebuild import Rebuilder
@@ -26,5 +25,7 @@ class RegistryController(Controller):
         ),
         **documented({200: (RebuildResult, "The workloads now in the registry")}, errors=(500,)),
     )
-    async def rebuild(self, rebuilder: NamedDependency[Rebuilder]) -> RebuildResult:
-        return RebuildResult(await asyncio.to_thread(rebuilder))
+    async def rebuild(
+        self, rebuilder: NamedDependency[Rebuilder], bulkheads: NamedDependency[Bulkheads]
+    ) -> RebuildResult:
+        return RebuildResult(await bulkheads.operations.run(rebuilder))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from service.api.body import read_body
+from service.api.bulkheads import Bulkheads
 from service.api.models import ReverseProvisioningRequest, ReverseProvisioningStatus, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS, TOKEN, answer
@@ -35,9 +35,10 @@ class ReverseProvisioningController(Controller):
         request: Request[Any, Any, Any],
         reverse: NamedDependency[ReverseProvisioner],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
         raw = await read_body(request)
-        token, future = await asyncio.to_thread(reverse.start, raw)
+        token, future = await bulkheads.contract.run(reverse.start, raw)
         return await answer(token, future, ReverseProvisioningStatus, settings.async_mode)
 
     @get(
@@ -47,6 +48,9 @@ class ReverseProvisioningController(Controller):
         **documented({200: (ReverseProvisioningStatus, "The operation's status; its updates once COMPLETED")}),
     )
     async def reverse_provisioning_status(
-        self, token: FromPath[str], reverse: NamedDependency[ReverseProvisioner]
+        self,
+        token: FromPath[str],
+        reverse: NamedDependency[ReverseProvisioner],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> ReverseProvisioningStatus:
-        return typed(ReverseProvisioningStatus, await asyncio.to_thread(reverse.status_of, token))
+        return typed(ReverseProvisioningStatus, await bulkheads.reads.run(reverse.status_of, token))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -11,7 +9,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from service import bounded_json
 from service.api.body import read_body
+from service.api.bulkheads import Bulkheads
 from service.api.models import (
     DriftRun,
     DriftRunRequest,
@@ -43,11 +43,12 @@ class WorkloadsController(Controller):
     async def list_workloads(
         self,
         operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: FromQuery[str | None] = None,
         drift: FromQuery[str | None] = None,
     ) -> list[Workload]:
-        found = await asyncio.to_thread(operations.workloads, data_product, status, drift)
+        found = await bulkheads.reads.run(operations.workloads, data_product, status, drift)
         return [typed(Workload, entry) for entry in found]
 
     @get(
@@ -55,16 +56,26 @@ class WorkloadsController(Controller):
         summary="One workload: deployment, last operation, last drift check",
         **documented({200: (Workload, "The workload")}, errors=REGISTRY),
     )
-    async def show_workload(self, component_id: FromPath[str], operations: NamedDependency[Operations]) -> Workload:
-        return typed(Workload, await asyncio.to_thread(operations.workload, component_id))
+    async def show_workload(
+        self,
+        component_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
+    ) -> Workload:
+        return typed(Workload, await bulkheads.reads.run(operations.workload, component_id))
 
     @get(
         "/workloads/{component_id:str}/plans",
         summary="The workload's stored plans, newest first",
         **documented({200: (list[Plan], "The stored plans")}, errors=REGISTRY),
     )
-    async def list_plans(self, component_id: FromPath[str], operations: NamedDependency[Operations]) -> list[Plan]:
-        found = await asyncio.to_thread(operations.plans_of, component_id)
+    async def list_plans(
+        self,
+        component_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
+    ) -> list[Plan]:
+        found = await bulkheads.reads.run(operations.plans_of, component_id)
         return [typed(Plan, plan) for plan in found]
 
     @get(
@@ -73,9 +84,13 @@ class WorkloadsController(Controller):
         **documented({200: (PlanDetail, "The plan")}, errors=REGISTRY),
     )
     async def show_plan(
-        self, component_id: FromPath[str], plan_id: FromPath[str], operations: NamedDependency[Operations]
+        self,
+        component_id: FromPath[str],
+        plan_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> PlanDetail:
-        return typed(PlanDetail, await asyncio.to_thread(operations.plan, component_id, plan_id))
+        return typed(PlanDetail, await bulkheads.operations.run(operations.plan, component_id, plan_id))
 
     @post(
         "/workloads/plan",
@@ -83,10 +98,13 @@ class WorkloadsController(Controller):
         **documented({200: (SpeculativePlan, "The plan, stored for review")}, body=ProvisioningRequest),
     )
     async def speculative_plan(
-        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+        self,
+        request: Request[Any, Any, Any],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> SpeculativePlan:
         parsed = parse_body(await read_body(request))
-        return typed(SpeculativePlan, await asyncio.to_thread(operations.speculative_plan, parsed))
+        return typed(SpeculativePlan, await bulkheads.operations.run(operations.speculative_plan, parsed))
 
     @post(
         "/drift-runs",
@@ -98,10 +116,13 @@ class WorkloadsController(Controller):
         ),
     )
     async def start_drift_run(
-        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+        self,
+        request: Request[Any, Any, Any],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[DriftRunStarted]:
         options = _drift_options(await read_body(request))
-        run_id = await asyncio.to_thread(
+        run_id = await bulkheads.operations.run(
             operations.start_drift_run,
             options.workloads,
             options.data_product,
@@ -115,8 +136,10 @@ class WorkloadsController(Controller):
         summary="Progress and report of a drift run",
         **documented({200: (DriftRun, "The run: its progress, and its report once done")}),
     )
-    async def drift_run(self, run_id: FromPath[str], operations: NamedDependency[Operations]) -> DriftRun:
-        return typed(DriftRun, await asyncio.to_thread(operations.drift_run, run_id))
+    async def drift_run(
+        self, run_id: FromPath[str], operations: NamedDependency[Operations], bulkheads: NamedDependency[Bulkheads]
+    ) -> DriftRun:
+        return typed(DriftRun, await bulkheads.reads.run(operations.drift_run, run_id))
 
     @get(
         "/metrics",
@@ -124,16 +147,13 @@ class WorkloadsController(Controller):
         summary="Prometheus metrics: workloads by drift verdict",
         **documented({200: (str, "Prometheus text exposition")}, errors=(500,), media_type=MediaType.TEXT),
     )
-    async def metrics(self, operations: NamedDependency[Operations]) -> str:
-        return await asyncio.to_thread(operations.metrics)
+    async def metrics(self, operations: NamedDependency[Operations], bulkheads: NamedDependency[Bulkheads]) -> str:
+        return await bulkheads.reads.run(operations.metrics)
 
 
 def _drift_options(raw: bytes) -> DriftRunRequest:
     """Checked by hand rather than decoded, so every broken field is named."""
-    try:
-        body = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestInvalid("The body is not JSON", [Problem("body", str(exc), "Send a JSON object.")]) from exc
+    body = bounded_json.loads(raw or b"{}", "drift run")
     if not isinstance(body, dict):
         raise RequestInvalid("The body is not a JSON object", [Problem("body", "not an object", "Send {}.")])
     workloads, data_product = body.get("workloads", []), body.get("dataProduct")

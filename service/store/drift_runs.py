@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,9 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
+from service.store.clock import db_now, sql_now
+from service.store.database import until_answered
 from service.store.models import DriftRunRow
-from service.store.tasks import now
 
 ABANDONED = (
     "the service replica running this drift run stopped before it finished; verdicts already "
@@ -60,35 +62,50 @@ class DriftRunStore:
     def __init__(self, engine: Engine, owner: str) -> None:
         self.engine = engine
         self.owner = owner
+        self._running: set[str] = set()
+        """The runs this process is running now: the only ones whose leases it renews."""
+        self._guard = threading.Lock()
 
     def create(self, total: int, options: dict[str, Any]) -> str:
         run_id = secrets.token_urlsafe(16)
         with Session(self.engine) as session, session.begin():
+            stamp = sql_now(session)
             session.add(
                 DriftRunRow(
                     run_id=run_id,
                     status="RUNNING",
-                    created_at=now(),
-                    updated_at=now(),
+                    created_at=stamp,
+                    updated_at=stamp,
                     total=total,
                     owner=self.owner,
-                    heartbeat_at=now(),
+                    heartbeat_at=stamp,
                     options=json.dumps(options),
                 )
             )
+        with self._guard:
+            self._running.add(run_id)
         return run_id
 
     def progress(self, run_id: str, done: int) -> None:
         with Session(self.engine) as session, session.begin():
             row = session.get(DriftRunRow, run_id)
             if row is not None and row.status == "RUNNING":
-                row.done, row.updated_at = done, now()
+                row.done, row.updated_at = done, sql_now(session)
 
     def finish(self, run_id: str, status: str, report: dict[str, Any]) -> None:
-        with Session(self.engine) as session, session.begin():
-            row = session.get(DriftRunRow, run_id)
-            if row is not None and row.status == "RUNNING":
-                row.status, row.report, row.updated_at = status, json.dumps(report), now()
+        """The run's outcome, retried until the database answers (it replaces an expiry's failure)."""
+
+        def write() -> None:
+            with Session(self.engine) as session, session.begin():
+                row = session.get(DriftRunRow, run_id, with_for_update=True)
+                if row is not None and (row.status == "RUNNING" or row.owner == self.owner):
+                    row.status, row.report, row.updated_at = status, json.dumps(report), sql_now(session)
+
+        try:
+            until_answered(write, f"final status of drift run {run_id[:6]}")
+        finally:
+            with self._guard:
+                self._running.discard(run_id)
 
     def get(self, run_id: str) -> DriftRun:
         with Session(self.engine) as session:
@@ -103,25 +120,33 @@ class DriftRunStore:
             rows = session.scalars(select(DriftRunRow).order_by(DriftRunRow.created_at.desc()).limit(limit))
             return [_run(row) for row in rows]
 
+    def _mine(self) -> list[str]:
+        with self._guard:
+            return list(self._running)
+
     def renew(self) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(DriftRunRow)
-                .where(DriftRunRow.owner == self.owner, DriftRunRow.status == "RUNNING")
-                .values(heartbeat_at=now())
-            )
+        running = self._mine()
+        if running:
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(DriftRunRow)
+                    .where(DriftRunRow.run_id.in_(running), DriftRunRow.status == "RUNNING")
+                    .values(heartbeat_at=sql_now(session))
+                )
 
     def release_leases(self) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(DriftRunRow)
-                .where(DriftRunRow.owner == self.owner, DriftRunRow.status == "RUNNING")
-                .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
-            )
+        running = self._mine()
+        if running:
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(DriftRunRow)
+                    .where(DriftRunRow.run_id.in_(running), DriftRunRow.status == "RUNNING")
+                    .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
+                )
 
     def fail_expired(self, lease: timedelta) -> list[str]:
-        cutoff = now() - lease
         with Session(self.engine) as session, session.begin():
+            cutoff = db_now(session) - lease
             rows = session.scalars(
                 select(DriftRunRow)
                 # Runs from before leases existed have no heartbeat: nobody will finish them either.
@@ -132,6 +157,6 @@ class DriftRunStore:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                row.status, row.updated_at = "FAILED", now()
+                row.status, row.updated_at = "FAILED", sql_now(session)
                 row.report = json.dumps({"error": ABANDONED})
             return [row.run_id for row in rows]

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from service.principals import Principal
+from service.store.fences import Fence, check_fence
 from service.store.models import GrantRow
 
 _ADDRESSES = {"user": "aws_iam_user_policy", "group": "aws_iam_group_policy", "role": "aws_iam_role_policy"}
@@ -69,8 +70,9 @@ class GrantStore:
             rows = session.scalars(select(GrantRow).where(GrantRow.workload_key != workload_key))
             return {f"{r.kind}:{r.principal}:{r.policy_name}" for r in rows}
 
-    def replace(self, workload_key: str, component_id: str, grants: set[Grant]) -> None:
+    def replace(self, workload_key: str, component_id: str, grants: set[Grant], fence: Fence | None = None) -> None:
         with Session(self.engine) as session, session.begin():
+            check_fence(session, fence)
             session.execute(delete(GrantRow).where(GrantRow.workload_key == workload_key))
             for grant in grants:
                 session.add(

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, LargeBinary, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on every database: SQLite stores no time zone and hands naive
+    values back, which read as local time would be off by the host's UTC offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -19,14 +42,17 @@ class TaskRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     component_id: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     body: Mapped[str] = mapped_column(Text, default="{}")
     """The status body Witboost polls for, as JSON."""
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The replica running the task."""
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    """Renewed while the owner lives; a RUNNING task whose lease ran out is failed by any replica."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    """Renewed while the owner runs it; a RUNNING task whose lease ran out is failed by any replica."""
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """Who wrote the final status: ``owner`` (the replica that ran it) or ``lease`` (another replica,
+    after the owner's lease ran out; the owner's own outcome, once it can write it, replaces that)."""
 
 
 class WorkloadRow(Base):
@@ -50,13 +76,13 @@ class WorkloadRow(Base):
     """JSON fingerprints of the deployed objects as Terraform left them."""
     last_operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    last_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     plan_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     drift_status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     """in_sync | drifted | missing | error, from the last drift check."""
     drift_report: Mapped[str | None] = mapped_column(Text, nullable=True)
-    drift_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    drift_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class DriftCheckRow(Base):
@@ -66,7 +92,7 @@ class DriftCheckRow(Base):
 
     check_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     component_id: Mapped[str] = mapped_column(String(512), index=True)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16))
     report: Mapped[str] = mapped_column(Text, default="{}")
 
@@ -80,7 +106,7 @@ class PlanRow(Base):
     component_id: Mapped[str] = mapped_column(String(512), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     """provision | unprovision | speculative | reconcile"""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
     add: Mapped[int] = mapped_column(Integer, default=0)
     change: Mapped[int] = mapped_column(Integer, default=0)
@@ -104,14 +130,14 @@ class DriftRunRow(Base):
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     """RUNNING | COMPLETED | FAILED"""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[str] = mapped_column(Text, default="{}")
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The replica running the drift run; its lease is renewed like a task's."""
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     options: Mapped[str] = mapped_column(Text, default="{}")
     """What was asked: workloads, dataProduct, thorough, reconcile."""
 
@@ -127,8 +153,8 @@ class ReplicaRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     """service | cli"""
     pid: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class TerraformRunRow(Base):
@@ -144,9 +170,12 @@ class TerraformRunRow(Base):
     replica_id: Mapped[str] = mapped_column(String(64))
     who: Mapped[str] = mapped_column(String(256))
     task: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    clock_offset_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """The recording process's clock minus the database's, when the run began: Terraform writes a lock's
+    ``Created`` with the process's clock, the run's window is in the database's."""
 
 
 class GrantRow(Base):
@@ -160,3 +189,37 @@ class GrantRow(Base):
     policy_name: Mapped[str] = mapped_column(String(128), primary_key=True)
     component_id: Mapped[str] = mapped_column(String(512), index=True)
     arn: Mapped[str] = mapped_column(String(1024))
+
+
+class ClaimRow(Base):
+    """One component per deployed S3 key: the primary key decides who owns ``(bucket, key)``."""
+
+    __tablename__ = "key_claims"
+
+    bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    component_id: Mapped[str] = mapped_column(String(512), index=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    """provision | adopted (an operator's explicit adoption of an object already there)"""
+    claimed_by: Mapped[str] = mapped_column(String(256), default="")
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FenceRow(Base):
+    """The generation of each workload's door: advanced on every entry, checked on every fenced write."""
+
+    __tablename__ = "workload_fences"
+
+    workload_key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+class UiSessionRow(Base):
+    """A web view sign-in: one row per sign-in, deleted by sign-out (so a copied cookie dies with it)."""
+
+    __tablename__ = "ui_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Random, and signed into the cookie with the token (a cookie cannot name another session)."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -1,4 +1,7 @@
-"""Stored plans: every provision, unprovision, speculative plan and reconcile keeps its plan."""
+"""Stored plans: every provision, unprovision, speculative plan and reconcile keeps its plan — the
+newest ``retention`` of each workload (MWAA_SP_PLAN_RETENTION), plus the newest applied one and the
+reviewed plan the review gate may still need, whatever their age. A plan with its saved plan file
+and rendering weighs about 1.3 MB."""
 
 from __future__ import annotations
 
@@ -6,13 +9,13 @@ import json
 import secrets
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from service.engine.results import ChangeSummary
 from service.review import PlanArtifact
+from service.store.clock import sql_now
 from service.store.models import PlanRow
-from service.store.tasks import now
 
 REVIEWABLE = ("speculative", "validate")
 
@@ -40,11 +43,26 @@ def summary(row: PlanRow) -> dict[str, Any]:
     }
 
 
+def kept(plans: list[tuple[str, str, bool]], retention: int) -> set[str]:
+    """Which of a workload's plans (id, kind, applied), newest first, are kept (pure)."""
+    keep = {plan_id for plan_id, _, _ in plans[:retention]}
+    keep.update(next(([p] for p, _, applied in plans if applied), []))
+    for plan_id, kind, applied in plans:  # what latest_reviewed would find
+        if applied:
+            break
+        if kind in REVIEWABLE:
+            keep.add(plan_id)
+            break
+    return keep
+
+
 class PlanStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, retention: int = 20) -> None:
         self.engine = engine
+        self.retention = retention
 
     def save(self, component_id: str, artifact: PlanArtifact, applied: bool, plan_file: bytes | None = None) -> str:
+        """Store a plan, and prune the workload's older ones past the retention."""
         plan_id = secrets.token_hex(8)
         with Session(self.engine) as session, session.begin():
             session.add(
@@ -52,7 +70,7 @@ class PlanStore:
                     plan_id=plan_id,
                     component_id=component_id,
                     kind=artifact.kind,
-                    created_at=now(),
+                    created_at=sql_now(session),
                     applied=applied,
                     add=artifact.summary.add,
                     change=artifact.summary.change,
@@ -67,13 +85,22 @@ class PlanStore:
                     dag_diff=artifact.dag_diff,
                 )
             )
+            session.flush()
+            self._prune(session, component_id)
         return plan_id
 
-    def mark_applied(self, plan_id: str) -> None:
-        with Session(self.engine) as session, session.begin():
-            row = session.get(PlanRow, plan_id)
-            if row is not None:
-                row.applied = True
+    def _prune(self, session: Session, component_id: str) -> None:
+        rows = session.execute(
+            select(PlanRow.plan_id, PlanRow.kind, PlanRow.applied)
+            .where(PlanRow.component_id == component_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.plan_id)
+        ).all()
+        if len(rows) <= self.retention:
+            return
+        keep = kept([(r.plan_id, r.kind, r.applied) for r in rows], self.retention)
+        doomed = [r.plan_id for r in rows if r.plan_id not in keep]
+        if doomed:
+            session.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
 
     def list(self, component_id: str) -> list[dict[str, Any]]:
         with Session(self.engine) as session:

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from service.s3 import ObjectFingerprint
+from service.store.clock import sql_now
+from service.store.fences import Fence, check_fence
 from service.store.models import DriftCheckRow, WorkloadRow
-from service.store.tasks import now
 from service.workload import Workload
 
 DRIFT_HISTORY_KEPT = 100
@@ -109,19 +110,6 @@ class Registry:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def owner_of(self, bucket: str, keys: list[str], except_component: str) -> str | None:
-        """The component (other than ``except_component``) whose deployed objects use one of ``keys``."""
-        with Session(self.engine) as session:
-            row = session.scalars(
-                select(WorkloadRow).where(
-                    WorkloadRow.deployed.is_(True),
-                    WorkloadRow.bucket == bucket,
-                    WorkloadRow.component_id != except_component,
-                    or_(WorkloadRow.dag_key.in_(keys), WorkloadRow.descriptor_key.in_(keys)),
-                )
-            ).first()
-            return None if row is None else row.component_id
-
     def deployed(self, component_id: str) -> Deployed | None:
         with Session(self.engine) as session:
             row = session.get(WorkloadRow, component_id)
@@ -154,10 +142,12 @@ class Registry:
         *,
         plan_id: str | None = None,
         module_version: str | None = None,
+        fence: Fence | None = None,
     ) -> None:
         """Record an operation's outcome; ``deployed`` is None after a destroy or a failure, which
-        also invalidates the fast no-op check."""
+        also invalidates the fast no-op check. ``fence``: refused unless still the door's holder."""
         with Session(self.engine) as session, session.begin():
+            check_fence(session, fence)
             row = session.get(WorkloadRow, workload.component_id)
             if row is None:
                 row = WorkloadRow(component_id=workload.component_id)
@@ -171,7 +161,7 @@ class Registry:
             row.state_key = state_key
             row.last_operation = operation
             row.last_status = status
-            row.last_at = now()
+            row.last_at = sql_now(session)
             if summary is not None:
                 row.plan_summary = json.dumps(summary)
             if plan_id is not None:
@@ -205,14 +195,14 @@ class Registry:
             row.major = workload_key.split("/")[2] if workload_key.count("/") == 3 else ""
             row.bucket, row.dag_key, row.descriptor_key = bucket, dag_key, descriptor_key
             row.state_key, row.deployed = state_key, True
-            row.last_operation, row.last_status, row.last_at = "rebuild", "COMPLETED", now()
+            row.last_operation, row.last_status, row.last_at = "rebuild", "COMPLETED", sql_now(session)
             row.inputs_digest = row.state_fingerprint = row.objects = None
 
     def record_drift(self, component_id: str, status: str, report: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():
             row = session.get(WorkloadRow, component_id)
             if row is not None:
-                checked_at = now()
+                checked_at = sql_now(session)
                 row.drift_status = status
                 row.drift_report = json.dumps(report)
                 row.drift_checked_at = checked_at
@@ -244,9 +234,10 @@ class Registry:
                 for r in session.scalars(query)
             ]
 
-    def record_fingerprints(self, component_id: str, deployed: Deployed) -> None:
+    def record_fingerprints(self, component_id: str, deployed: Deployed, fence: Fence | None = None) -> None:
         """After a reconcile: the objects as Terraform left them, so the fast checks trust them again."""
         with Session(self.engine) as session, session.begin():
+            check_fence(session, fence)
             row = session.get(WorkloadRow, component_id)
             if row is not None:
                 row.inputs_digest = deployed.inputs_digest

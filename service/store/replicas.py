@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
+from service.store.clock import aware, db_now, sql_now
 from service.store.models import ReplicaRow
-from service.store.tasks import now
 
 _GONE = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -45,11 +45,12 @@ class ReplicaStore:
         """Say this process is alive (creating its row the first time)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(ReplicaRow, self.replica_id)
+            stamp = sql_now(session)
             if row is None:
                 row = ReplicaRow(replica_id=self.replica_id, who=self.who, kind=self.kind, pid=os.getpid())
-                row.started_at = now()
+                row.started_at = stamp
                 session.add(row)
-            row.heartbeat_at = now()
+            row.heartbeat_at = stamp
 
     def release(self) -> None:
         """Give the lease up at once (a clean exit, or a shutdown past its grace)."""
@@ -61,14 +62,10 @@ class ReplicaStore:
     def last_seen(self, replica_ids: set[str]) -> dict[str, datetime]:
         with Session(self.engine) as session:
             rows = session.query(ReplicaRow).filter(ReplicaRow.replica_id.in_(replica_ids)).all()
-            return {r.replica_id: _aware(r.heartbeat_at) for r in rows}
+            return {r.replica_id: aware(r.heartbeat_at) for r in rows}
 
     def prune(self, older_than: timedelta) -> int:
         with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(ReplicaRow).where(ReplicaRow.heartbeat_at < now() - older_than))
+            cutoff = db_now(session) - older_than
+            result = session.execute(delete(ReplicaRow).where(ReplicaRow.heartbeat_at < cutoff))
             return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands naive datetimes back; every time stored here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from service.store.clock import aware, db_now, local_now, sql_now
 from service.store.models import TerraformRunRow
-from service.store.replicas import ReplicaStore, _aware
-from service.store.tasks import now
+from service.store.replicas import ReplicaStore
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class RunIntent:
     task: str | None
     started_at: datetime
     ended_at: datetime | None
+    clock_offset_s: float = 0.0
+    """The recording process's clock minus the database's: Terraform stamps its locks with the former."""
 
 
 def _intent(row: TerraformRunRow) -> RunIntent:
@@ -41,8 +43,9 @@ def _intent(row: TerraformRunRow) -> RunIntent:
         replica_id=row.replica_id,
         who=row.who,
         task=row.task,
-        started_at=_aware(row.started_at),
-        ended_at=_aware(row.ended_at) if row.ended_at else None,
+        started_at=aware(row.started_at),
+        ended_at=aware(row.ended_at) if row.ended_at else None,
+        clock_offset_s=row.clock_offset_s or 0.0,
     )
 
 
@@ -54,6 +57,7 @@ class RunStore:
     def begin(self, workload_key: str, root: str, command: str, task: str | None) -> str:
         run_id = secrets.token_hex(12)
         with Session(self.engine) as session, session.begin():
+            started = db_now(session)
             session.add(
                 TerraformRunRow(
                     run_id=run_id,
@@ -63,7 +67,8 @@ class RunStore:
                     replica_id=self.replica.replica_id,
                     who=self.replica.who,
                     task=task,
-                    started_at=now(),
+                    started_at=started,
+                    clock_offset_s=(local_now() - started).total_seconds(),
                 )
             )
         return run_id
@@ -72,7 +77,12 @@ class RunStore:
         with Session(self.engine) as session, session.begin():
             row = session.get(TerraformRunRow, run_id)
             if row is not None:
-                row.ended_at, row.outcome = now(), outcome
+                row.ended_at, row.outcome = sql_now(session), outcome
+
+    def now(self) -> datetime:
+        """The database's time (what intents and leases are stamped with)."""
+        with Session(self.engine) as session:
+            return db_now(session)
 
     def recent(self, workload_key: str, root: str, limit: int = 20) -> list[RunIntent]:
         """The workload's newest runs of this root module, newest first."""
@@ -87,5 +97,6 @@ class RunStore:
 
     def prune(self, older_than: timedelta) -> int:
         with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(TerraformRunRow).where(TerraformRunRow.started_at < now() - older_than))
+            cutoff = db_now(session) - older_than
+            result = session.execute(delete(TerraformRunRow).where(TerraformRunRow.started_at < cutoff))
             return int(result.rowcount)  # type: ignore[attr-defined]

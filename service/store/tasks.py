@@ -1,9 +1,18 @@
-"""The task store: the only owner of task status transitions (RUNNING → COMPLETED | FAILED)."""
+"""The task store: the only owner of task status transitions (RUNNING → COMPLETED | FAILED).
+
+Every task ends. A replica renews the lease only of tasks it is running *now* (the ones it created
+and has not finished), so a task whose run was lost — whatever the path — stops being renewed and
+is failed by whichever replica notices, by the database's clock. The run's own final status is
+written with retries until the database answers, and it replaces a failure written meanwhile by
+lease expiry: the token ends telling what the run really did.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,10 +22,14 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
+from service.store.clock import db_now, local_now, sql_now
+from service.store.database import until_answered
 from service.store.models import TaskRow
 
 TaskKind = Literal["provision", "unprovision", "validate", "reverse"]
 Status = Literal["RUNNING", "COMPLETED", "FAILED"]
+log = logging.getLogger("mwaa_sp.tasks")
+_GONE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -28,53 +41,72 @@ class Task:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """This process's clock, for what no other replica judges (kept for callers that stamp bodies)."""
+    return local_now()
 
 
 class TaskStore:
     def __init__(self, engine: Engine, owner: str | None = None) -> None:
         self.engine = engine
         self.owner = owner or secrets.token_hex(8)
-        """This replica's id: it owns the tasks it starts and renews their leases."""
+        """This replica's id: it owns the tasks it starts and renews their leases while it runs them."""
+        self._running: set[str] = set()
+        self._guard = threading.Lock()
 
     def create(self, kind: TaskKind, component_id: str | None, body: dict[str, Any]) -> str:
         """A new RUNNING task, in the database before its token is returned; the token is
-        unguessable (192 random bits)."""
+        unguessable (192 random bits). The caller must end it (:meth:`finish`)."""
         token = secrets.token_urlsafe(24)
         with Session(self.engine) as session, session.begin():
+            stamp = sql_now(session)
             session.add(
                 TaskRow(
                     token=token,
                     kind=kind,
                     component_id=component_id,
                     status="RUNNING",
-                    created_at=now(),
-                    updated_at=now(),
+                    created_at=stamp,
+                    updated_at=stamp,
                     body=json.dumps(body),
                     owner=self.owner,
-                    heartbeat_at=now(),
+                    heartbeat_at=stamp,
                 )
             )
+        with self._guard:
+            self._running.add(token)
         return token
 
+    def running_here(self, token: str) -> bool:
+        """Whether this process started ``token`` and has not finished it yet."""
+        with self._guard:
+            return token in self._running
+
     def renew(self) -> int:
-        """Renew the leases of this replica's running tasks."""
+        """Renew the leases of the tasks this process is running now, and of no other."""
+        with self._guard:
+            running = list(self._running)
+        if not running:
+            return 0
         with Session(self.engine) as session, session.begin():
             result = session.execute(
                 update(TaskRow)
-                .where(TaskRow.owner == self.owner, TaskRow.status == "RUNNING")
-                .values(heartbeat_at=now())
+                .where(TaskRow.token.in_(running), TaskRow.status == "RUNNING")
+                .values(heartbeat_at=sql_now(session))
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def release_leases(self) -> int:
-        """On shutdown past its grace period: give up this replica's leases at once, so another replica
-        fails the unfinished tasks now rather than when the leases would have run out."""
+        """On shutdown past its grace period: give up this process's leases at once, so another
+        replica fails the unfinished tasks now rather than when the leases would have run out."""
+        with self._guard:
+            running = list(self._running)
+        if not running:
+            return 0
         with Session(self.engine) as session, session.begin():
             result = session.execute(
                 update(TaskRow)
-                .where(TaskRow.owner == self.owner, TaskRow.status == "RUNNING")
-                .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
+                .where(TaskRow.token.in_(running), TaskRow.status == "RUNNING")
+                .values(heartbeat_at=_GONE)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -84,41 +116,57 @@ class TaskStore:
             row = session.get(TaskRow, token)
             if row is not None and row.status == "RUNNING":
                 row.body = json.dumps(body)
-                row.updated_at = now()
+                row.updated_at = sql_now(session)
 
     def prune(self, older_than: timedelta) -> int:
         """Delete finished tasks last updated before ``older_than`` ago (their tokens then answer 400)."""
-        cutoff = now() - older_than
         with Session(self.engine) as session, session.begin():
+            cutoff = db_now(session) - older_than
             result = session.execute(delete(TaskRow).where(TaskRow.status != "RUNNING", TaskRow.updated_at < cutoff))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def fail_expired(self, lease: timedelta, body: Callable[[str], dict[str, Any]]) -> list[str]:
-        """FAIL every RUNNING task whose lease ran out (its replica died or was killed): a token
-        never stays RUNNING forever. Returns the tokens failed."""
-        cutoff = now() - lease
+        """FAIL every RUNNING task whose lease ran out by the database's clock (its replica died, or
+        lost it): a token never stays RUNNING forever. Returns the tokens failed."""
         with Session(self.engine) as session, session.begin():
+            cutoff = db_now(session) - lease
             rows = session.scalars(
                 select(TaskRow)
                 .where(TaskRow.status == "RUNNING", TaskRow.heartbeat_at < cutoff)
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                row.status, row.body, row.updated_at = "FAILED", json.dumps(body(row.kind)), now()
+                row.status, row.body, row.ended_by = "FAILED", json.dumps(body(row.kind)), "lease"
+                row.updated_at = sql_now(session)
             return [row.token for row in rows]
 
     def finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
+        """The task's outcome, retried until the database answers. It replaces a failure that lease
+        expiry wrote meanwhile (the run's own outcome is the truth), never another final status."""
         if status == "RUNNING":
             raise ValueError("a task finishes COMPLETED or FAILED")
+        try:
+            until_answered(lambda: self._finish(token, status, body), f"final status of task {token[:6]}")
+        finally:
+            with self._guard:
+                self._running.discard(token)
+
+    def _finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():
-            row = session.get(TaskRow, token)
+            row = session.get(TaskRow, token, with_for_update=True)
             if row is None:
                 raise TokenUnknown(token)
             if row.status != "RUNNING":
-                raise ValueError(f"task {token} already finished as {row.status}")
+                if row.ended_by != "lease":
+                    raise ValueError(f"task {token} already finished as {row.status}")
+                log.warning(
+                    "task failed by lease expiry while its run went on; its own outcome replaces that",
+                    extra={"token": token[:6], "status": status},
+                )
             row.status = status
             row.body = json.dumps(body)
-            row.updated_at = now()
+            row.ended_by = "owner"
+            row.updated_at = sql_now(session)
 
     def get(self, token: str, kinds: Iterable[TaskKind]) -> Task:
         with Session(self.engine) as session:

@@ -23,11 +23,13 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from service.airflow import AirflowUi
+from service.api.bulkheads import Bulkheads
 from service.api.origin import cross_site
 from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
 from service.naming import dag_id_of
 from service.operations import Operations
 from service.settings import Settings
+from service.store.sessions import SessionStore
 from service.ui import session, views
 
 log = logging.getLogger("mwaa_sp.ui")
@@ -142,11 +144,12 @@ class UiController(Controller):
         self,
         operations: NamedDependency[Operations],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: Annotated[str | None, QueryParameter(name="status")] = None,
         drift: Annotated[str | None, QueryParameter(name="drift")] = None,
     ) -> Response[str]:
-        everything = await asyncio.to_thread(operations.workloads, None, None, None)
+        everything = await bulkheads.reads.run(operations.workloads, None, None, None)
         shown = views.filter_workloads(everything, data_product, status, drift)
         return _page(
             "workloads.html.j2",
@@ -165,8 +168,9 @@ class UiController(Controller):
         operations: NamedDependency[Operations],
         settings: NamedDependency[Settings],
         airflow: NamedDependency[AirflowUi],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
-        data = await asyncio.to_thread(_workload_page_data, operations, airflow, component_id)
+        data = await bulkheads.reads.run(_workload_page_data, operations, airflow, component_id)
         workload = data["workload"]
         region = settings.aws_region
         links = {
@@ -191,9 +195,10 @@ class UiController(Controller):
         plan_id: FromPath[str],
         operations: NamedDependency[Operations],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
         # The first read of a stored plan runs `terraform show` (through the workload's door).
-        plan = await asyncio.to_thread(operations.plan, component_id, plan_id)
+        plan = await bulkheads.operations.run(operations.plan, component_id, plan_id)
         return _page(
             "plan.html.j2",
             settings,
@@ -208,12 +213,13 @@ class UiController(Controller):
         self,
         operations: NamedDependency[Operations],
         settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
         workload: Annotated[str | None, QueryParameter(name="workload")] = None,
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
     ) -> Response[str]:
         everything, runs = await asyncio.gather(
-            asyncio.to_thread(operations.workloads, None, None, None),
-            asyncio.to_thread(operations.recent_drift_runs, 20),
+            bulkheads.reads.run(operations.workloads, None, None, None),
+            bulkheads.reads.run(operations.recent_drift_runs, 20),
         )
         return _page(
             "drift_runs.html.j2",
@@ -226,11 +232,14 @@ class UiController(Controller):
 
     @post("/drift-runs", include_in_schema=False)
     async def start_drift_run(
-        self, request: Request[Any, Any, Any], operations: NamedDependency[Operations]
+        self,
+        request: Request[Any, Any, Any],
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Redirect:
         form = await _form(request)
         workloads = [w.strip() for w in form.get("workloads", []) if w.strip()]
-        run_id = await asyncio.to_thread(
+        run_id = await bulkheads.operations.run(
             operations.start_drift_run,
             workloads,
             _first(form, "dataProduct") or None,
@@ -241,9 +250,13 @@ class UiController(Controller):
 
     @get("/drift-runs/{run_id:str}", include_in_schema=False)
     async def drift_run(
-        self, run_id: FromPath[str], operations: NamedDependency[Operations], settings: NamedDependency[Settings]
+        self,
+        run_id: FromPath[str],
+        operations: NamedDependency[Operations],
+        settings: NamedDependency[Settings],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
-        run = await asyncio.to_thread(operations.drift_run, run_id)
+        run = await bulkheads.reads.run(operations.drift_run, run_id)
         report = run["report"] or {}
         return _page(
             "drift_run.html.j2",
@@ -267,7 +280,13 @@ class UiController(Controller):
         )
 
     @post("/login", include_in_schema=False)
-    async def login(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[Any]:
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        sessions: NamedDependency[SessionStore],
+        bulkheads: NamedDependency[Bulkheads],
+    ) -> Response[Any]:
         form = await _form(request)
         next_page = views.safe_next(_first(form, "next"))
         if not settings.api_tokens:
@@ -276,9 +295,10 @@ class UiController(Controller):
         if not session.token_matches(token, settings.api_tokens):
             log.warning("web view: a token was refused")
             return _page("login.html.j2", settings, 401, next_page=next_page, refused=True, open_view=False)
+        session_id, _ = await bulkheads.reads.run(sessions.open, session.LIFETIME_S)
         cookie = Cookie(
             key=session.COOKIE,
-            value=session.issue(token),
+            value=session.issue(token, session_id),
             path=session.UI_PREFIX,
             max_age=session.LIFETIME_S,
             httponly=True,
@@ -289,8 +309,20 @@ class UiController(Controller):
         return Redirect(next_page, status_code=303, cookies=[cookie])
 
     @post("/logout", include_in_schema=False)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        sessions: NamedDependency[SessionStore],
+        bulkheads: NamedDependency[Bulkheads],
+    ) -> Redirect:
         await _form(request)
+        # Closed on the server: a copy of the cookie is worth nothing after this.
+        cookie = session.from_header(request.headers.get("cookie", "").encode("latin-1"))
+        tokens = tuple(t.encode() for t in settings.api_tokens)
+        session_id = session.verify(cookie, tokens) if cookie else None
+        if session_id is not None:
+            await bulkheads.reads.run(sessions.close, session_id)
         gone = Cookie(
             key=session.COOKIE,
             value="",

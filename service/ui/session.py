@@ -1,15 +1,17 @@
 """The web view's session cookie: proof that the browser presented one of MWAA_SP_API_TOKENS.
 
-The cookie holds an expiry and an HMAC keyed by the token, never the token itself: any replica
-that knows the tokens can check it (no session store to share), it stops working when its token is
-removed from the setting or when it expires, and a stolen cookie does not open the JSON API (the
-middleware accepts it under ``/ui`` only).
+The cookie holds an expiry, a session id and an HMAC of both keyed by the token, never the token
+itself: it stops working when its token is removed from the setting, when it expires, and when its
+session is closed — signing out deletes the session's row (``service.store.sessions``), so a copy
+of the cookie dies with it, and every sign-in opens a session of its own. A stolen cookie does not
+open the JSON API (the middleware accepts it under ``/ui`` only).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 COOKIE = "mwaa_sp_ui"
@@ -17,34 +19,38 @@ LIFETIME_S = 12 * 3600
 UI_PREFIX = "/ui"
 # Far beyond any real expiry, and far below int()'s digit limit (a forged cookie must not raise).
 _EXPIRES_MAX_DIGITS = 16
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def is_ui(path: str) -> bool:
     return path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
 
 
-def _mac(token: bytes, expires: int) -> str:
-    return hmac.new(token, f"mwaa-sp-ui-session:{expires}".encode(), hashlib.sha256).hexdigest()
+def _mac(token: bytes, expires: int, session_id: str) -> str:
+    return hmac.new(token, f"mwaa-sp-ui-session:{expires}:{session_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue(token: str, now: float | None = None) -> str:
+def issue(token: str, session_id: str, now: float | None = None) -> str:
     expires = int(now if now is not None else time.time()) + LIFETIME_S
-    return f"{expires}.{_mac(token.encode(), expires)}"
+    return f"{expires}.{session_id}.{_mac(token.encode(), expires, session_id)}"
 
 
-def valid(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> bool:
-    expires_text, _, mac = value.partition(".")
+def verify(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> str | None:
+    """The session id a cookie names, when it is well-formed, unexpired and signed by one of
+    ``tokens`` (pure: whether the session is still open is the store's to say)."""
+    expires_text, _, rest = value.partition(".")
+    session_id, _, mac = rest.partition(".")
     # isdigit() alone accepts '²' and other digits int() refuses: a forged cookie is no session, not a 500.
     digits = expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= _EXPIRES_MAX_DIGITS
-    if not digits or not mac:
-        return False
+    if not digits or not mac or not _SESSION_ID.match(session_id):
+        return None
     expires = int(expires_text)
     current = now if now is not None else time.time()
     if not current < expires <= current + LIFETIME_S:
-        return False
+        return None
     # Every token is tried, without stopping early, so timing says nothing about which one matched.
-    matches = [hmac.compare_digest(mac.encode(), _mac(token, expires).encode()) for token in tokens]
-    return any(matches)
+    matches = [hmac.compare_digest(mac.encode(), _mac(token, expires, session_id).encode()) for token in tokens]
+    return session_id if any(matches) else None
 
 
 def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:

@@ -79,8 +79,9 @@ def test_updateacl_grants_revokes_and_scales(service_factory: Any, s3: Any, moto
     iam.add_user_to_group(GroupName=group, UserName=bob)
     environment = f"analytics-{tag}"
     arn = f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/{environment}/Viewer"
-    service = service_factory(mwaa_environment=environment)
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    # The environment's source bucket cannot be read here (no MWAA endpoint): the operator names it.
+    service = service_factory(mwaa_environment=environment, allowed_buckets=bucket)
     s3.create_bucket(Bucket=bucket)
     first = WorkloadSpec(name=f"w1-{tag}", dag_name="w1.py", bucket=bucket)
     s3.put_object(Bucket=bucket, Key=staged_key(first), Body=b"x = 1\n")
@@ -168,9 +169,16 @@ def test_refs_mapped_to_roles_with_a_per_data_product_airflow_role(service_facto
 class _Mwaa(http.server.BaseHTTPRequestHandler):
     """MWAA's GetEnvironment (``GET /environments/{Name}``) on loopback: moto has no MWAA service."""
 
+    source_bucket = "mwaa-env-bucket"
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         name = self.path.rsplit("/", 1)[-1]
-        body = json.dumps({"Environment": {"Name": name, "WebserverUrl": f"{name}.airflow.example.test"}}).encode()
+        environment = {
+            "Name": name,
+            "WebserverUrl": f"{name}.airflow.example.test",
+            "SourceBucketArn": f"arn:aws:s3:::{self.source_bucket}",
+        }
+        body = json.dumps({"Environment": environment}).encode()
         self.send_response(200 if self.path.startswith("/environments/") else 404)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -182,12 +190,13 @@ class _Mwaa(http.server.BaseHTTPRequestHandler):
 
 
 def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Mwaa)
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    handler = type("Mwaa", (_Mwaa,), {"source_bucket": bucket})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         endpoint = f"http://127.0.0.1:{server.server_address[1]}"
         service = service_factory(mwaa_environment="prod-env", env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint})
-        bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
         s3.create_bucket(Bucket=bucket)
         spec = WorkloadSpec(bucket=bucket)
         s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
@@ -198,6 +207,22 @@ def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any
             "label": "Airflow DAG id",
             "value": "finance_invoices_1_my_dag",
             "href": "https://prod-env.airflow.example.test/dags/finance_invoices_1_my_dag/grid",
+        }
+        # The environment's own source bucket is the default allow-list: another bucket is refused,
+        # without a word on whether it exists.
+        elsewhere = f"mwaa-{uuid.uuid4().hex[:12]}"
+        s3.create_bucket(Bucket=elsewhere)
+        other = WorkloadSpec(name="other", bucket=elsewhere)
+        s3.put_object(Bucket=elsewhere, Key=staged_key(other), Body=b"x = 1\n")
+        validated = httpx.post(f"{service.url}/v1/validate", json=request(descriptor(other)), timeout=60).json()
+        assert validated == {
+            "valid": False,
+            "error": {
+                "errors": [
+                    f"dataProduct.components[0].specific.bucketName: bucket '{elsewhere}' is not a bucket this "
+                    "service deploys to (MWAA_SP_ALLOWED_BUCKETS)"
+                ]
+            },
         }
     finally:
         server.shutdown()

@@ -87,6 +87,8 @@ class ServiceProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**env, "MWAA_SP_PORT": str(self.port), "MWAA_SP_HOST": "127.0.0.1"}
+        self.env = env
+        """The service's environment: a CLI command given it works on the same database and data dir."""
         self.log_path = log_path
         self._log = log_path.open("wb")
         # A session of its own: kill_replica() ends the service and every process it started
@@ -118,6 +120,13 @@ class ServiceProcess:
     def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``mwaa-sp <args>`` in a process of its own, with exactly ``env``."""
+    return subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 300.0, what: str = "the condition") -> None:

@@ -192,3 +192,124 @@ def test_an_uncontended_lock_never_reports_waiting(tmp_path: Path) -> None:
     with locks.hold("k", lambda: calls.append(time.monotonic())):
         pass
     assert calls == []
+
+
+def _pg(schema: str) -> sa.Engine:
+    from service.store.database import make_engine
+
+    return make_engine(postgres_url(schema))
+
+
+def _kill_backends_holding(engine: sa.Engine, key: str) -> int:
+    """What a database restart does to the holder: its session (and so its advisory lock) ends."""
+    from service.door import advisory_lock_id
+
+    lock_id = advisory_lock_id(key)
+    objid, classid = lock_id & 0xFFFFFFFF, (lock_id >> 32) & 0xFFFFFFFF
+    with engine.begin() as conn:
+        pids = (
+            conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND objid = :objid AND classid = :classid"
+                ),
+                {"objid": objid, "classid": classid},
+            )
+            .scalars()
+            .all()
+        )
+        for pid in pids:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    return len(pids)
+
+
+def test_a_holder_learns_when_its_lock_dies_and_cannot_write_after_another_entered(postgres_schema: str) -> None:
+    from service.errors import LockLost
+    from service.store.claims import ClaimStore
+    from service.store.fences import FenceStore
+
+    engine = _pg(postgres_schema)
+    try:
+        door = WorkloadDoor(2, AdvisoryLocks(engine, ping_s=0.1), FenceStore(engine))
+        inside, go_on = threading.Event(), threading.Event()
+        passes: list[DoorPass] = []
+
+        def holder(door_pass: DoorPass) -> str:
+            passes.append(door_pass)
+            inside.set()
+            go_on.wait(DEADLINE)
+            door_pass.ensure_held()  # someone else entered meanwhile: refused
+            return "wrote"
+
+        first = door.submit("w", holder)
+        assert inside.wait(DEADLINE)
+        assert _kill_backends_holding(engine, "w") == 1
+        assert passes[0].held.lost.wait(DEADLINE), "the watchdog did not notice the dead connection"
+        assert "database connection died" in passes[0].held.reason
+        # The lock is free now: another process enters the door (and takes the next generation)…
+        other = WorkloadDoor(1, AdvisoryLocks(engine, ping_s=0.1), FenceStore(engine))
+        entered = other.submit("w", lambda p: p.fence)
+        second_fence = entered.result(timeout=DEADLINE)
+        assert second_fence is not None
+        assert passes[0].fence is not None
+        assert second_fence.generation == passes[0].fence.generation + 1
+        go_on.set()
+        with pytest.raises(LockLost, match="could not be taken again"):
+            first.result(timeout=DEADLINE)
+        # …and a write fenced with the first holder's generation is refused.
+        with pytest.raises(LockLost):
+            ClaimStore(engine).claim("urn:dmb:cmp:a:b:1:c", "bucket", ["k"], fence=passes[0].fence)
+        door.shutdown()
+        other.shutdown()
+    finally:
+        engine.dispose()
+
+
+def test_a_holder_whose_lock_died_takes_it_again_when_nobody_entered(postgres_schema: str) -> None:
+    from service.store.fences import FenceStore
+
+    engine = _pg(postgres_schema)
+    try:
+        door = WorkloadDoor(1, AdvisoryLocks(engine, ping_s=0.1), FenceStore(engine))
+
+        def holder(door_pass: DoorPass) -> tuple[bool, bool]:
+            from service.door import advisory_lock_id
+
+            _kill_backends_holding(engine, "w")
+            assert door_pass.held.lost.wait(DEADLINE)
+            door_pass.ensure_held()  # free, and the same generation: held again
+            # Held again means held: another session cannot take it while the job runs.
+            with engine.connect() as conn:
+                taken = conn.execute(sa.text("SELECT pg_try_advisory_lock(:id)"), {"id": advisory_lock_id("w")})
+                return door_pass.held.lost.is_set(), bool(taken.scalar())
+
+        assert door.submit("w", holder).result(timeout=DEADLINE) == (False, False)
+        door.shutdown()
+    finally:
+        engine.dispose()
+
+
+def test_a_waiter_whose_connection_dies_fails_with_the_reason(postgres_schema: str) -> None:
+    from service.door import advisory_lock_id
+    from service.errors import LockLost
+
+    engine = _pg(postgres_schema)
+    try:
+        with engine.connect() as held:
+            held.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": advisory_lock_id("w")})
+            held.commit()
+            waiting = threading.Event()
+            door = WorkloadDoor(1, AdvisoryLocks(engine, ping_s=0.1))
+            future = door.submit("w", lambda _p: "entered", waiting.set)
+            assert waiting.wait(DEADLINE)
+            with engine.begin() as conn:  # the waiter's session ends, as in a database restart
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                )
+            with pytest.raises(LockLost, match="lost while waiting for the workload's lock"):
+                future.result(timeout=DEADLINE)
+            door.shutdown()
+    finally:
+        engine.dispose()

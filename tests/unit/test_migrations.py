@@ -87,4 +87,4 @@ def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
         "terraform_runs",
         "alembic_version",
     } <= tables
-    assert version == "0008"
+    assert version == "0009"

@@ -245,6 +245,7 @@ PLATFORM: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {
     ("get", "/metrics"): (None, {"200": "text/plain string", "500": BROKEN}),
     ("post", "/registry/rebuild"): (None, {"200": f"{JSON} RebuildResult", "500": BROKEN}),
     ("get", "/health"): (None, {"200": f"{JSON} Health"}),
+    ("get", "/ready"): (None, {"200": f"{JSON} Readiness", "503": f"{JSON} Readiness"}),
     ("get", "/build-info"): (None, {"200": f"{JSON} BuildInfo"}),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -84,3 +85,16 @@ def test_terraform_lock_info_is_parsed_as_terraform_writes_it() -> None:
     assert "root@host (OperationTypeApply, lock ID 0b2c, since 2026-11-24T06:26:31" in info.describe()
     assert LockInfo.parse(b"not json") is None
     assert LockInfo.parse(b'{"Who": "no id"}') is None
+
+
+@pytest.mark.parametrize("offset_s", [30.0, -30.0])
+def test_a_replica_whose_clock_is_off_still_proves_its_locks(offset_s: float) -> None:
+    """Terraform stamps ``Created`` with the replica's clock; the intent's window is in the database's.
+    The offset recorded with the intent brings the one into the other — without it, a replica 30 s
+    ahead or behind would find its own lock foreign (and wait for an operator)."""
+    created = T0 + timedelta(seconds=2 + offset_s)  # two seconds into the run, by the replica's clock
+    ended = T0 + timedelta(seconds=10)
+    skewed = dataclasses.replace(_intent(ended=ended), clock_offset_s=offset_s)
+    later = T0 + timedelta(minutes=5)
+    assert judge(_lock(created), [skewed], {}, later, LEASE).verdict == "ours-ended"
+    assert judge(_lock(created), [_intent(ended=ended)], {}, later, LEASE).verdict == "foreign"

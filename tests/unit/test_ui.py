@@ -25,6 +25,7 @@ from service.descriptor import parse_descriptor
 from service.engine.results import ChangeSummary
 from service.settings import Settings
 from service.store.registry import DRIFT_HISTORY_KEPT
+from service.store.sessions import SessionStore
 from service.ui import session, views
 from tests.support.descriptors import WorkloadSpec, descriptor
 from tests.support.html import Links
@@ -300,25 +301,34 @@ def test_bearer_header_opens_the_view_and_health_stays_open(client_for: Callable
 
 
 def _wrong_mac(cookie: str) -> str:
-    expires, _, mac = cookie.partition(".")
-    return f"{expires}.{mac[:-1]}{'0' if mac[-1] != '0' else '1'}"
+    return f"{cookie[:-1]}{'0' if cookie[-1] != '0' else '1'}"
+
+
+def _open(parts: Components) -> str:
+    """A session opened in the store, as a sign-in opens one."""
+    return SessionStore(parts.engine).open(session.LIFETIME_S)[0]
 
 
 @pytest.mark.parametrize(
-    "cookie",
+    "forge",
     [
-        "forged",
-        _wrong_mac(session.issue(TOKEN)),
-        session.issue("not-a-configured-token"),
-        session.issue(TOKEN, now=0),  # expired long ago
+        lambda sid: "forged",
+        lambda sid: _wrong_mac(session.issue(TOKEN, sid)),
+        lambda sid: session.issue("not-a-configured-token", sid),
+        lambda sid: session.issue(TOKEN, sid, now=0),  # expired long ago
         # Signed with the right token, but valid for longer than any session this service issues.
-        session.issue(TOKEN, now=time.time() + 10 * session.LIFETIME_S),
+        lambda sid: session.issue(TOKEN, sid, now=time.time() + 10 * session.LIFETIME_S),
+        lambda sid: session.issue(TOKEN, "never-opened-session-id"),  # signed, but no such session
     ],
-    ids=["garbage", "wrong-mac", "unknown-token", "expired", "expiry-too-far"],
+    ids=["garbage", "wrong-mac", "unknown-token", "expired", "expiry-too-far", "unknown-session"],
 )
-def test_forged_or_expired_cookies_are_refused(client_for: Callable[..., TestClient], cookie: str) -> None:  # type: ignore[type-arg]
+def test_forged_or_expired_cookies_are_refused(
+    parts: Components,
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+    forge: Callable[[str], str],
+) -> None:
     client = client_for((TOKEN,))
-    client.cookies.set(session.COOKIE, cookie)
+    client.cookies.set(session.COOKIE, forge(_open(parts)))
     assert client.get("/ui", follow_redirects=False).status_code == 303
 
 
@@ -326,12 +336,17 @@ def test_the_refused_cookies_differ_from_a_valid_one_only_where_labelled() -> No
     """The parametrised cases above would pass for the wrong reason if the MAC case had a bad expiry
     or the expiry case a bad MAC: each must fail its own check only."""
     tokens = (TOKEN.encode(),)
-    good = session.issue(TOKEN)
-    assert session.valid(good, tokens)
-    assert not session.valid(_wrong_mac(good), tokens)
+    sid = "a-session-id-of-24-chars"
+    good = session.issue(TOKEN, sid)
+    assert session.verify(good, tokens) == sid
+    assert session.verify(_wrong_mac(good), tokens) is None
     later = time.time() + 10 * session.LIFETIME_S
-    assert session.valid(session.issue(TOKEN, now=later), tokens, now=later)
-    assert not session.valid(session.issue(TOKEN, now=later), tokens)
+    assert session.verify(session.issue(TOKEN, sid, now=later), tokens, now=later) == sid
+    assert session.verify(session.issue(TOKEN, sid, now=later), tokens) is None
+    # The MAC covers the session id: a signed cookie cannot be pointed at another session.
+    expires, _, rest = good.partition(".")
+    mac = rest.rpartition(".")[2]
+    assert session.verify(f"{expires}.another-session-id-here.{mac}", tokens) is None
 
 
 @pytest.mark.parametrize(
@@ -348,7 +363,7 @@ def test_a_hostile_cookie_value_is_no_session_never_a_crash(
     response = client.get("/ui", headers={b"cookie": header}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/login?next=%2Fui"
-    assert not session.valid(value, (TOKEN.encode(),))
+    assert session.verify(value, (TOKEN.encode(),)) is None
 
 
 @pytest.mark.parametrize(
@@ -357,17 +372,18 @@ def test_a_hostile_cookie_value_is_no_session_never_a_crash(
     ids=["json-value", "space-in-value", "no-equals", "open-quote", "no-name"],
 )
 def test_a_sibling_cookie_that_python_finds_illegal_does_not_hide_ours(
+    parts: Components,
     client_for: Callable[..., TestClient],  # type: ignore[type-arg]
     sibling: str,
 ) -> None:
     client = client_for((TOKEN,))
-    ours = f"{session.COOKIE}={session.issue(TOKEN)}"
+    ours = f"{session.COOKIE}={session.issue(TOKEN, _open(parts))}"
     for header in (f"{sibling}; {ours}", f"{ours}; {sibling}"):
         assert client.get("/ui", headers={"Cookie": header}, follow_redirects=False).status_code == 200, header
 
 
 def test_cookie_header_parsing() -> None:
-    value = session.issue(TOKEN)
+    value = session.issue(TOKEN, "a-session-id-of-24-chars")
     assert session.from_header(f'a={{"x":1, "y":2}}; {session.COOKIE}={value}'.encode()) == value
     assert session.from_header(f'x=a b;{session.COOKIE}="{value}" ; z=1'.encode()) == value
     assert session.from_header(f"{session.COOKIE}x={value}; x{session.COOKIE}={value}".encode()) is None
@@ -375,9 +391,12 @@ def test_cookie_header_parsing() -> None:
     assert session.from_header(session.COOKIE.encode()) is None
 
 
-def test_a_cookie_issued_for_a_token_opens_the_view(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
+def test_a_cookie_issued_for_a_token_opens_the_view(
+    parts: Components,
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
     client = client_for((TOKEN,))
-    client.cookies.set(session.COOKIE, session.issue(TOKEN))
+    client.cookies.set(session.COOKIE, session.issue(TOKEN, _open(parts)))
     assert client.get("/ui", follow_redirects=False).status_code == 200
 
 
@@ -400,6 +419,24 @@ def test_signing_out_clears_the_cookie_and_closes_the_view(client_for: Callable[
     assert "max-age=0" in cleared
     assert "path=/ui" in cleared
     assert client.get("/ui", follow_redirects=False).status_code == 303
+
+
+def test_signing_out_ends_the_session_on_the_server_and_each_sign_in_is_its_own(
+    client_for: Callable[..., TestClient],  # type: ignore[type-arg]
+) -> None:
+    first, second = client_for((TOKEN,)), client_for((TOKEN,))
+    cookies = []
+    for client in (first, second):
+        signed_in = client.post("/ui/login", data={"token": TOKEN}, follow_redirects=False)
+        cookies.append(session.from_header(signed_in.headers["set-cookie"].split(";")[0].encode()))
+    assert cookies[0] != cookies[1]  # two sign-ins in the same second: two sessions
+    copy = client_for((TOKEN,))
+    copy.cookies.set(session.COOKIE, str(cookies[0]))
+    assert copy.get("/ui", follow_redirects=False).status_code == 200
+    first.post("/ui/logout", data={}, follow_redirects=False)
+    # The copy taken before signing out is worth nothing now; the other session is untouched.
+    assert copy.get("/ui", follow_redirects=False).status_code == 303
+    assert second.get("/ui", follow_redirects=False).status_code == 200
 
 
 def test_a_form_posted_from_another_site_is_refused(client_for: Callable[..., TestClient]) -> None:  # type: ignore[type-arg]
