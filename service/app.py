@@ -104,7 +104,15 @@ class Components:
 def terraform_env(settings: Settings) -> dict[str, str]:
     # One unpacked copy of each provider per data directory, linked into every working directory:
     # `terraform init` would otherwise unpack a packed mirror (~750 MB for hashicorp/aws) into each.
-    env = {"AWS_REGION": settings.aws_region, "TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache")}
+    # A new working directory has no lock file, and Terraform (1.4+) then installs the provider into
+    # the cache again — over the binary other workloads' plans and applies are running ("text file
+    # busy"). Trusting the cache's copy instead makes every init after the first a reader; the first
+    # installs under the data directory's plugin-cache lock (service.workspace).
+    env = {
+        "AWS_REGION": settings.aws_region,
+        "TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache"),
+        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE": "true",
+    }
     if settings.s3_endpoint:
         env["AWS_ENDPOINT_URL_S3"] = settings.s3_endpoint
     if settings.iam_endpoint:

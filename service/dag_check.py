@@ -30,6 +30,7 @@ import threading
 import time
 import zipfile
 from collections import OrderedDict
+from concurrent.futures import Future
 
 from service.errors import Overloaded, Problem
 from service.workload import Workload
@@ -152,6 +153,7 @@ class Compiler:
         self._slots = threading.BoundedSemaphore(workers)
         self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
         self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
+        self._running: dict[str, Future[Verdict]] = {}
         self._guard = threading.Lock()
         self._closed = False
         self.compiled = 0
@@ -170,12 +172,34 @@ class Compiler:
         child.close()
 
     def error(self, name: str, source: bytes) -> Verdict:
-        """(line, message) of the first compile error, or None when ``source`` compiles."""
+        """(line, message) of the first compile error, or None when ``source`` compiles. The same bytes
+        asked for at once are compiled once: the later askers wait for the first one's verdict."""
         digest = hashlib.sha256(source).hexdigest()
         with self._guard:
             if digest in self._verdicts:
                 self._verdicts.move_to_end(digest)
                 return self._verdicts[digest]
+            running = self._running.get(digest)
+            if running is None:
+                mine: Future[Verdict] = Future()
+                self._running[digest] = mine
+        if running is not None:
+            try:
+                return running.result(timeout=self.wait_s + self.timeout_s)
+            except TimeoutError as exc:
+                raise Overloaded("the same DAG is still being compiled for another request: retry") from exc
+        try:
+            verdict = self._verdict(name, source, digest)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._guard:
+                del self._running[digest]
+        mine.set_result(verdict)
+        return verdict
+
+    def _verdict(self, name: str, source: bytes, digest: str) -> Verdict:
         if not self._slots.acquire(timeout=self.wait_s):
             raise Overloaded(
                 f"every DAG compiler was busy for {self.wait_s:g} s ({self.workers} at once, "

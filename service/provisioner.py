@@ -33,7 +33,10 @@ log = logging.getLogger("mwaa_sp.provisioner")
 
 
 def reason(exc: BaseException) -> str:
-    """What a failed run tells its caller: our own errors' words, anything else named as internal."""
+    """What a failed run tells its caller: our own errors' words (a refusal's every problem, with its
+    field), anything else named as internal."""
+    if isinstance(exc, ClientError):
+        return f"{exc.message}: " + "; ".join(p.render() for p in exc.problems)
     return exc.message if isinstance(exc, MwaaSpError) else f"internal error: {type(exc).__name__}: {exc}"
 
 

@@ -25,6 +25,7 @@ from service.journal import Journal
 from service.render import BACKEND_CONFIG, RenderedModule, write_module
 from service.state_backend import StateBackend
 from service.statelock import StateLocks
+from service.store.database import until_answered
 from service.store.runs import RunStore
 
 T = TypeVar("T")
@@ -131,17 +132,22 @@ class Workspace:
         try:
             result = call()
         except StateLocked as exc:
-            self._owner.runs.end(run_id, "failed")
+            self._ended(run_id, "failed")
             holder = self._owner.state_locks.holder(self.state_key)
             if holder is None:
                 raise
             named = f"state is locked by {holder.describe()}, which is not a run of this service: it was left alone"
             raise StateLocked(exc.step, [named, *exc.diagnostics]) from exc
         except BaseException:
-            self._owner.runs.end(run_id, "failed")
+            self._ended(run_id, "failed")
             raise
-        self._owner.runs.end(run_id, "ok")
+        self._ended(run_id, "ok")
         return result
+
+    def _ended(self, run_id: str, outcome: str) -> None:
+        """The intent's end, once the database answers: it must neither be lost (a later lock of this
+        run would look alive) nor replace what the command did with a database error."""
+        until_answered(lambda: self._owner.runs.end(run_id, outcome), f"end of Terraform run {run_id[:6]}")
 
     def _say(self, level: str, message: str) -> None:
         self.journal.add("lock", message, level)

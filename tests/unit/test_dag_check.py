@@ -97,6 +97,18 @@ def test_the_same_bytes_are_compiled_once_and_changed_bytes_again() -> None:
         pool.close()
 
 
+def test_the_same_bytes_asked_at_once_are_compiled_once() -> None:
+    pool = Compiler(2)
+    try:
+        source = b"x = [" + b"1," * 200_000 + b"]\n"  # long enough for the askers to overlap
+        with ThreadPoolExecutor(6) as threads:
+            verdicts = list(threads.map(lambda _: pool.error("a.py", source), range(6)))
+        assert verdicts == [None] * 6
+        assert pool.compiled == 1
+    finally:
+        pool.close()
+
+
 def test_remembered_verdicts_are_bounded() -> None:
     pool = Compiler(1, kept=2)
     try:
