@@ -90,7 +90,7 @@ class AccessControl:
         self.plans = plans
         self._mapper: Callable[[str], str | None] | None = None
         self._account: str | None = None
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+        config = Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
         session = boto3.session.Session()
         self._iam = session.client("iam", region_name="us-east-1", endpoint_url=settings.iam_endpoint, config=config)
         self._sts = session.client(

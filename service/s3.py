@@ -62,10 +62,12 @@ _READ_HEADERS = (
 
 class S3:
     def __init__(self, settings: Settings) -> None:
+        # A hung endpoint costs a request at most 3 attempts × (3 s to connect + 10 s without a byte),
+        # never the 120 s botocore's defaults allow; a slow transfer that keeps sending is not cut.
         config = Config(
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=30,
+            retries={"total_max_attempts": 3, "mode": "standard"},
+            connect_timeout=3,
+            read_timeout=10,
             s3={"addressing_style": "path"} if settings.emulator else {},
         )
         self.endpoint = settings.s3_endpoint or "AWS"
