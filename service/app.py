@@ -214,7 +214,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         publish_progress=settings.async_mode,
     )
     checker = DriftChecker(door, workspaces, observer, renderer, backend, registry, plans, settings.drift_ignore)
-    operations = Operations(worker, door, registry, plans, checker, drift_runs)
+    operations = Operations(worker, door, registry, plans, checker, drift_runs, buckets)
     reverse = ReverseProvisioner(
         s3, claims, buckets, door, workspaces, renderer, backend, tasks, settings.max_dag_bytes
     )

@@ -7,7 +7,7 @@ Unknown extra fields are tolerated: newer Witboost releases enrich descriptors.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -123,8 +123,15 @@ def _other_workloads(components: list[Any], skip: int, descriptor_yaml: str) -> 
     return found
 
 
-def parse_descriptor(text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES) -> Workload:
-    """The workload the descriptor asks to provision; ``DescriptorInvalid`` lists every broken rule."""
+BucketRefusal = Callable[[str], str | None]
+"""Why a descriptor may not name a bucket (``service.buckets``), or None."""
+
+
+def parse_descriptor(
+    text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES, bucket_refusal: BucketRefusal | None = None
+) -> Workload:
+    """The workload the descriptor asks to provision; ``DescriptorInvalid`` lists every broken rule.
+    With ``bucket_refusal``, a bucket it refuses is one of them (the workload is to be deployed)."""
     problems = _Problems()
     try:
         document = safe_yaml.load(text, "descriptor", max_bytes)
@@ -206,6 +213,14 @@ def parse_descriptor(text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES) -
     workload = None
     if urn is not None:
         workload = _workload_from_component(component, field, urn, descriptor_yaml, problems)
+    if workload is not None and bucket_refusal is not None:
+        refused = bucket_refusal(workload.bucket)
+        if refused:
+            problems.add(
+                f"{field}.specific.bucketName",
+                f"bucket {workload.bucket!r} {refused}",
+                "Use the MWAA environment's DAG bucket.",
+            )
     if workload is not None:
         mine = {(workload.bucket, workload.deployed_key), (workload.bucket, workload.descriptor_key)}
         for other_index, other in _other_workloads(components, index, descriptor_yaml):

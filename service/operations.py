@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from service.buckets import BucketPolicy
 from service.descriptor import parse_descriptor
 from service.door import WorkloadDoor
 from service.drift import DriftChecker, Verdict, report
@@ -32,6 +33,7 @@ class Operations:
         plans: PlanStore,
         checker: DriftChecker,
         drift_runs: DriftRunStore,
+        buckets: BucketPolicy,
     ) -> None:
         self.worker = worker
         self.door = door
@@ -39,6 +41,7 @@ class Operations:
         self.plans = plans
         self.checker = checker
         self.drift_runs = drift_runs
+        self.buckets = buckets
 
     # -- registry -----------------------------------------------------------------------------
 
@@ -79,7 +82,7 @@ class Operations:
 
     def speculative_plan(self, request: ProvisioningRequest) -> dict[str, Any]:
         """Plan without applying, through the workload's door so it never races a provision."""
-        workload = parse_descriptor(request.descriptor)
+        workload = parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal)
         plan_id, artifact = self.door.run(
             workload.workload_key, lambda door: self.worker.speculative_plan(door, workload)
         )

@@ -18,7 +18,7 @@ from service.airflow import AirflowUi
 from service.buckets import BucketPolicy
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
-from service.errors import ClientError, DescriptorInvalid, MwaaSpError, Problem, validation_result
+from service.errors import ClientError, MwaaSpError, Problem, validation_result
 from service.journal import Entry, Journal
 from service.ownership import Ownership
 from service.request import ProvisioningRequest, parse_body
@@ -76,12 +76,7 @@ class Provisioner:
     def workload(self, request: ProvisioningRequest, *, deploying: bool = True) -> Workload:
         """The workload the request names, its bucket allowed. Unprovisioning checks no bucket: it
         removes only what the workload's own state manages, wherever the descriptor points."""
-        workload = parse_descriptor(request.descriptor)
-        if deploying:
-            refused = self.buckets.problems(workload.bucket, f"{workload.field}.specific.bucketName")
-            if refused:
-                raise DescriptorInvalid(refused)
-        return workload
+        return parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal if deploying else None)
 
     def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
         """All rules, the S3 ones included; an empty list means valid."""

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
 from service.store.clock import db_now, sql_now
 from service.store.database import until_answered
 from service.store.models import DriftRunRow
+from service.store.running import Running
 
 ABANDONED = (
     "the service replica running this drift run stopped before it finished; verdicts already "
@@ -62,9 +62,7 @@ class DriftRunStore:
     def __init__(self, engine: Engine, owner: str) -> None:
         self.engine = engine
         self.owner = owner
-        self._running: set[str] = set()
-        """The runs this process is running now: the only ones whose leases it renews."""
-        self._guard = threading.Lock()
+        self._running = Running(DriftRunRow, DriftRunRow.run_id)
 
     def create(self, total: int, options: dict[str, Any]) -> str:
         run_id = secrets.token_urlsafe(16)
@@ -82,8 +80,7 @@ class DriftRunStore:
                     options=json.dumps(options),
                 )
             )
-        with self._guard:
-            self._running.add(run_id)
+        self._running.add(run_id)
         return run_id
 
     def progress(self, run_id: str, done: int) -> None:
@@ -104,8 +101,7 @@ class DriftRunStore:
         try:
             until_answered(write, f"final status of drift run {run_id[:6]}")
         finally:
-            with self._guard:
-                self._running.discard(run_id)
+            self._running.discard(run_id)
 
     def get(self, run_id: str) -> DriftRun:
         with Session(self.engine) as session:
@@ -120,29 +116,11 @@ class DriftRunStore:
             rows = session.scalars(select(DriftRunRow).order_by(DriftRunRow.created_at.desc()).limit(limit))
             return [_run(row) for row in rows]
 
-    def _mine(self) -> list[str]:
-        with self._guard:
-            return list(self._running)
-
     def renew(self) -> None:
-        running = self._mine()
-        if running:
-            with Session(self.engine) as session, session.begin():
-                session.execute(
-                    update(DriftRunRow)
-                    .where(DriftRunRow.run_id.in_(running), DriftRunRow.status == "RUNNING")
-                    .values(heartbeat_at=sql_now(session))
-                )
+        self._running.renew(self.engine)
 
     def release_leases(self) -> None:
-        running = self._mine()
-        if running:
-            with Session(self.engine) as session, session.begin():
-                session.execute(
-                    update(DriftRunRow)
-                    .where(DriftRunRow.run_id.in_(running), DriftRunRow.status == "RUNNING")
-                    .values(heartbeat_at=datetime(1970, 1, 1, tzinfo=UTC))
-                )
+        self._running.release(self.engine)
 
     def fail_expired(self, lease: timedelta) -> list[str]:
         with Session(self.engine) as session, session.begin():

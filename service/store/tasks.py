@@ -12,24 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
 from service.store.clock import db_now, local_now, sql_now
 from service.store.database import until_answered
 from service.store.models import TaskRow
+from service.store.running import Running
 
 TaskKind = Literal["provision", "unprovision", "validate", "reverse"]
 Status = Literal["RUNNING", "COMPLETED", "FAILED"]
 log = logging.getLogger("mwaa_sp.tasks")
-_GONE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,7 @@ class TaskStore:
         self.engine = engine
         self.owner = owner or secrets.token_hex(8)
         """This replica's id: it owns the tasks it starts and renews their leases while it runs them."""
-        self._running: set[str] = set()
-        self._guard = threading.Lock()
+        self._running = Running(TaskRow, TaskRow.token)
 
     def create(self, kind: TaskKind, component_id: str | None, body: dict[str, Any]) -> str:
         """A new RUNNING task, in the database before its token is returned; the token is
@@ -72,43 +70,21 @@ class TaskStore:
                     heartbeat_at=stamp,
                 )
             )
-        with self._guard:
-            self._running.add(token)
+        self._running.add(token)
         return token
 
     def running_here(self, token: str) -> bool:
         """Whether this process started ``token`` and has not finished it yet."""
-        with self._guard:
-            return token in self._running
+        return token in self._running
 
     def renew(self) -> int:
         """Renew the leases of the tasks this process is running now, and of no other."""
-        with self._guard:
-            running = list(self._running)
-        if not running:
-            return 0
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                update(TaskRow)
-                .where(TaskRow.token.in_(running), TaskRow.status == "RUNNING")
-                .values(heartbeat_at=sql_now(session))
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return self._running.renew(self.engine)
 
     def release_leases(self) -> int:
         """On shutdown past its grace period: give up this process's leases at once, so another
         replica fails the unfinished tasks now rather than when the leases would have run out."""
-        with self._guard:
-            running = list(self._running)
-        if not running:
-            return 0
-        with Session(self.engine) as session, session.begin():
-            result = session.execute(
-                update(TaskRow)
-                .where(TaskRow.token.in_(running), TaskRow.status == "RUNNING")
-                .values(heartbeat_at=_GONE)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        return self._running.release(self.engine)
 
     def progress(self, token: str, body: dict[str, Any]) -> None:
         """The body a RUNNING task answers with so far (its logs grow as phases start)."""
@@ -148,8 +124,7 @@ class TaskStore:
         try:
             until_answered(lambda: self._finish(token, status, body), f"final status of task {token[:6]}")
         finally:
-            with self._guard:
-                self._running.discard(token)
+            self._running.discard(token)
 
     def _finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():

@@ -71,6 +71,16 @@ class Estate:
         assert answer.status_code == 202, answer.text
         return f"{replica.url}/v1/provision/{answer.json()}/status"
 
+    def held_in_apply(self, replica: Any) -> str:
+        """v1 deployed, then a provision of v2 held in its apply (the stand-in's gate): its status URL."""
+        self.stage(b"v = 1\n")
+        assert wait_finished(self.start(replica))["status"] == "COMPLETED"
+        self.stage(b"v = 2\n")
+        self.gate.hold("apply")
+        status = self.start(replica)
+        self.gate.wait_reached("apply")
+        return status
+
     def registry_row(self, replica: Any) -> dict[str, Any]:
         return dict(httpx.get(f"{replica.url}/workloads/{component_id(self.spec)}", timeout=30).json())
 
@@ -93,12 +103,7 @@ def test_the_database_stops_while_a_provision_is_held_in_apply(
 ) -> None:
     estate = Estate(s3, tmp_path)
     replica = service_factory(gate=estate.gate, **estate.settings(cluster))
-    estate.stage(b"v = 1\n")
-    assert wait_finished(estate.start(replica))["status"] == "COMPLETED"
-    estate.stage(b"v = 2\n")
-    estate.gate.hold("apply")
-    status = estate.start(replica)
-    estate.gate.wait_reached("apply")
+    status = estate.held_in_apply(replica)
 
     cluster.stop()
     wait_until(lambda: "workload lock lost" in _log(replica), what="the replica noticing its dead lock")
@@ -125,12 +130,7 @@ def test_a_lock_lost_during_the_apply_is_taken_again_before_recording(
     estate = Estate(s3, tmp_path)
     # The watchdog looks only once an hour: the loss is noticed by the check before recording.
     replica = service_factory(gate=estate.gate, **estate.settings(cluster, lock_check_interval="3600"))
-    estate.stage(b"v = 1\n")
-    assert wait_finished(estate.start(replica))["status"] == "COMPLETED"
-    estate.stage(b"v = 2\n")
-    estate.gate.hold("apply")
-    status = estate.start(replica)
-    estate.gate.wait_reached("apply")
+    status = estate.held_in_apply(replica)
 
     cluster.stop()
     estate.gate.release("apply")  # the apply completes with the database gone
@@ -155,12 +155,7 @@ def test_a_restart_while_one_replica_holds_and_another_waits(
     estate = Estate(s3, tmp_path)
     holder = service_factory(gate=estate.gate, **estate.settings(cluster))
     waiter = service_factory(gate=estate.gate, **estate.settings(cluster))
-    estate.stage(b"v = 1\n")
-    assert wait_finished(estate.start(holder))["status"] == "COMPLETED"
-    estate.stage(b"v = 2\n")
-    estate.gate.hold("apply")
-    held = estate.start(holder)
-    estate.gate.wait_reached("apply")
+    held = estate.held_in_apply(holder)
     waiting = estate.start(waiter)
     wait_logged(waiting, "waiting for the workload's lock")
     inside = sorted(p.name for p in estate.gate.root.glob("reached-apply-*"))
