@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ from service.staged import StagedDags
 from service.state_backend import StateBackend
 from service.statelock import StateLocks
 from service.store.claims import ClaimStore
-from service.store.database import make_engine, unreachable
+from service.store.database import head, open_database, revision_of, unreachable
 from service.store.drift_runs import DriftRunStore
 from service.store.fences import FenceStore
 from service.store.grants import GrantStore
@@ -158,10 +159,14 @@ def bucket_policy(settings: Settings, environment: MwaaEnvironment) -> BucketPol
 
 
 def build(settings: Settings, kind: str = "service") -> Components:
-    """``kind``: ``service`` (a replica: it also fails what dead replicas left) or ``cli``."""
+    """``kind``: ``service`` (a replica: it also fails what dead replicas left, and migrates the schema
+    unless MWAA_SP_MIGRATE=false) or ``cli`` (never migrates: it refuses a database that is not at this
+    release's schema, before it creates anything)."""
+    if kind == "service":
+        _writable(settings.data_dir)
+    engine = open_database(settings.effective_database_url, upgrade=kind == "service" and settings.migrate)
     _writable(settings.data_dir)
     (settings.data_dir / "plugin-cache").mkdir(exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
     s3 = S3(settings)
     backend = StateBackend(settings, s3)
     registry, plans = Registry(engine), PlanStore(engine, settings.plan_retention)
@@ -286,7 +291,22 @@ def readiness(settings: Settings, engine: Engine) -> Readiness:
     named = [b for b in settings.allowed_buckets or () if not any(c in b for c in "*?[")]
     bucket = settings.state_bucket or (named[0] if named else "mwaa-sp-readiness-probe")
     probe = s3_probe(settings.s3_endpoint, settings.aws_region, bucket, settings.ready_timeout_s, settings.emulator)
-    return Readiness({"database": database_probe(engine), "s3": probe}, settings.ready_timeout_s)
+    return Readiness(
+        {"database": database_probe(engine), "schema": schema_probe(engine), "s3": probe}, settings.ready_timeout_s
+    )
+
+
+def schema_probe(engine: Engine) -> Callable[[], str]:
+    """Not ready on a schema this release does not know (a newer release migrated it meanwhile)."""
+    wanted = head()
+
+    def probe() -> str:
+        current = revision_of(engine)
+        if current != wanted:
+            raise ConfigurationError(f"database at schema {current}, this release runs {wanted}")
+        return f"at {current}"
+
+    return probe
 
 
 def _drift_schedule(operations: Operations, interval_s: int, stop: threading.Event) -> None:
@@ -375,7 +395,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
         middleware=[
             DefineMiddleware(
                 RequestMiddleware,
-                tokens=settings.api_tokens,
+                tokens=settings.tokens,
                 sessions=sessions,
                 trusted_proxies=settings.trusted_proxies,
             )

@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service import logs
-from service.errors import ClientError, DescriptorInvalid, MwaaSpError, StorageError, WorkloadUnknown
-from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_USAGE, ExitError
+from service.errors import (
+    ClientError,
+    ConfigurationError,
+    DescriptorInvalid,
+    MwaaSpError,
+    StorageError,
+    WorkloadUnknown,
+)
+from service.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_INVALID, EXIT_OSERR, EXIT_USAGE, ExitError
 from service.progress import QUIET, Steps, steps
+from service.settings import log_level
 
 if TYPE_CHECKING:
     from service.app import Components
-    from service.drift import Verdict
 
 log = logging.getLogger("mwaa_sp.cli")
 # The commands that work on the registry: in this process, or on the service named by MWAA_SP_URL.
@@ -53,6 +61,23 @@ def _settings(sandbox: bool, *, serving: bool = False):  # type: ignore[no-untyp
     return settings
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything starts: a busy port is one line and EX_OSERR."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ExitError(
+            [f"cannot listen on {host}:{port}: {exc.strerror or exc} (MWAA_SP_HOST / MWAA_SP_PORT)"], EXIT_OSERR
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -60,12 +85,10 @@ def _serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     settings = _settings(args.sandbox, serving=True)
+    sock = _listen(settings.host, settings.port)
     app = create_app(settings)
-    log.info("listening", extra={"host": settings.host, "port": settings.port, "sandbox": settings.sandbox})
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
         log_config=None,
         access_log=False,
         http=bounded_protocol(settings.header_timeout_s),
@@ -73,6 +96,28 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         timeout_keep_alive=5,
     )
+    log.info("listening", extra={"host": settings.host, "port": settings.port, "sandbox": settings.sandbox})
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from service.settings import Settings
+    from service.store.database import head, make_engine, open_database, revision_of, where
+
+    settings = Settings.from_env()
+    url = settings.effective_database_url
+    before = None
+    try:
+        before = revision_of(make_engine(url))
+    except Exception:  # noqa: BLE001 - an absent database has no revision; open_database says what is wrong
+        before = None
+    open_database(url, upgrade=True)
+    after = head()
+    if before == after:
+        print(f"database {where(url)} is at schema {after}: nothing to do")
+    else:
+        print(f"database {where(url)}: schema {before or 'none'} → {after}")
     return 0
 
 
@@ -165,7 +210,10 @@ class Local:
         from service.request import ProvisioningRequest
 
         self.progress.note("planning (terraform init + plan, nothing is applied)…")
-        return self.operations.speculative_plan(ProvisioningRequest("COMPONENT_DESCRIPTOR", descriptor, False))
+        from service.store.replicas import terraform_who
+
+        request = ProvisioningRequest("COMPONENT_DESCRIPTOR", descriptor, False)
+        return self.operations.speculative_plan(request, f"cli:{terraform_who()}")
 
     def drift(
         self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool, steps: Steps
@@ -270,23 +318,14 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verdict(found: dict[str, Any]) -> Verdict:
-    """A verdict again from its JSON (a report read from the service), for the same text output."""
-    from dataclasses import fields
-
-    from service.drift import Verdict
-
-    return Verdict(**{f.name: found[f.name] for f in fields(Verdict) if f.name in found})
-
-
 def _drift(args: argparse.Namespace) -> int:
-    from service.drift import markdown
+    from service.drift import Verdict, markdown
 
     with steps("checked", "checking drift") as progress, _backend(args) as backend:
         found = backend.drift(
             args.workload or [], args.data_product, thorough=args.thorough, reconcile=args.reconcile, steps=progress
         )
-    verdicts = [_verdict(v) for v in found.get("workloads", [])]
+    verdicts = [Verdict.from_dict(v) for v in found.get("workloads", [])]
     if args.json:
         _emit(found)
     elif args.markdown:
@@ -348,9 +387,13 @@ def _adopt(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from service import __version__
+
     p = _Parser(prog="mwaa-sp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common = _Parser(add_help=False)
-    common.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
+    p.add_argument("--version", action="version", version=f"mwaa-sp {__version__}")
+    here = _Parser(add_help=False)
+    here.add_argument("--sandbox", action="store_true", help="stand-in provider and embedded S3")
+    common = _Parser(add_help=False, parents=[here])
     remote = common.add_argument_group("against a running service")
     remote.add_argument("--url", help="the service's base URL (default: $MWAA_SP_URL); nothing is opened here")
     remote.add_argument("--token", help="a bearer token of its MWAA_SP_API_TOKENS (default: $MWAA_SP_TOKEN)")
@@ -361,10 +404,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"seconds to wait for the service, a whole drift run included (default {DEFAULT_TIMEOUT_S:g})",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP API")
+    serve = sub.add_parser(
+        "serve", parents=[here], help="run the HTTP API (migrating the database unless MWAA_SP_MIGRATE=false)"
+    )
     serve.set_defaults(run=_serve)
     render = sub.add_parser(
-        "render", parents=[common], help="write a descriptor's Terraform root module for inspection (always here)"
+        "render", parents=[here], help="write a descriptor's Terraform root module for inspection (always here)"
     )
     render.add_argument("descriptor", type=Path)
     render.add_argument("--out", type=Path, required=True)
@@ -403,32 +448,38 @@ def parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(run=_rebuild)
     adopt = sub.add_parser(
         "adopt",
-        parents=[common],
+        parents=[here],
         help="prove that an object already in S3 belongs to a component (audited); its next provision adopts it",
     )
     adopt.add_argument("component", help="the component id, urn:dmb:cmp:<domain>:<dp>:<major>:<name>")
     adopt.add_argument("object", help="s3://<bucket>/<key> of the DAG or descriptor file")
     adopt.add_argument("--reason", required=True, help="why it is the component's (written to the audit log)")
     adopt.set_defaults(run=_adopt)
+    db = sub.add_parser("db", help="the service's database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser(
+        "upgrade", help="migrate the database to this release's schema (an init container's job); no other command does"
+    )
+    upgrade.set_defaults(run=_db_upgrade)
     for command in (plan, workloads, show, drift):
         command.add_argument("--json", action="store_true")
     return p
 
 
 def _where(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Local or remote, once: ``args.url`` and ``args.token`` from the flags or the environment."""
-    if args.command == "serve":
-        if args.url:
-            p.error("serve runs the service here: --url points the other commands at a running one")
-        # An env file or ConfigMap shared with the cron job may well set MWAA_SP_URL / MWAA_SP_TOKEN:
-        # they are the other commands' settings and must not stop the service, so serve never reads them.
+    """Local or remote, once: ``args.url`` and ``args.token`` from the flags or the environment. Only
+    the registry commands can go remote; the others (``serve``, ``render``, ``adopt``, ``db``) always
+    work here — an env file or ConfigMap shared with a cron job may well set MWAA_SP_URL, and it must
+    not stop them."""
+    if args.command not in _REGISTRY_COMMANDS:
+        if os.environ.get("MWAA_SP_URL") and args.command in ("render", "adopt"):
+            print(
+                f"note: {args.command} runs here, with this machine's settings; MWAA_SP_URL is not used",
+                file=sys.stderr,
+            )
         return
     args.url = args.url or os.environ.get("MWAA_SP_URL") or None
     args.token = args.token or os.environ.get("MWAA_SP_TOKEN") or None
-    if args.command == "adopt" and args.url:
-        p.error("adopt writes the service's database itself (MWAA_SP_DATABASE_URL): run it without MWAA_SP_URL / --url")
-    if args.command not in _REGISTRY_COMMANDS:
-        return
     if args.url and args.sandbox:
         p.error("--sandbox configures a run in this process; against MWAA_SP_URL / --url the service's settings apply")
     if args.token and not args.url:
@@ -443,11 +494,14 @@ def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     _where(p, args)
-    logs.configure()
+    try:
+        logs.configure(log_level(os.environ))
+    except ConfigurationError as exc:
+        logs.configure()
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_CONFIG
     # One request log line per poll would bury the progress lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.command == "render" and args.url:
-        print("note: render runs here, with this machine's settings; MWAA_SP_URL is not used", file=sys.stderr)
     try:
         return int(args.run(args))
     except ExitError as exc:
@@ -460,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, WorkloadUnknown):
             return EXIT_USAGE
         return EXIT_INVALID if isinstance(exc, DescriptorInvalid) else EXIT_USAGE
+    except ConfigurationError as exc:  # settings that cannot work, a database not at this schema
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_CONFIG
     except MwaaSpError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_FAILED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,31 @@ class Verdict:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As every JSON body of the service has it: camelCase."""
+        return {
+            "componentId": self.component_id,
+            "status": self.status,
+            "method": self.method,
+            "checkedAt": self.checked_at,
+            "changes": self.changes,
+            "ignored": self.ignored,
+            "reconciled": self.reconciled,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> Verdict:
+        """A verdict again from its JSON (a report read from the service)."""
+        return cls(
+            component_id=str(found["componentId"]),
+            status=str(found["status"]),
+            method=str(found["method"]),
+            checked_at=str(found["checkedAt"]),
+            changes=list(found.get("changes") or []),
+            ignored=list(found.get("ignored") or []),
+            reconciled=found.get("reconciled"),
+            error=found.get("error"),
+        )
 
 
 def changes_from_drift(plan_json: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,10 +8,12 @@
     │   │   └── BodyTooLarge            the HTTP body is over MWAA_SP_MAX_BODY_BYTES
     │   ├── DescriptorInvalid           the descriptor breaks one or more rules (all listed)
     │   ├── TokenUnknown                no task behind a status token
-    │   ├── WorkloadUnknown             no such workload or plan in the registry
+    │   ├── WorkloadUnknown             no such workload or plan in the registry (404)
+    │   ├── BeyondScope                 the token's scope does not cover what was asked (403)
     │   └── PlanNotReviewed             MWAA_SP_REQUIRE_REVIEWED_PLAN: the fresh plan is not the reviewed one
     └── ServerError                     → 500 SystemError
         ├── ConfigurationError          settings that cannot work
+        │   └── SchemaNotCurrent        the database is not at this release's schema (`mwaa-sp db upgrade`)
         ├── StorageError                AWS (S3, IAM, STS) failed for a reason not the caller's
         ├── Overloaded                  a bounded pool of this work is full; retry in a moment
         ├── LockLost                    the workload's cross-process lock died with its connection (or
@@ -101,6 +103,16 @@ class WorkloadUnknown(ClientError):
         )
 
 
+class BeyondScope(ClientError):
+    status_code = 403
+
+    def __init__(self, token: str, scope: str, what: str) -> None:
+        super().__init__(
+            f"Token {token} ({scope}) may not {what}",
+            [Problem("Authorization", f"the token's scope, {scope}, does not cover {what}", "Use an admin token.")],
+        )
+
+
 class PlanNotReviewed(ClientError):
     def __init__(self, component_id: str, why: str) -> None:
         super().__init__(
@@ -121,6 +133,10 @@ class ServerError(MwaaSpError):
 
 class ConfigurationError(ServerError):
     pass
+
+
+class SchemaNotCurrent(ConfigurationError):
+    """The database has no schema, an older one, or one newer than this release knows."""
 
 
 class StorageError(ServerError):

@@ -20,11 +20,16 @@ EXIT_INVALID = 65
 """EX_DATAERR: an invalid descriptor."""
 EXIT_UNAVAILABLE = 69
 """EX_UNAVAILABLE: the service cannot be reached, or what answers is not the service."""
+EXIT_OSERR = 71
+"""EX_OSERR: ``serve`` cannot listen (its port is taken, or the address is not this host's)."""
 EXIT_TIMEOUT = 75
 """EX_TEMPFAIL: the service did not finish within ``--timeout`` (or a gateway in front gave up with a
 504); the work goes on there."""
 EXIT_REFUSED = 77
 """EX_NOPERM: the service refused the token (or none was sent and it requires one)."""
+EXIT_CONFIG = 78
+"""EX_CONFIG: settings that cannot work (a bad value, a data directory that is not writable, the
+sandbox extra missing), or a database not at this release's schema (run ``mwaa-sp db upgrade``)."""
 
 
 class ExitError(Exception):

@@ -80,15 +80,17 @@ class Operations:
 
     # -- speculative plans ----------------------------------------------------------------------
 
-    def speculative_plan(self, request: ProvisioningRequest) -> dict[str, Any]:
-        """Plan without applying, through the workload's door so it never races a provision."""
+    def speculative_plan(self, request: ProvisioningRequest, requested_by: str) -> dict[str, Any]:
+        """Plan without applying, through the workload's door so it never races a provision; the plan
+        is stored with who asked for it (the review gate accepts a person's plan only)."""
         workload = parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal)
         plan_id, artifact = self.door.run(
-            workload.workload_key, lambda door: self.worker.speculative_plan(door, workload)
+            workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, requested_by)
         )
         return {
             "planId": plan_id,
             "componentId": workload.component_id,
+            "requestedBy": requested_by,
             "summary": artifact.summary.as_dict(),
             "text": artifact.text,
             "dagDiff": artifact.dag_diff,

@@ -84,12 +84,7 @@ class Provisioner:
             workload = self.workload(request)
         except ClientError as exc:
             return list(exc.problems)
-        problems = self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
-        if not problems and self.require_reviewed_plan:
-            # With the review gate on, a valid request is also planned: that plan is what a reviewer
-            # approves, and what the provision that follows must match.
-            self.door.run(workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, "validate"))
-        return problems
+        return self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
 
     def _publisher(self, token: str) -> Callable[[list[Entry]], None] | None:
         def publish(entries: list[Entry]) -> None:

@@ -22,6 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.errors import MwaaSpError
+
 _REUSE_S = 1.0
 
 
@@ -84,6 +86,6 @@ class Readiness:
             detail = await asyncio.wait_for(loop.run_in_executor(self._pool, probe), self.timeout_s)
         except TimeoutError:
             return Check(name, False, f"no answer within {self.timeout_s:g} s")
-        except (SQLAlchemyError, BotoCoreError, OSError) as exc:
+        except (SQLAlchemyError, BotoCoreError, OSError, MwaaSpError) as exc:
             return Check(name, False, " ".join(str(exc).split())[:300])
         return Check(name, True, detail)

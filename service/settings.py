@@ -17,6 +17,8 @@ from typing import Literal
 from service.errors import ConfigurationError
 
 StateBackend = Literal["local", "s3"]
+Scope = Literal["coordinator", "reader", "admin"]
+SCOPES: tuple[Scope, ...] = ("coordinator", "reader", "admin")
 BucketEncryption = Literal["auto", "sse-s3", "kms"]
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -48,6 +50,62 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     if value < minimum:
         raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A bearer token of MWAA_SP_API_TOKENS: who (its name: logs, who reviewed a plan) and what it may."""
+
+    name: str
+    scope: Scope
+    secret: str = field(repr=False)
+
+
+def api_tokens(entries: tuple[str, ...]) -> tuple[ApiToken, ...]:
+    """``name:scope:secret`` entries (scope coordinator, reader or admin); an entry of another form is
+    a secret of the older setting, with every power (``admin``), named ``token<n>``."""
+    found: list[ApiToken] = []
+    for number, entry in enumerate(entries, start=1):
+        name, scope, secret = (entry.split(":", 2) + ["", ""])[:3]
+        if scope in SCOPES and name and secret:
+            found.append(ApiToken(name, scope, secret))
+        else:
+            found.append(ApiToken(f"token{number}", "admin", entry))
+    names = [t.name for t in found]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise ConfigurationError(f"MWAA_SP_API_TOKENS names {', '.join(doubled)} more than once")
+    return tuple(found)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level(env: Mapping[str, str]) -> str:
+    """MWAA_SP_LOG_LEVEL (read before the rest, so that even a bad setting is logged as JSON)."""
+    level = env.get("MWAA_SP_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigurationError(f"MWAA_SP_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (a mounted Kubernetes Secret), not both."""
+    path = env.get(f"{name}_FILE")
+    if path is None:
+        return env.get(name)
+    if env.get(name) is not None:
+        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{name}_FILE {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
+    entries = tuple(t.strip() for t in (_secret(env, "MWAA_SP_API_TOKENS") or "").split(",") if t.strip())
+    api_tokens(entries)  # refused here, at start-up, rather than at the first request
+    return entries
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
@@ -129,7 +187,8 @@ class Settings:
     task_retention_days: int = 30
     """MWAA_SP_TASK_RETENTION_DAYS: finished tasks are kept this long, then pruned."""
     api_tokens: tuple[str, ...] = ()
-    """MWAA_SP_API_TOKENS: comma-separated bearer tokens; when set, every endpoint but /health needs one."""
+    """MWAA_SP_API_TOKENS (or MWAA_SP_API_TOKENS_FILE): comma-separated ``name:scope:secret`` bearer tokens
+    (a bare secret: an ``admin`` token); when set, every endpoint but /health and /ready needs one."""
     task_lease_s: int = 60
     """MWAA_SP_TASK_LEASE: seconds a RUNNING task survives without its replica renewing it."""
     tf_cli_config_file: Path | None = None
@@ -166,12 +225,22 @@ class Settings:
     """MWAA_SP_HEADER_TIMEOUT: seconds a connection may take to send a request's headers (idle included)."""
     body_timeout_s: int = 60
     """MWAA_SP_BODY_TIMEOUT: seconds a request may take to send its body."""
+    log_level: str = "INFO"
+    """MWAA_SP_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL."""
+    migrate: bool = True
+    """MWAA_SP_MIGRATE: ``serve`` brings the database to this release's schema at start; ``false`` (an init
+    container runs ``mwaa-sp db upgrade``) makes it refuse a database that is not at it. No other command
+    ever migrates."""
     lock_check_s: int = 1
     """MWAA_SP_LOCK_CHECK_INTERVAL: seconds between checks that a held workload lock's database connection
     is alive (PostgreSQL): how late a lost lock stops Terraform. It is also checked before every apply and
     every record."""
     ready_timeout_s: int = 5
     """MWAA_SP_READY_TIMEOUT: seconds /ready waits for the database and the S3 endpoint."""
+
+    @property
+    def tokens(self) -> tuple[ApiToken, ...]:
+        return api_tokens(self.api_tokens)
 
     @property
     def effective_database_url(self) -> str:
@@ -205,7 +274,7 @@ class Settings:
             state_backend=backend,  # type: ignore[arg-type]
             state_bucket=state_bucket,
             state_prefix=prefix,
-            database_url=env.get("MWAA_SP_DATABASE_URL") or None,
+            database_url=_secret(env, "MWAA_SP_DATABASE_URL") or None,
             async_mode=_bool(env, "MWAA_SP_ASYNC", False),
             sandbox=_bool(env, "MWAA_SP_SANDBOX", False),
             max_parallel=_int(env, "MWAA_SP_MAX_PARALLEL", defaults.max_parallel),
@@ -236,7 +305,7 @@ class Settings:
             shutdown_grace_s=_int(env, "MWAA_SP_SHUTDOWN_GRACE", defaults.shutdown_grace_s, minimum=0),
             lock_timeout_s=_int(env, "MWAA_SP_LOCK_TIMEOUT", defaults.lock_timeout_s, minimum=0),
             task_retention_days=_int(env, "MWAA_SP_TASK_RETENTION_DAYS", defaults.task_retention_days),
-            api_tokens=tuple(t.strip() for t in env.get("MWAA_SP_API_TOKENS", "").split(",") if t.strip()),
+            api_tokens=_tokens(env),
             task_lease_s=_int(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
             allowed_buckets=_list(env, "MWAA_SP_ALLOWED_BUCKETS"),
             compile_workers=_int(env, "MWAA_SP_COMPILE_WORKERS", defaults.compile_workers),
@@ -246,4 +315,6 @@ class Settings:
             body_timeout_s=_int(env, "MWAA_SP_BODY_TIMEOUT", defaults.body_timeout_s),
             ready_timeout_s=_int(env, "MWAA_SP_READY_TIMEOUT", defaults.ready_timeout_s),
             lock_check_s=_int(env, "MWAA_SP_LOCK_CHECK_INTERVAL", defaults.lock_check_s),
+            migrate=_bool(env, "MWAA_SP_MIGRATE", True),
+            log_level=log_level(env),
         )

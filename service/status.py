@@ -75,9 +75,11 @@ def provisioned(
 def unprovisioned(
     workload: Workload, state_key: str, summary: ChangeSummary, plan_id: str | None, logs: list[dict[str, str]]
 ) -> dict[str, Any]:
+    where = f"s3://{workload.bucket}/{workload.deployed_key}"
+    removed = summary.destroy > 0
     return {
         "status": "COMPLETED",
-        "result": f"DAG removed from s3://{workload.bucket}/{workload.deployed_key} ({summary})",
+        "result": f"DAG removed from {where} ({summary})" if removed else f"Nothing to remove: {where} is not deployed",
         "info": {
             "publicInfo": {},
             "privateInfo": {"stateKey": state_key, "planSummary": summary.as_dict(), "planId": plan_id},

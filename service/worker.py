@@ -94,9 +94,8 @@ class Worker:
         if recorded and observation and matches(recorded, module.digest, observation()):
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
             nothing = ChangeSummary()
-            self.registry.record(
-                workload, state_key, "provision", "COMPLETED", nothing.as_dict(), recorded, fence=door.fence
-            )
+            # No plan was made: the registry's last plan (its id and summary) stays the one before.
+            self.registry.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=door.fence)
             return Provisioned(nothing, None, state_key, recorded.objects.get(workload.deployed_key), True)
         claimed = self.ownership.claim(workload, door.fence)
         try:
@@ -247,9 +246,7 @@ class Worker:
             self._retire_shared_descriptor(workload, journal)
         return Unprovisioned(plan.summary, plan_id, state_key)
 
-    def speculative_plan(
-        self, door: DoorPass, workload: Workload, kind: str = "speculative"
-    ) -> tuple[str, PlanArtifact]:
+    def speculative_plan(self, door: DoorPass, workload: Workload, requested_by: str) -> tuple[str, PlanArtifact]:
         """Plan a provision without applying it, and keep the plan for review (and the review gate).
         A plan shows deployed bytes: refused, like a provision, for keys that are not the workload's."""
         taken = self.ownership.problems(workload)
@@ -262,8 +259,11 @@ class Worker:
         workspace = self.workspaces.open(door, Journal())
         workspace.prepare(self.renderer.render(workload, dag))
         plan = workspace.plan()
-        artifact = self._rendered(kind, workload, workspace, plan, dag)
-        return self.plans.save(workload.component_id, artifact, applied=False, plan_file=plan.plan_file), artifact
+        artifact = self._rendered("speculative", workload, workspace, plan, dag)
+        plan_id = self.plans.save(
+            workload.component_id, artifact, applied=False, plan_file=plan.plan_file, requested_by=requested_by
+        )
+        return plan_id, artifact
 
     def render_stored(self, door: DoorPass, dag_key: str, plan_id: str, plan_file: bytes) -> PlanArtifact:
         """Text, JSON and DAG diff of a stored plan, by ``terraform show`` in the workload's directory."""

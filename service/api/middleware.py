@@ -18,7 +18,9 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from service.api.origin import UNSAFE_METHODS, cross_site
+from service.api.scopes import TOKEN_STATE, allowed
 from service.errors import ClientError, Problem, request_validation_error
+from service.settings import ApiToken
 from service.store.sessions import SessionStore
 from service.ui import session
 
@@ -42,6 +44,20 @@ def _forged(scope: Scope) -> bool:
         return False
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     return cross_site(headers)
+
+
+def _beyond_scope(token: ApiToken, method: str, path: str) -> bytes:
+    error = ClientError(
+        f"Token {token.name} ({token.scope}) may not {method} {path}",
+        [
+            Problem(
+                "Authorization",
+                f"the token's scope, {token.scope}, does not cover {method} {path}",
+                "Use a token whose scope covers it (coordinator: the contract; reader: reads; admin: all).",
+            )
+        ],
+    )
+    return json.dumps(request_validation_error(error)).encode()
 
 
 def _unauthorised() -> bytes:
@@ -85,32 +101,38 @@ class RequestMiddleware:
     counts too) and logs method, path, status, duration and a request id — never headers or bodies."""
 
     def __init__(
-        self, app: ASGIApp, tokens: tuple[str, ...], sessions: SessionStore, trusted_proxies: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        tokens: tuple[ApiToken, ...],
+        sessions: SessionStore,
+        trusted_proxies: tuple[str, ...] = (),
     ) -> None:
         self.app = app
-        self.tokens = tuple(t.encode() for t in tokens)
+        self.tokens = tokens
+        self._secrets = tuple(t.secret.encode() for t in tokens)
         self.sessions = sessions
         self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         # Session lookups are database reads: off the event loop, on a pool of their own.
         self._lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-sessions")
 
-    async def _authorised(self, scope: Scope) -> bool:
-        if not self.tokens or scope["path"] in _OPEN_PATHS:
-            return True
+    async def _token(self, scope: Scope) -> ApiToken | None:
+        """The token a request presents — a bearer header, or under ``/ui`` an open session's cookie."""
         headers = dict(scope.get("headers", []))
         scheme, _, presented = headers.get(b"authorization", b"").partition(b" ")
         if scheme.lower() == b"bearer" and presented:
             # compare_digest against every token, without stopping early, so timing reveals nothing.
-            matches = [hmac.compare_digest(presented, token) for token in self.tokens]
+            matches = [hmac.compare_digest(presented, secret) for secret in self._secrets]
             if any(matches):
-                return True
+                return self.tokens[matches.index(True)]
         if not session.is_ui(scope["path"]):
-            return False
+            return None
         cookie = session.from_header(headers.get(b"cookie", b""))
-        session_id = session.verify(cookie, self.tokens) if cookie is not None else None
-        if session_id is None:
-            return False
-        return await asyncio.get_running_loop().run_in_executor(self._lookups, self.sessions.active, session_id)
+        opened = session.verify(cookie, self._secrets) if cookie is not None else None
+        if opened is None:
+            return None
+        session_id, index = opened
+        alive = await asyncio.get_running_loop().run_in_executor(self._lookups, self.sessions.active, session_id)
+        return self.tokens[index] if alive else None
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if session.is_ui(scope["path"]):
@@ -127,6 +149,16 @@ class RequestMiddleware:
             headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
             status, body = 401, _unauthorised()
         start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    @staticmethod
+    async def _answer(send: Send, status: int, body: bytes) -> None:
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -147,17 +179,16 @@ class RequestMiddleware:
         forwarded(scope, self.trusted)
         try:
             if _forged(scope):
-                start: HTTPResponseStartEvent = {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-                await send_with_id(start)
-                await send_with_id({"type": "http.response.body", "body": _cross_site_refused(), "more_body": False})
-            elif await self._authorised(scope):
+                await self._answer(send_with_id, 403, _cross_site_refused())
+            elif not self.tokens or scope["path"] in _OPEN_PATHS:
                 await self.app(scope, receive, send_with_id)
-            else:
+            elif (token := await self._token(scope)) is None:
                 await self._refuse(scope, send_with_id)
+            elif not allowed(token.scope, str(scope.get("method")), scope["path"]):
+                await self._answer(send_with_id, 403, _beyond_scope(token, str(scope.get("method")), scope["path"]))
+            else:
+                scope.setdefault("state", {})[TOKEN_STATE] = token
+                await self.app(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",

@@ -174,7 +174,8 @@ class Workload(Struct, rename="camel"):
 
 
 class Plan(Struct, rename="camel"):
-    """A stored plan: ``kind`` is provision, unprovision, speculative, validate or reconcile."""
+    """A stored plan: ``kind`` is provision, unprovision, speculative, acl or reconcile; a speculative
+    plan names who asked for it (``requestedBy``: a token's name, ``cli:user@host``)."""
 
     plan_id: str
     component_id: str
@@ -182,6 +183,7 @@ class Plan(Struct, rename="camel"):
     created_at: str
     applied: bool
     summary: PlanSummary
+    requested_by: str | None
 
 
 class PlanDetail(Plan, rename="camel"):
@@ -198,6 +200,7 @@ class SpeculativePlan(Struct, rename="camel"):
 
     plan_id: str
     component_id: str
+    requested_by: str
     summary: PlanSummary
     text: str
     dag_diff: str

@@ -24,6 +24,7 @@ from service.api.models import (
     typed,
 )
 from service.api.openapi import documented
+from service.api.scopes import require_reconcile, token_of
 from service.errors import Problem, RequestInvalid
 from service.operations import Operations
 from service.request import parse_body
@@ -104,7 +105,9 @@ class WorkloadsController(Controller):
         bulkheads: NamedDependency[Bulkheads],
     ) -> SpeculativePlan:
         parsed = parse_body(await read_body(request))
-        return typed(SpeculativePlan, await bulkheads.operations.run(operations.speculative_plan, parsed))
+        token = token_of(request.scope.get("state", {}))
+        who = token.name if token is not None else "anonymous (no MWAA_SP_API_TOKENS)"
+        return typed(SpeculativePlan, await bulkheads.operations.run(operations.speculative_plan, parsed, who))
 
     @post(
         "/drift-runs",
@@ -122,6 +125,7 @@ class WorkloadsController(Controller):
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[DriftRunStarted]:
         options = _drift_options(await read_body(request))
+        require_reconcile(token_of(request.scope.get("state", {})), options.reconcile)
         run_id = await bulkheads.operations.run(
             operations.start_drift_run,
             options.workloads,

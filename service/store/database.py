@@ -6,12 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from service.errors import ConfigurationError
+from service.errors import ConfigurationError, SchemaNotCurrent
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger("mwaa_sp.store")
@@ -64,13 +64,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; several replicas starting at once serialise on the database."""
-    from alembic import command
+def _alembic() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; several replicas starting at once serialise on the database."""
+    from alembic import command
+
+    config = _alembic()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
@@ -78,26 +84,100 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def make_engine(url: str) -> Engine:
-    url = normalise_url(url)
+def head() -> str:
+    """The newest schema revision this release knows."""
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(_alembic()).get_current_head()
+    assert found is not None
+    return str(found)
+
+
+def known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return ScriptDirectory.from_config(_alembic()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
-            @event.listens_for(engine, "connect")
-            def _sqlite_pragmas(conn, _record):  # type: ignore[no-untyped-def]
-                # WAL lets status polls read while a task writes.
-                cursor = conn.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.close()
 
-        else:
-            # A dead server or a dropped route must surface as an error within seconds, not hang a
-            # thread (or a held lock's watchdog) on a socket that never answers.
-            engine = create_engine(url, pool_pre_ping=True, connect_args=_POSTGRES_CONNECT)
-        migrate(engine)
+def revision_of(engine: Engine) -> str | None:
+    """The database's schema revision; None when it has none (an empty database). Reads only."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if found is None else str(found)
+
+
+def require_current(engine: Engine, where: str) -> None:
+    """Refuse a database that is not at this release's schema: unmigrated, older, or newer (a newer
+    release migrated it; running against it would write rows this release does not understand)."""
+    try:
+        current = revision_of(engine)
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(f"database {where} is not usable: {exc}") from exc
+    wanted = head()
+    if current == wanted:
+        return
+    if current is None:
+        why = "has no schema"
+    elif not known(current):
+        why = f"is at schema {current}, newer than this release knows ({wanted})"
+    else:
+        why = f"is at schema {current}, older than this release's {wanted}"
+    raise SchemaNotCurrent(f"database {where} {why}: run `mwaa-sp db upgrade` (with this release) first")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; nothing is created or migrated by making it."""
+    url = normalise_url(url)
+    if url.startswith("sqlite:///"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # type: ignore[no-untyped-def]
+            # WAL lets status polls read while a task writes.
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    # A dead server or a dropped route must surface as an error within seconds, not hang a
+    # thread (or a held lock's watchdog) on a socket that never answers.
+    return create_engine(url, pool_pre_ping=True, connect_args=_POSTGRES_CONNECT)
+
+
+def where(url: str) -> str:
+    """A database's address for messages: never its credentials."""
+    url = normalise_url(url)
+    return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.split("@")[-1]
+
+
+def open_database(url: str, *, upgrade: bool) -> Engine:
+    """The database, migrated (``upgrade``: ``serve`` and ``mwaa-sp db upgrade``) or required to be
+    at this release's schema already (every other command) — which then creates nothing, not even
+    an SQLite file."""
+    sqlite_path = normalise_url(url).removeprefix("sqlite:///") if normalise_url(url).startswith("sqlite:///") else None
+    if sqlite_path is not None and not upgrade and not Path(sqlite_path).exists():
+        raise SchemaNotCurrent(f"there is no database at {sqlite_path}: run `mwaa-sp db upgrade` first")
+    try:
+        if sqlite_path is not None:
+            Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(url)
+        if upgrade:
+            current = revision_of(engine)
+            if current is not None and not known(current):
+                raise SchemaNotCurrent(
+                    f"database {where(url)} is at schema {current}, newer than this release knows ({head()}): "
+                    "it is not migrated back; run a release that knows it"
+                )
+            migrate(engine)
     except (SQLAlchemyError, OSError) as exc:
-        raise ConfigurationError(f"database {url.split('@')[-1]} is not usable: {exc}") from exc
+        raise ConfigurationError(f"database {where(url)} is not usable: {exc}") from exc
+    if not upgrade:
+        require_current(engine, where(url))
     return engine

@@ -122,6 +122,9 @@ class PlanRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     plan_json: Mapped[str] = mapped_column(Text, default="{}")
     dag_diff: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    """Who asked for a speculative plan (a token's name, ``cli:user@host``): only such a plan, a
+    person's, satisfies MWAA_SP_REQUIRE_REVIEWED_PLAN."""
 
 
 class DriftRunRow(Base):
@@ -140,6 +143,8 @@ class DriftRunRow(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     options: Mapped[str] = mapped_column(Text, default="{}")
     """What was asked: workloads, dataProduct, thorough, reconcile."""
+    trigger: Mapped[str] = mapped_column(String(16), default="request", server_default="request")
+    """schedule (MWAA_SP_DRIFT_INTERVAL, one replica per interval) | request (API, web view, CLI)"""
 
 
 class ReplicaRow(Base):

@@ -17,7 +17,9 @@ from service.review import PlanArtifact
 from service.store.clock import sql_now
 from service.store.models import PlanRow
 
-REVIEWABLE = ("speculative", "validate")
+REVIEWABLE = ("speculative",)
+"""A review is a person's speculative plan (its ``requested_by`` says whose), never a plan a
+validate or a provision of the Coordinator made."""
 
 
 def _artifact(row: PlanRow) -> PlanArtifact:
@@ -40,6 +42,7 @@ def summary(row: PlanRow) -> dict[str, Any]:
         "createdAt": row.created_at.isoformat(),
         "applied": row.applied,
         "summary": {"add": row.add, "change": row.change, "destroy": row.destroy, "import": row.imported},
+        "requestedBy": row.requested_by,
     }
 
 
@@ -61,7 +64,14 @@ class PlanStore:
         self.engine = engine
         self.retention = retention
 
-    def save(self, component_id: str, artifact: PlanArtifact, applied: bool, plan_file: bytes | None = None) -> str:
+    def save(
+        self,
+        component_id: str,
+        artifact: PlanArtifact,
+        applied: bool,
+        plan_file: bytes | None = None,
+        requested_by: str | None = None,
+    ) -> str:
         """Store a plan, and prune the workload's older ones past the retention."""
         plan_id = secrets.token_hex(8)
         with Session(self.engine) as session, session.begin():
@@ -83,6 +93,7 @@ class PlanStore:
                     text=artifact.text,
                     plan_json=json.dumps(artifact.plan_json),
                     dag_diff=artifact.dag_diff,
+                    requested_by=requested_by,
                 )
             )
             session.flush()
@@ -150,6 +161,6 @@ class PlanStore:
         for row in rows:
             if row.applied:
                 return None
-            if row.kind in REVIEWABLE:
+            if row.kind in REVIEWABLE and row.requested_by:
                 return _artifact(row)
         return None

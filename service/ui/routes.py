@@ -25,6 +25,7 @@ from litestar.response import Redirect
 from service.airflow import AirflowUi
 from service.api.bulkheads import Bulkheads
 from service.api.origin import cross_site
+from service.api.scopes import require_reconcile, token_of
 from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
 from service.naming import dag_id_of
 from service.operations import Operations
@@ -239,12 +240,14 @@ class UiController(Controller):
     ) -> Redirect:
         form = await _form(request)
         workloads = [w.strip() for w in form.get("workloads", []) if w.strip()]
+        reconcile = bool(_first(form, "reconcile"))
+        require_reconcile(token_of(request.scope.get("state", {})), reconcile)
         run_id = await bulkheads.operations.run(
             operations.start_drift_run,
             workloads,
             _first(form, "dataProduct") or None,
             thorough=bool(_first(form, "thorough")),
-            reconcile=bool(_first(form, "reconcile")),
+            reconcile=reconcile,
         )
         return Redirect(views.drift_run_url(run_id), status_code=303)
 
@@ -292,7 +295,7 @@ class UiController(Controller):
         if not settings.api_tokens:
             return Redirect(next_page, status_code=303)
         token = _first(form, "token")
-        if not session.token_matches(token, settings.api_tokens):
+        if not session.token_matches(token, tuple(t.secret for t in settings.tokens)):
             log.warning("web view: a token was refused")
             return _page("login.html.j2", settings, 401, next_page=next_page, refused=True, open_view=False)
         session_id, _ = await bulkheads.reads.run(sessions.open, session.LIFETIME_S)
@@ -319,10 +322,10 @@ class UiController(Controller):
         await _form(request)
         # Closed on the server: a copy of the cookie is worth nothing after this.
         cookie = session.from_header(request.headers.get("cookie", "").encode("latin-1"))
-        tokens = tuple(t.encode() for t in settings.api_tokens)
-        session_id = session.verify(cookie, tokens) if cookie else None
-        if session_id is not None:
-            await bulkheads.reads.run(sessions.close, session_id)
+        secrets = tuple(t.secret.encode() for t in settings.tokens)
+        opened = session.verify(cookie, secrets) if cookie else None
+        if opened is not None:
+            await bulkheads.reads.run(sessions.close, opened[0])
         gone = Cookie(
             key=session.COOKIE,
             value="",

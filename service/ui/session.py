@@ -35,9 +35,9 @@ def issue(token: str, session_id: str, now: float | None = None) -> str:
     return f"{expires}.{session_id}.{_mac(token.encode(), expires, session_id)}"
 
 
-def verify(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> str | None:
-    """The session id a cookie names, when it is well-formed, unexpired and signed by one of
-    ``tokens`` (pure: whether the session is still open is the store's to say)."""
+def verify(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> tuple[str, int] | None:
+    """The session id a cookie names and which of ``tokens`` signed it, when it is well-formed,
+    unexpired and signed by one of them (pure: whether the session is still open is the store's)."""
     expires_text, _, rest = value.partition(".")
     session_id, _, mac = rest.partition(".")
     # isdigit() alone accepts '²' and other digits int() refuses: a forged cookie is no session, not a 500.
@@ -50,11 +50,11 @@ def verify(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> s
         return None
     # Every token is tried, without stopping early, so timing says nothing about which one matched.
     matches = [hmac.compare_digest(mac.encode(), _mac(token, expires, session_id).encode()) for token in tokens]
-    return session_id if any(matches) else None
+    return (session_id, matches.index(True)) if any(matches) else None
 
 
-def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:
-    matches = [hmac.compare_digest(presented.encode(), token.encode()) for token in tokens]
+def token_matches(presented: str, secrets: tuple[str, ...]) -> bool:
+    matches = [hmac.compare_digest(presented.encode(), secret.encode()) for secret in secrets]
     return bool(presented) and any(matches)
 
 

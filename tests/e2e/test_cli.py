@@ -42,6 +42,7 @@ def test_render_and_plan(tmp_path: Path, s3: Any, moto_endpoint: str, provider_c
     assert tfvars["workload"]["dag_content"] == "print('planned')\n"
     assert (tmp_path / "out" / "modules" / "workload" / "main.tf").exists()
 
+    assert _cli(["db", "upgrade"], env).returncode == 0  # no command but serve migrates
     planned = _cli(["plan", str(path)], env)
     assert planned.returncode == 0, planned.stderr
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in planned.stdout
@@ -60,7 +61,10 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path: Path, moto_endpoint: str) 
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     env = base_env(moto_endpoint) | {"MWAA_SP_DATA_DIR": str(not_a_dir / "data")}
-    result = _cli(["workloads"], env)
-    assert result.returncode == 1
+    result = _cli(["serve"], env)
+    assert result.returncode == 78
     assert f"error: MWAA_SP_DATA_DIR {not_a_dir / 'data'} is not a writable directory" in result.stderr
     assert "Traceback" not in result.stderr
+    listed = _cli(["workloads"], env)
+    assert listed.returncode == 78
+    assert listed.stderr.strip().endswith("run `mwaa-sp db upgrade` first")

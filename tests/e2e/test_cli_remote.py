@@ -88,7 +88,7 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     s3.put_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_1.py", Body=b"evil = True\n")
     drifted = _cli(["drift", "--json"], env, cron)
     assert drifted.returncode == 2, drifted.stderr
-    verdicts = {w["component_id"]: w["status"] for w in json.loads(drifted.stdout)["workloads"]}
+    verdicts = {w["componentId"]: w["status"] for w in json.loads(drifted.stdout)["workloads"]}
     assert verdicts == {ids[0]: "in_sync", ids[1]: "drifted"}
     row = _registry(service.url, ids[1])
     assert row["drift"]["status"] == "drifted"
@@ -173,10 +173,10 @@ def test_unreachable_service_and_usage(tmp_path: Path) -> None:
     path.write_text(descriptor(WorkloadSpec()))
     for args in (["drift", "--json"], ["workloads"], ["show", UNKNOWN], ["plan", str(path)], ["registry", "rebuild"]):
         _one_line_error(_cli(args, _remote_env(url), cron), 69, f"cannot reach the service at {url}")
-    # MWAA_SP_URL in the environment is ignored by serve (tests/unit/test_client.py); --url is an error.
+    # MWAA_SP_URL in the environment is ignored by serve (tests/unit/test_client.py); it has no --url.
     serve = _cli(["serve", "--url", url], _remote_env(None), cron)
     assert serve.returncode == 64
-    assert "serve runs the service here" in serve.stderr
+    assert "unrecognized arguments: --url" in serve.stderr
     for bad in ("http://127.0.0.1:abc", "http://[::1"):
         _one_line_error(_cli(["workloads"], _remote_env(bad), cron), 64, f"got {bad!r}")
     # A token without a URL would otherwise open a fresh local registry and report "in sync" forever.

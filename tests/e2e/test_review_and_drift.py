@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import REPO, base_env, wait_finished
+from tests.support.processes import REPO, base_env
 
 pytestmark = pytest.mark.e2e
 DP = "urn:dmb:dp:finance:invoices:1"
@@ -29,7 +29,7 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {w["component_id"]: w for w in report["workloads"]}
+    return {w["componentId"]: w for w in report["workloads"]}
 
 
 def test_plans_drift_reconcile_and_rebuild(
@@ -131,6 +131,7 @@ def test_plans_drift_reconcile_and_rebuild(
     # Lose the database and the working directories; the states rebuild the registry.
     fresh = tmp_path / "fresh"
     shutil.copytree(tmp_path / "data0" / "states", fresh / "states")
+    assert _cli(["db", "upgrade"], env | {"MWAA_SP_DATA_DIR": str(fresh)}).returncode == 0
     rebuilt = _cli(["registry", "rebuild"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert sorted(rebuilt.stdout.split()) == ids
@@ -140,41 +141,81 @@ def test_plans_drift_reconcile_and_rebuild(
 
 
 def test_review_gate(service_factory: Any, s3: Any) -> None:
+    """Only a plan a person asked for satisfies the gate: a speculative plan, stored with the name of
+    the token that asked; the Coordinator's own validate plans nothing and reviews nothing."""
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     spec = WorkloadSpec(bucket=bucket)
     body = request(descriptor(spec))
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
-    service = service_factory(require_reviewed_plan="true", max_parallel="1")
+    tokens = "witboost:coordinator:coordinator-secret-1234,alice:admin:alice-secret-12345678"
+    service = service_factory(require_reviewed_plan="true", max_parallel="1", api_tokens=tokens)
+    coordinator = {"Authorization": "Bearer coordinator-secret-1234"}
+    alice = {"Authorization": "Bearer alice-secret-12345678"}
+    workload = "urn:dmb:cmp:finance:invoices:1:airflow-workload"
 
-    refused = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    refused = httpx.post(f"{service.url}/v1/provision", json=body, headers=coordinator, timeout=300)
     assert refused.status_code == 400
     assert "no plan was reviewed" in refused.json()["userMessage"]
     assert s3.list_objects_v2(Bucket=bucket, Prefix="dags/").get("KeyCount", 0) == 0
 
-    assert httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300).status_code == 200
-    accepted = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    # The Coordinator may not review its own deployment: speculative plans are an admin's.
+    beyond = httpx.post(f"{service.url}/workloads/plan", json=body, headers=coordinator, timeout=300)
+    assert beyond.status_code == 403
+    assert "Token witboost (coordinator) may not POST /workloads/plan" in beyond.text
+    reviewed = httpx.post(f"{service.url}/workloads/plan", json=body, headers=alice, timeout=300)
+    assert reviewed.status_code == 200, reviewed.text
+    assert reviewed.json()["requestedBy"] == "alice"
+    accepted = httpx.post(f"{service.url}/v1/provision", json=body, headers=coordinator, timeout=300)
     assert accepted.status_code == 200, accepted.text
 
-    # A validation plans too, and that plan is a reviewed one.
+    # A validate is not a review: it plans nothing, and the next provision is refused.
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 2\n")
-    assert httpx.post(f"{service.url}/v1/validate", json=body, timeout=300).json() == {"valid": True}
-    plans = httpx.get(f"{service.url}/workloads/urn:dmb:cmp:finance:invoices:1:airflow-workload/plans").json()
-    assert plans[0]["kind"] == "validate"
-    validated = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
-    assert validated.status_code == 200, validated.text
+    validated = httpx.post(f"{service.url}/v1/validate", json=body, headers=coordinator, timeout=300)
+    assert validated.json() == {"valid": True}
+    plans = httpx.get(f"{service.url}/workloads/{workload}/plans", headers=alice).json()
+    assert [p["kind"] for p in plans] == ["provision", "speculative"]
+    assert [p["requestedBy"] for p in plans] == [None, "alice"]
+    unreviewed = httpx.post(f"{service.url}/v1/provision", json=body, headers=coordinator, timeout=300)
+    assert unreviewed.status_code == 400
+    assert "no plan was reviewed" in unreviewed.json()["userMessage"]
 
-    httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300)
+    httpx.post(f"{service.url}/workloads/plan", json=body, headers=alice, timeout=300)
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 3\n")
-    changed = httpx.post(f"{service.url}/v1/provision", json=body, timeout=300)
+    changed = httpx.post(f"{service.url}/v1/provision", json=body, headers=coordinator, timeout=300)
     assert changed.status_code == 400
     assert "the DAG changed since the review" in changed.json()["userMessage"]
-    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 2\n"
+    assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"v = 1\n"
 
-    # Async validations plan too (gate on), several at once, on a one-thread scheduler: none may starve.
-    tokens = [httpx.post(f"{service.url}/v2/validate", json=body, timeout=60).json() for _ in range(3)]
-    for token in tokens:
-        assert wait_finished(f"{service.url}/v2/validate/{token}/status", 300)["status"] == "COMPLETED"
+
+def test_token_scopes(service_factory: Any, s3: Any) -> None:
+    """coordinator: the contract; reader: reads and drift checks without reconcile; admin: all; a
+    bare secret (the older setting's form) is an admin."""
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
+    tokens = "ci:coordinator:ci-secret-123456789,cron:reader:cron-secret-123456789,legacy-secret-123456789"
+    service = service_factory(api_tokens=tokens)
+    as_ = {name: {"Authorization": f"Bearer {name}-secret-123456789"} for name in ("ci", "cron", "legacy")}
+    body = request(descriptor(spec))
+
+    assert httpx.post(f"{service.url}/v1/provision", json=body, headers=as_["ci"], timeout=300).status_code == 200
+    assert httpx.post(f"{service.url}/v1/provision", json=body, headers=as_["cron"], timeout=60).status_code == 403
+    assert httpx.get(f"{service.url}/workloads", headers=as_["ci"], timeout=60).status_code == 403
+    assert httpx.get(f"{service.url}/workloads", headers=as_["cron"], timeout=60).status_code == 200
+    assert httpx.get(f"{service.url}/metrics", headers=as_["cron"], timeout=60).status_code == 200
+    checked = httpx.post(f"{service.url}/drift-runs", json={}, headers=as_["cron"], timeout=60)
+    assert checked.status_code == 202, checked.text
+    repair = httpx.post(f"{service.url}/drift-runs", json={"reconcile": True}, headers=as_["cron"], timeout=60)
+    assert repair.status_code == 403
+    assert "may not start a drift run with reconcile" in repair.text
+    assert httpx.post(f"{service.url}/registry/rebuild", headers=as_["cron"], timeout=60).status_code == 403
+    assert (
+        httpx.post(f"{service.url}/drift-runs", json={"reconcile": True}, headers=as_["legacy"], timeout=60).status_code
+        == 202
+    )
+    assert httpx.post(f"{service.url}/v1/unprovision", json=body, headers=as_["legacy"], timeout=300).status_code == 200
 
 
 def test_scheduled_drift_checks_land_in_registry_and_metrics(service_factory: Any, s3: Any) -> None:

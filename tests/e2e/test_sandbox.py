@@ -69,7 +69,7 @@ def test_sandbox_cli_without_a_running_sandbox_says_so_and_writes_nothing(tmp_pa
         text=True,
         timeout=120,
     )
-    assert result.returncode == 1
+    assert result.returncode == 78
     assert f"error: no sandbox is running for data dir {data}" in result.stderr
     assert "Traceback" not in result.stderr
     assert not data.exists() or not any(data.iterdir()), "nothing may be written (no registry, no verdicts)"

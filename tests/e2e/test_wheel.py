@@ -64,7 +64,7 @@ def test_a_plain_install_has_no_emulator_and_says_what_sandbox_needs(wheel: Path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     sandbox = _run([bin_dir / "mwaa-sp", "serve", "--sandbox"], cwd=elsewhere, env=_clean_env(tmp_path), timeout=120)
-    assert sandbox.returncode == 1
+    assert sandbox.returncode == 78
     assert "--sandbox needs the sandbox extra" in sandbox.stderr
     assert "pip install 'mwaa-sp[sandbox]'" in sandbox.stderr
     assert "Traceback" not in sandbox.stderr

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from service.errors import LockLost
 from service.store.claims import ClaimStore
-from service.store.database import make_engine
+from service.store.database import open_database
 from service.store.fences import FenceStore
 from tests.conftest import postgres_url
 
@@ -26,7 +26,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     else:
         url = postgres_url(request.getfixturevalue("postgres_schema"))
-    engine = make_engine(url)
+    engine = open_database(url, upgrade=True)
     yield engine
     engine.dispose()
 

@@ -143,13 +143,31 @@ def test_serve_ignores_the_url_in_the_environment_and_refuses_the_flag(
     args = p.parse_args(["serve"])
     cli._where(p, args)
     assert args.run is cli._serve
-    assert (args.url, args.token) == (None, None)
+    assert not hasattr(args, "url")
     assert capsys.readouterr().out == ""
-    flagged = p.parse_args(["serve", "--url", URL])
     with pytest.raises(SystemExit) as exited:
-        cli._where(p, flagged)
+        p.parse_args(["serve", "--url", URL])
     assert exited.value.code == EXIT_USAGE
-    assert "serve runs the service here: --url points" in capsys.readouterr().err
+    assert "unrecognized arguments: --url" in capsys.readouterr().err
+
+
+def test_serve_help_shows_serves_options_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.parser().parse_args(["serve", "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert "--sandbox" in shown
+    for client_option in ("--url", "--token", "--timeout"):
+        assert client_option not in shown
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from service import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        cli.parser().parse_args(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mwaa-sp {__version__}"
 
 
 def _drift_service(runs: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:

@@ -195,9 +195,9 @@ def test_an_uncontended_lock_never_reports_waiting(tmp_path: Path) -> None:
 
 
 def _pg(schema: str) -> sa.Engine:
-    from service.store.database import make_engine
+    from service.store.database import open_database
 
-    return make_engine(postgres_url(schema))
+    return open_database(postgres_url(schema), upgrade=True)
 
 
 def _kill_backends_holding(engine: sa.Engine, key: str) -> int:

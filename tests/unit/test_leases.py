@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from service.leases import Leases
 from service.store.clock import local_now
-from service.store.database import make_engine
+from service.store.database import open_database
 from service.store.drift_runs import DriftRunStore
 from service.store.models import TaskRow
 from service.store.replicas import ReplicaStore
@@ -40,7 +40,7 @@ def _leases(engine: sa.Engine, owner: str) -> tuple[Leases, TaskStore]:
 
 
 def test_a_judge_back_from_an_outage_waits_one_lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", upgrade=True)
     judge, tasks = _leases(engine, "judge")
     _, other = _leases(engine, "other")
     token = other.create("provision", "urn:a", {})
@@ -61,7 +61,7 @@ def test_a_judge_back_from_an_outage_waits_one_lease(tmp_path: Path, monkeypatch
 
 
 def test_an_upkeep_in_reach_judges_at_once(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", upgrade=True)
     judge, tasks = _leases(engine, "judge")
     _, other = _leases(engine, "other")
     token = other.create("provision", "urn:a", {})

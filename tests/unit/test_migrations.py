@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.store.database import make_engine, migrate
+from service.store.database import migrate, open_database
 from service.store.models import Base
 from tests.conftest import postgres_url
 
@@ -63,14 +64,14 @@ def test_drift_history_table_after_upgrade(tmp_path: Path) -> None:
 
 
 def test_models_match_migrations(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'new.db'}", upgrade=True)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
 
 def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
-    engine = make_engine(postgres_url(postgres_schema))
+    engine = open_database(postgres_url(postgres_schema), upgrade=True)
     try:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names(schema=postgres_schema))
@@ -87,4 +88,40 @@ def test_postgresql_url_is_migrated(postgres_schema: str) -> None:
         "terraform_runs",
         "alembic_version",
     } <= tables
-    assert version == "0009"
+    assert version == "0010"
+
+
+def test_stored_drift_verdicts_become_camel_case(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'verdicts.db'}")
+    migrate(engine, "0009")
+    snake = {"component_id": "urn:x", "status": "drifted", "method": "fast", "checked_at": "t", "changes": []}
+    camel = {"componentId": "urn:x", "status": "drifted", "method": "fast", "checkedAt": "t", "changes": []}
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO workloads (component_id, workload_key, bucket, dag_key, descriptor_key, state_key, "
+                "deployed, drift_report) VALUES ('urn:x', 'a/b/1/x', 'b', 'k', 'd', 's', 1, :r)"
+            ),
+            {"r": json.dumps(snake)},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO drift_checks (component_id, checked_at, status, report) VALUES ('urn:x', :t, 'd', :r)"
+            ),
+            {"t": now, "r": json.dumps(snake)},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO drift_runs (run_id, status, created_at, updated_at, done, total, report, options) "
+                "VALUES ('run', 'COMPLETED', :t, :t, 1, 1, :r, '{}')"
+            ),
+            {"t": now, "r": json.dumps({"exitCode": 2, "counts": {"drifted": 1}, "workloads": [snake]})},
+        )
+    migrate(engine)
+    with engine.connect() as conn:
+        assert json.loads(conn.execute(sa.text("SELECT drift_report FROM workloads")).scalar_one()) == camel
+        assert json.loads(conn.execute(sa.text("SELECT report FROM drift_checks")).scalar_one()) == camel
+        run = json.loads(conn.execute(sa.text("SELECT report FROM drift_runs")).scalar_one())
+        assert run == {"exitCode": 2, "counts": {"drifted": 1}, "workloads": [camel]}
+        assert conn.execute(sa.text("SELECT trigger FROM drift_runs")).scalar_one() == "request"

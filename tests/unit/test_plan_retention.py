@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.engine.results import ChangeSummary
 from service.review import PlanArtifact
-from service.store.database import make_engine
+from service.store.database import open_database
 from service.store.plans import PlanStore, kept
 
 
@@ -34,7 +34,7 @@ def test_which_plans_are_kept() -> None:
 
 
 def test_saving_prunes_the_workloads_older_plans_only(tmp_path: Path) -> None:
-    store = PlanStore(make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"), retention=3)
+    store = PlanStore(open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", upgrade=True), retention=3)
     applied = store.save("urn:a", _artifact("provision"), applied=True, plan_file=b"x" * 1000)
     reviewed = store.save("urn:a", _artifact("speculative"), applied=False)
     others = [store.save("urn:b", _artifact("provision"), applied=False) for _ in range(2)]

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from service.errors import TokenUnknown
-from service.store.database import make_engine
+from service.store.database import open_database
 from service.store.tasks import TaskStore
 
 
 def _stores(tmp_path: Path) -> tuple[TaskStore, TaskStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", upgrade=True)
     return TaskStore(engine, owner="alive"), TaskStore(engine, owner="dead")
 
 
@@ -81,7 +81,7 @@ def _age(store: TaskStore, token: str, seconds: float) -> None:
 def test_only_work_running_in_this_process_is_renewed(tmp_path: Path) -> None:
     """A RUNNING row of this replica's id that this process does not run (its run was lost, or a
     previous process of the same replica left it) is not renewed: it expires and ends."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}", upgrade=True)
     before, now_running = TaskStore(engine, owner="replica-a"), TaskStore(engine, owner="replica-a")
     lost = before.create("provision", "urn:a", {})
     live = now_running.create("provision", "urn:b", {})

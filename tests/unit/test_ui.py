@@ -38,10 +38,10 @@ TOKEN = "tok-" + "a" * 28
 def _verdict(component_id: str, status: str, what: str = "deleted") -> dict[str, Any]:
     changes = [] if status == "in_sync" else [{"address": "a", "key": "dags/<k>.py", "what": what}]
     return {
-        "component_id": component_id,
+        "componentId": component_id,
         "status": status,
         "method": "fast",
-        "checked_at": "",
+        "checkedAt": "",
         "changes": changes,
         "ignored": [],
         "reconciled": None,
@@ -338,10 +338,10 @@ def test_the_refused_cookies_differ_from_a_valid_one_only_where_labelled() -> No
     tokens = (TOKEN.encode(),)
     sid = "a-session-id-of-24-chars"
     good = session.issue(TOKEN, sid)
-    assert session.verify(good, tokens) == sid
+    assert session.verify(good, tokens) == (sid, 0)
     assert session.verify(_wrong_mac(good), tokens) is None
     later = time.time() + 10 * session.LIFETIME_S
-    assert session.verify(session.issue(TOKEN, sid, now=later), tokens, now=later) == sid
+    assert session.verify(session.issue(TOKEN, sid, now=later), tokens, now=later) == (sid, 0)
     assert session.verify(session.issue(TOKEN, sid, now=later), tokens) is None
     # The MAC covers the session id: a signed cookie cannot be pointed at another session.
     expires, _, rest = good.partition(".")

@@ -1,0 +1,63 @@
+"""Who asked for each plan (a review gate counts a person's speculative plan only), what started each
+drift run (``schedule`` or ``request``), and drift verdicts stored in camelCase like every other body.
+
+Revision ID: 0010
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_RENAMED = {"component_id": "componentId", "checked_at": "checkedAt"}
+
+
+def _camel(verdict: Any) -> Any:
+    if not isinstance(verdict, dict):
+        return verdict
+    return {_RENAMED.get(k, k): v for k, v in verdict.items()}
+
+
+def _run_report(report: Any) -> Any:
+    if isinstance(report, dict) and isinstance(report.get("workloads"), list):
+        report = {**report, "workloads": [_camel(v) for v in report["workloads"]]}
+    return report
+
+
+def _rewrite(table: str, key: str, column: str, convert: Any) -> None:
+    connection = op.get_bind()
+    rows = connection.execute(sa.text(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL")).all()  # noqa: S608 - our own names
+    for row_key, raw in rows:
+        try:
+            value = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        connection.execute(
+            sa.text(f"UPDATE {table} SET {column} = :value WHERE {key} = :key"),  # noqa: S608 - our own names
+            {"value": json.dumps(convert(value)), "key": row_key},
+        )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(sa.Column("requested_by", sa.String(256), nullable=True))
+    with op.batch_alter_table("drift_runs") as batch:
+        batch.add_column(sa.Column("trigger", sa.String(16), nullable=False, server_default="request"))
+    _rewrite("workloads", "component_id", "drift_report", _camel)
+    _rewrite("drift_checks", "check_id", "report", _camel)
+    _rewrite("drift_runs", "run_id", "report", _run_report)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("drift_runs") as batch:
+        batch.drop_column("trigger")
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("requested_by")
