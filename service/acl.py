@@ -30,6 +30,7 @@ from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid, StorageError
 from service.journal import Journal
+from service.metrics import OPERATIONS, timed
 from service.principals import Principal, load_mapper, map_refs
 from service.render import Renderer
 from service.settings import Settings
@@ -123,6 +124,10 @@ class AccessControl:
 
     def update(self, raw: bytes) -> dict[str, Any]:
         """Answer ``POST /v1/updateacl`` synchronously (the contract has no status endpoint for it)."""
+        with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation="updateacl"):
+            return self._update(raw)
+
+    def _update(self, raw: bytes) -> dict[str, Any]:
         request = parse_request(raw)
         environment = self._environment()
         try:

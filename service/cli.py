@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,7 @@ from service.settings import log_level
 
 if TYPE_CHECKING:
     from service.app import Components
+    from service.store.pages import Page
 
 log = logging.getLogger("mwaa_sp.cli")
 # The commands that work on the registry: in this process, or on the service named by MWAA_SP_URL.
@@ -195,13 +196,13 @@ class Local:
         self.progress = progress
 
     def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]:
-        return self.operations.workloads(data_product, status, drift)
+        return _every(lambda cursor: self.operations.workloads(data_product, status, drift, cursor=cursor, limit=500))
 
     def workload(self, component_id: str) -> dict[str, Any]:
         return self.operations.workload(component_id)
 
     def plans_of(self, component_id: str) -> list[dict[str, Any]]:
-        return self.operations.plans_of(component_id)
+        return _every(lambda cursor: self.operations.plans_of(component_id, cursor=cursor, limit=500))
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         return self.operations.plan(component_id, plan_id)
@@ -231,6 +232,18 @@ class Local:
 
     def rebuild(self) -> list[str]:
         return self.parts.rebuilder(self.progress.update)
+
+
+def _every(page: Callable[[str | None], Page[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every page of a list, in order."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        shown = page(cursor)
+        found += shown.items
+        if shown.next is None:
+            return found
+        cursor = shown.next
 
 
 @contextmanager

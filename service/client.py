@@ -7,9 +7,10 @@ service's own failure 1, ``--timeout`` passed (or a gateway's 504) 75."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -67,6 +68,16 @@ def _problems(body: Any) -> list[str]:
     return []
 
 
+_PAGE = 500
+_NEXT = re.compile(r'<[^>]*[?&]cursor=([^&>]+)[^>]*>;\s*rel="next"')
+
+
+def next_cursor(link: str) -> str | None:
+    """The next page's cursor in a ``Link`` header, None on the last page."""
+    found = _NEXT.search(link)
+    return unquote(found.group(1)) if found else None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -94,13 +105,28 @@ class ServiceClient:
 
     def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]:
         params = {k: v for k, v in {"dataProduct": data_product, "status": status, "drift": drift}.items() if v}
-        return list(self._call("GET", "/workloads", params=params))
+        return self._every("/workloads", params)
 
     def workload(self, component_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/workloads/{_segment(component_id)}"))
 
     def plans_of(self, component_id: str) -> list[dict[str, Any]]:
-        return list(self._call("GET", f"/workloads/{_segment(component_id)}/plans"))
+        return self._every(f"/workloads/{_segment(component_id)}/plans", {})
+
+    def _every(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        """Every page of a list: the service answers a page at a time, the next one's cursor in the
+        ``Link: <…>; rel="next"`` header."""
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self._page(path, params | ({"cursor": cursor} if cursor else {}))
+            found += page
+            if cursor is None:
+                return found
+
+    def _page(self, path: str, params: dict[str, str]) -> tuple[list[dict[str, Any]], str | None]:
+        body, headers = self._call("GET", path, params=params | {"limit": str(_PAGE)}, with_headers=True)
+        return list(body), next_cursor(headers.get("link", ""))
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/workloads/{_segment(component_id)}/plans/{_segment(plan_id)}"))
@@ -164,9 +190,10 @@ class ServiceClient:
         json: Any = None,
         params: dict[str, str] | None = None,
         invalid: int = EXIT_USAGE,
+        with_headers: bool = False,
     ) -> Any:
-        """The answer's JSON; a :class:`ServiceError` with its exit code otherwise. ``invalid``: the
-        exit code of a 400 from this endpoint."""
+        """The answer's JSON (with its headers, ``with_headers``); a :class:`ServiceError` with its exit
+        code otherwise. ``invalid``: the exit code of a 400 from this endpoint."""
         where = f"{method} {self.url}{path}"
         # What is left of --timeout, not all of it again: a poll just before the deadline must not
         # stretch the command to twice --timeout. The floor keeps a last request possible at all.
@@ -192,7 +219,7 @@ class ServiceClient:
             body = None
         status, problems = response.status_code, _problems(body)
         if status < 300 and body is not None:
-            return body
+            return (body, response.headers) if with_headers else body
         if status in (401, 403):
             hint = "set MWAA_SP_TOKEN (or --token) to one of its MWAA_SP_API_TOKENS"
             what = "refused the token" if self.token else "requires a token"

@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +42,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import LockLost
+from service.metrics import DOOR_JOBS, LOCK_WAIT
 from service.store.fences import Fence, FenceStore
 
 log = logging.getLogger("mwaa_sp.door")
@@ -292,6 +294,7 @@ class WorkloadDoor:
         """:meth:`submit`, also saying how many of the workload's jobs this process runs before it."""
         future: Future[T] = Future()
         entry: _Job = (job, future, waiting or (lambda: None))
+        DOOR_JOBS.labels("queued").inc()
         with self._guard:
             queue = self._queues.get(key)
             if queue is not None:
@@ -309,14 +312,19 @@ class WorkloadDoor:
         job, future, waiting = entry
 
         def run() -> None:
+            DOOR_JOBS.labels("queued").dec()
+            DOOR_JOBS.labels("running").inc()
             try:
                 if future.set_running_or_notify_cancel():
+                    asked = time.monotonic()
                     with self._locks.hold(key, waiting) as held:
+                        LOCK_WAIT.labels("workload").observe(time.monotonic() - asked)
                         fence = self._fences.advance(key) if self._fences is not None else None
                         future.set_result(job(DoorPass(key, self._token, held, fence, self._fences)))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the future
                 future.set_exception(exc)
             finally:
+                DOOR_JOBS.labels("running").dec()
                 self._next(key)
 
         self._pool.submit(run)

@@ -19,6 +19,7 @@ from service.door import DoorPass, WorkloadDoor
 from service.errors import MwaaSpError, StorageError
 from service.exits import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
 from service.journal import Journal
+from service.metrics import DRIFT_VERDICTS
 from service.observe import Observer, matches
 from service.rebuild import restore_workdir
 from service.render import Renderer
@@ -161,6 +162,7 @@ class DriftChecker:
                 verdict.reconciled = self._reconcile(door, entry, verdict)
         except MwaaSpError as exc:
             verdict = Verdict(entry.component_id, "error", "terraform", checked_at, error=exc.message)
+        DRIFT_VERDICTS.labels(verdict.status).inc()
         self.registry.record_drift(entry.component_id, verdict.status, verdict.as_dict())
         return verdict
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from service.buckets import BucketPolicy
@@ -13,9 +14,10 @@ from service.descriptor import parse_descriptor
 from service.door import WorkloadDoor
 from service.drift import DriftChecker, Verdict, report
 from service.errors import WorkloadUnknown
-from service.metrics import prometheus
+from service.metrics import OPERATIONS, exposition, timed
 from service.request import ProvisioningRequest
 from service.store.drift_runs import DriftRunStore
+from service.store.pages import Page
 from service.store.plans import PlanStore
 from service.store.registry import Entry, Registry
 from service.worker import Worker
@@ -45,8 +47,21 @@ class Operations:
 
     # -- registry -----------------------------------------------------------------------------
 
-    def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]:
-        return [e.as_dict() for e in self.registry.list(data_product, status, drift)]
+    def workloads(
+        self,
+        data_product: str | None,
+        status: str | None,
+        drift: str | None,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[dict[str, Any]]:
+        """A page of the registry, last touched first."""
+        found = self.registry.page(data_product, status, drift, cursor=cursor, limit=limit)
+        return Page([e.as_dict() for e in found.items], found.next)
+
+    def data_products(self) -> list[str]:
+        return self.registry.data_products()
 
     def workload(self, component_id: str) -> dict[str, Any]:
         entry = self.registry.get(component_id)
@@ -58,9 +73,11 @@ class Operations:
         self.workload(component_id)
         return self.registry.drift_history(component_id)
 
-    def plans_of(self, component_id: str) -> list[dict[str, Any]]:
+    def plans_of(
+        self, component_id: str, *, cursor: str | None = None, limit: int | None = None
+    ) -> Page[dict[str, Any]]:
         self.workload(component_id)
-        return self.plans.list(component_id)
+        return self.plans.page(component_id, cursor=cursor, limit=limit)
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         """A stored plan; rendered by ``terraform show`` on first read (through the workload's door)."""
@@ -83,10 +100,11 @@ class Operations:
     def speculative_plan(self, request: ProvisioningRequest, requested_by: str) -> dict[str, Any]:
         """Plan without applying, through the workload's door so it never races a provision; the plan
         is stored with who asked for it (the review gate accepts a person's plan only)."""
-        workload = parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal)
-        plan_id, artifact = self.door.run(
-            workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, requested_by)
-        )
+        with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation="plan"):
+            workload = parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal)
+            plan_id, artifact = self.door.run(
+                workload.workload_key, lambda door: self.worker.speculative_plan(door, workload, requested_by)
+            )
         return {
             "planId": plan_id,
             "componentId": workload.component_id,
@@ -127,12 +145,18 @@ class Operations:
         )
 
     def start_drift_run(
-        self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool
+        self,
+        workloads: list[str],
+        data_product: str | None,
+        *,
+        thorough: bool,
+        reconcile: bool,
+        trigger: str = "request",
     ) -> str:
         """A durable drift run (a row owned and leased by this replica), running in the background."""
         entries = self.select(workloads, data_product)
         options = {"workloads": workloads, "dataProduct": data_product, "thorough": thorough, "reconcile": reconcile}
-        run_id = self.drift_runs.create(sum(1 for e in entries if e.deployed), options)
+        run_id = self.drift_runs.create(sum(1 for e in entries if e.deployed), options, trigger)
 
         def run() -> None:
             try:
@@ -154,8 +178,17 @@ class Operations:
     def drift_run(self, run_id: str) -> dict[str, Any]:
         return self.drift_runs.get(run_id).as_dict()
 
-    def recent_drift_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        return [run.as_dict() for run in self.drift_runs.recent(limit)]
+    def drift_runs_page(self, *, cursor: str | None = None, limit: int | None = None) -> Page[dict[str, Any]]:
+        """Drift runs, newest first, each with its trigger (schedule or request), status and counts."""
+        found = self.drift_runs.page(cursor=cursor, limit=limit)
+        return Page([run.as_dict() for run in found.items], found.next)
+
+    def scheduled_drift_run(self, interval_s: int) -> str | None:
+        """MWAA_SP_DRIFT_INTERVAL: start the scheduled drift run if this replica's turn has come (once
+        per interval between all replicas); its id, or None."""
+        if not self.drift_runs.claim_schedule(timedelta(seconds=interval_s)):
+            return None
+        return self.start_drift_run([], None, thorough=False, reconcile=False, trigger="schedule")
 
     def metrics(self) -> str:
-        return prometheus(self.registry)
+        return exposition(self.registry)

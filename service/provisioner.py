@@ -20,6 +20,7 @@ from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
 from service.journal import Entry, Journal
+from service.metrics import OPERATIONS, timed
 from service.ownership import Ownership
 from service.request import ProvisioningRequest, parse_body
 from service.staged import StagedDags
@@ -80,11 +81,12 @@ class Provisioner:
 
     def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
         """All rules, the S3 ones included; an empty list means valid."""
-        try:
-            workload = self.workload(request)
-        except ClientError as exc:
-            return list(exc.problems)
-        return self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
+        with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation="validate"):
+            try:
+                workload = self.workload(request)
+            except ClientError as exc:
+                return list(exc.problems)
+            return self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
 
     def _publisher(self, token: str) -> Callable[[list[Entry]], None] | None:
         def publish(entries: list[Entry]) -> None:
@@ -125,6 +127,10 @@ class Provisioner:
             journal.checkpoint()
 
         def run(door: DoorPass) -> dict[str, Any]:
+            with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation=kind):
+                return outcome(door)
+
+        def outcome(door: DoorPass) -> dict[str, Any]:
             journal.add("queue", "inside the workload's door")
             journal.checkpoint()
             try:

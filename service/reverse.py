@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,12 +40,13 @@ from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
 from service.door import DoorPass, WorkloadDoor
 from service.errors import ClientError, MwaaSpError, Problem, RequestInvalid
 from service.journal import Journal
+from service.metrics import OPERATIONS
 from service.ownership import COMPONENT_TAG, Ownership
 from service.render import Renderer
 from service.s3 import S3
 from service.state_backend import StateBackend, managed_keys
 from service.store.claims import ClaimStore
-from service.store.tasks import TaskStore
+from service.store.tasks import Status, TaskStore
 from service.workload import Workload
 from service.workspace import Workspaces
 
@@ -206,12 +208,15 @@ class ReverseProvisioner:
         token = self.tasks.create("reverse", None, status("RUNNING", {}, []))
 
         def run() -> dict[str, Any]:
+            started = time.monotonic()
             try:
                 body = self.run(request)
             except Exception as exc:  # the contract's FAILED, never a lost token
                 log.exception("reverse provisioning failed")
                 body = failed(f"internal error: {type(exc).__name__}")
-            self.tasks.finish(token, "COMPLETED" if body["status"] == "COMPLETED" else "FAILED", body)
+            outcome: Status = "COMPLETED" if body["status"] == "COMPLETED" else "FAILED"
+            OPERATIONS.labels("reverse", outcome).observe(time.monotonic() - started)
+            self.tasks.finish(token, outcome, body)
             return body
 
         future = self._pool.submit(run)

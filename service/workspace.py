@@ -12,6 +12,7 @@ directory's plugin-cache lock, one at a time, across threads and processes."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from service.engine.results import ApplyResult, PlanResult
 from service.engine.runner import TerraformRunner
 from service.errors import StateLocked, StorageError
 from service.journal import Journal
+from service.metrics import LOCK_WAIT, TERRAFORM
 from service.render import BACKEND_CONFIG, RenderedModule, write_module
 from service.state_backend import StateBackend
 from service.statelock import StateLocks
@@ -100,7 +102,9 @@ class Workspace:
             def waiting() -> None:
                 self.journal.add("init", "waiting for another terraform init to finish with the plugin cache")
 
+            asked = time.monotonic()
             with self._owner.cache_locks.hold("plugin-cache", waiting):
+                LOCK_WAIT.labels("plugin-cache").observe(time.monotonic() - asked)
                 self._run("init", lambda: self._owner.runner.init(self.dir, BACKEND_CONFIG, held))
             marker.write_text(wanted)
             self.journal.add("init", f"terraform init ({self._owner.backend.kind} state)")
@@ -129,9 +133,11 @@ class Workspace:
         if command in ("plan", "apply", "state-rm"):
             self._owner.state_locks.clear(self.state_key, self.workload_key, self.root, self._say)
         run_id = self._owner.runs.begin(self.workload_key, self.root, command, self.journal.token)
+        started = time.monotonic()
         try:
             result = call()
         except StateLocked as exc:
+            TERRAFORM.labels(command, "failed").observe(time.monotonic() - started)
             self._ended(run_id, "failed")
             holder = self._owner.state_locks.holder(self.state_key)
             if holder is None:
@@ -139,8 +145,10 @@ class Workspace:
             named = f"state is locked by {holder.describe()}, which is not a run of this service: it was left alone"
             raise StateLocked(exc.step, [named, *exc.diagnostics]) from exc
         except BaseException:
+            TERRAFORM.labels(command, "failed").observe(time.monotonic() - started)
             self._ended(run_id, "failed")
             raise
+        TERRAFORM.labels(command, "ok").observe(time.monotonic() - started)
         self._ended(run_id, "ok")
         return result
 

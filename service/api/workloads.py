@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -30,6 +31,7 @@ from service.operations import Operations
 from service.request import parse_body
 
 REGISTRY = (404, 500)
+T = TypeVar("T")
 
 
 class WorkloadsController(Controller):
@@ -38,19 +40,23 @@ class WorkloadsController(Controller):
 
     @get(
         "/workloads",
-        summary="Workloads the service manages (filter by dataProduct, status, drift)",
+        summary="Workloads the service manages, last touched first, a page at a time (filter by dataProduct, "
+        "status, drift; the next page's address is the Link header's rel=next)",
         **documented({200: (list[Workload], "The matching workloads")}, errors=(500,)),
     )
     async def list_workloads(
         self,
         operations: NamedDependency[Operations],
         bulkheads: NamedDependency[Bulkheads],
+        request: Request[Any, Any, Any],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: FromQuery[str | None] = None,
         drift: FromQuery[str | None] = None,
-    ) -> list[Workload]:
-        found = await bulkheads.reads.run(operations.workloads, data_product, status, drift)
-        return [typed(Workload, entry) for entry in found]
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Response[list[Workload]]:
+        found = await bulkheads.reads.run(operations.workloads, data_product, status, drift, cursor=cursor, limit=limit)
+        return paged(request, [typed(Workload, entry) for entry in found.items], found.next)
 
     @get(
         "/workloads/{component_id:str}",
@@ -67,7 +73,7 @@ class WorkloadsController(Controller):
 
     @get(
         "/workloads/{component_id:str}/plans",
-        summary="The workload's stored plans, newest first",
+        summary="The workload's stored plans, newest first, a page at a time (Link: rel=next)",
         **documented({200: (list[Plan], "The stored plans")}, errors=REGISTRY),
     )
     async def list_plans(
@@ -75,9 +81,12 @@ class WorkloadsController(Controller):
         component_id: FromPath[str],
         operations: NamedDependency[Operations],
         bulkheads: NamedDependency[Bulkheads],
-    ) -> list[Plan]:
-        found = await bulkheads.reads.run(operations.plans_of, component_id)
-        return [typed(Plan, plan) for plan in found]
+        request: Request[Any, Any, Any],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Response[list[Plan]]:
+        found = await bulkheads.reads.run(operations.plans_of, component_id, cursor=cursor, limit=limit)
+        return paged(request, [typed(Plan, plan) for plan in found.items], found.next)
 
     @get(
         "/workloads/{component_id:str}/plans/{plan_id:str}",
@@ -136,6 +145,22 @@ class WorkloadsController(Controller):
         return Response(DriftRunStarted(run_id), status_code=HTTP_202_ACCEPTED)
 
     @get(
+        "/drift-runs",
+        summary="Drift runs, newest first, a page at a time (Link: rel=next): trigger, status and counts of each",
+        **documented({200: (list[DriftRun], "The drift runs")}, errors=(400, 500)),
+    )
+    async def list_drift_runs(
+        self,
+        operations: NamedDependency[Operations],
+        bulkheads: NamedDependency[Bulkheads],
+        request: Request[Any, Any, Any],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> Response[list[DriftRun]]:
+        found = await bulkheads.reads.run(operations.drift_runs_page, cursor=cursor, limit=limit)
+        return paged(request, [typed(DriftRun, run) for run in found.items], found.next)
+
+    @get(
         "/drift-runs/{run_id:str}",
         summary="Progress and report of a drift run",
         **documented({200: (DriftRun, "The run: its progress, and its report once done")}),
@@ -153,6 +178,15 @@ class WorkloadsController(Controller):
     )
     async def metrics(self, operations: NamedDependency[Operations], bulkheads: NamedDependency[Bulkheads]) -> str:
         return await bulkheads.reads.run(operations.metrics)
+
+
+def paged(request: Request[Any, Any, Any], items: list[T], next_cursor: str | None) -> Response[list[T]]:
+    """A page as a JSON array; the next one's address in ``Link: <…>; rel="next"`` (RFC 8288)."""
+    headers = {}
+    if next_cursor is not None:
+        query = {k: v for k, v in request.query_params.items() if k != "cursor"} | {"cursor": next_cursor}
+        headers["link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+    return Response(items, headers=headers)
 
 
 def _drift_options(raw: bytes) -> DriftRunRequest:

@@ -1,6 +1,10 @@
 """Drift runs: durable like tasks — a row before the id is returned, owned by the replica running
 it, its lease renewed while it runs. A run whose replica died ends FAILED with a reason once its
-lease runs out, by whichever replica notices; never RUNNING forever."""
+lease runs out, by whichever replica notices; never RUNNING forever.
+
+Scheduled runs (MWAA_SP_DRIFT_INTERVAL) are drift runs too (``trigger: schedule``), started by one
+replica per interval: every replica asks, the ``schedules`` row decides (an atomic update, by the
+database's clock), and none starts while the previous scheduled run still runs."""
 
 from __future__ import annotations
 
@@ -10,13 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
+from service.store import pages
 from service.store.clock import db_now, sql_now
 from service.store.database import until_answered
-from service.store.models import DriftRunRow
+from service.store.models import DriftRunRow, ScheduleRow
+from service.store.pages import Page
 from service.store.running import Running
 
 ABANDONED = (
@@ -34,12 +41,15 @@ class DriftRun:
     created_at: datetime
     options: dict[str, Any]
     report: dict[str, Any] | None
+    trigger: str = "request"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.run_id,
             "status": self.status,
+            "trigger": self.trigger,
             "progress": {"done": self.done, "total": self.total},
+            "counts": (self.report or {}).get("counts") or {},
             "createdAt": self.created_at.isoformat(),
             "options": self.options,
             "report": self.report,
@@ -55,6 +65,7 @@ def _run(row: DriftRunRow) -> DriftRun:
         created_at=row.created_at,
         options=json.loads(row.options or "{}"),
         report=json.loads(row.report) if row.status != "RUNNING" else None,
+        trigger=row.trigger or "request",
     )
 
 
@@ -64,7 +75,7 @@ class DriftRunStore:
         self.owner = owner
         self._running = Running(DriftRunRow, DriftRunRow.run_id)
 
-    def create(self, total: int, options: dict[str, Any]) -> str:
+    def create(self, total: int, options: dict[str, Any], trigger: str = "request") -> str:
         run_id = secrets.token_urlsafe(16)
         with Session(self.engine) as session, session.begin():
             stamp = sql_now(session)
@@ -78,6 +89,7 @@ class DriftRunStore:
                     owner=self.owner,
                     heartbeat_at=stamp,
                     options=json.dumps(options),
+                    trigger=trigger,
                 )
             )
         self._running.add(run_id)
@@ -110,11 +122,41 @@ class DriftRunStore:
                 raise TokenUnknown(run_id)
             return _run(row)
 
-    def recent(self, limit: int) -> list[DriftRun]:
-        """The newest runs first."""
+    def page(self, *, cursor: str | None = None, limit: int | None = None) -> Page[DriftRun]:
+        """The newest runs first, a page at a time."""
+        size = pages.limit_of(limit)
+        query = pages.newest_first(
+            select(DriftRunRow), DriftRunRow.created_at, DriftRunRow.run_id, pages.decode(cursor), size
+        )
         with Session(self.engine) as session:
-            rows = session.scalars(select(DriftRunRow).order_by(DriftRunRow.created_at.desc()).limit(limit))
-            return [_run(row) for row in rows]
+            rows = list(session.scalars(query))
+        shown = rows[:size]
+        more = pages.encode(shown[-1].created_at, shown[-1].run_id) if len(rows) > size else None
+        return Page([_run(row) for row in shown], more)
+
+    def claim_schedule(self, interval: timedelta, name: str = "drift") -> bool:
+        """Whether this replica starts the scheduled run now: the interval has passed since the last
+        one started (by the database's clock) and no scheduled run still runs. Atomic: of replicas
+        asking at once, one is told yes."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with Session(self.engine) as session, session.begin():
+            now = db_now(session)
+            session.execute(
+                dialect.insert(ScheduleRow)
+                .values(name=name, last_started_at=now - interval - timedelta(seconds=1), holder="")
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            still_running = (
+                select(DriftRunRow.run_id)
+                .where(DriftRunRow.trigger == "schedule", DriftRunRow.status == "RUNNING")
+                .exists()
+            )
+            claimed = session.execute(
+                update(ScheduleRow)
+                .where(ScheduleRow.name == name, ScheduleRow.last_started_at <= now - interval, ~still_running)
+                .values(last_started_at=now, holder=self.owner)
+            )
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
     def renew(self) -> None:
         self._running.renew(self.engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -76,7 +76,7 @@ class WorkloadRow(Base):
     """JSON fingerprints of the deployed objects as Terraform left them."""
     last_operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     plan_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     drift_status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
@@ -101,6 +101,7 @@ class PlanRow(Base):
     """A plan as platform engineers review it: Terraform's text and JSON, the summary, the DAG diff."""
 
     __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_component_created", "component_id", "created_at"),)
 
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     component_id: Mapped[str] = mapped_column(String(512), index=True)
@@ -133,7 +134,7 @@ class DriftRunRow(Base):
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     """RUNNING | COMPLETED | FAILED"""
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -228,3 +229,14 @@ class UiSessionRow(Base):
     """Random, and signed into the cookie with the token (a cookie cannot name another session)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class ScheduleRow(Base):
+    """When a replica last started a scheduled job (the drift check), so that replicas start it once
+    per interval between them."""
+
+    __tablename__ = "schedules"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    holder: Mapped[str] = mapped_column(String(64), default="")

@@ -10,12 +10,14 @@ import secrets
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from service.engine.results import ChangeSummary
 from service.review import PlanArtifact
+from service.store import pages
 from service.store.clock import sql_now
 from service.store.models import PlanRow
+from service.store.pages import Page
 
 REVIEWABLE = ("speculative",)
 """A review is a person's speculative plan (its ``requested_by`` says whose), never a plan a
@@ -113,12 +115,21 @@ class PlanStore:
         if doomed:
             session.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
 
-    def list(self, component_id: str) -> list[dict[str, Any]]:
+    def page(self, component_id: str, *, cursor: str | None = None, limit: int | None = None) -> Page[dict[str, Any]]:
+        """The workload's plans, newest first, a page at a time (the plan files are not read)."""
+        size = pages.limit_of(limit)
+        query = pages.newest_first(
+            select(PlanRow).where(PlanRow.component_id == component_id).options(defer(PlanRow.plan_file)),
+            PlanRow.created_at,
+            PlanRow.plan_id,
+            pages.decode(cursor),
+            size,
+        )
         with Session(self.engine) as session:
-            rows = session.scalars(
-                select(PlanRow).where(PlanRow.component_id == component_id).order_by(PlanRow.created_at.desc())
-            )
-            return [summary(r) for r in rows]
+            rows = list(session.scalars(query))
+        shown = rows[:size]
+        more = pages.encode(shown[-1].created_at, shown[-1].plan_id) if len(rows) > size else None
+        return Page([summary(r) for r in shown], more)
 
     def plan_file(self, component_id: str, plan_id: str) -> tuple[bool, bytes | None] | None:
         """(already rendered?, the saved plan file) or None when there is no such plan."""

@@ -6,16 +6,18 @@ from __future__ import annotations
 import builtins
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from service.s3 import ObjectFingerprint
+from service.store import pages
 from service.store.clock import sql_now
 from service.store.fences import Fence, check_fence
 from service.store.models import DriftCheckRow, WorkloadRow
+from service.store.pages import Page
 from service.workload import Workload
 
 DRIFT_HISTORY_KEPT = 100
@@ -76,6 +78,29 @@ class Entry:
         }
 
 
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc(moment: datetime | str | None) -> datetime | None:
+    """An aggregate (``max``) comes back without the column's type on SQLite: a naive string."""
+    if moment is None:
+        return None
+    found = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def _filtered(query: Select[Any], data_product: str | None, status: str | None, drift: str | None) -> Select[Any]:
+    if data_product:
+        query = query.where(WorkloadRow.data_product_id == data_product)
+    if status:
+        query = query.where(WorkloadRow.last_status == status)
+    if drift == "unchecked":
+        query = query.where(WorkloadRow.drift_status.is_(None))
+    elif drift:
+        query = query.where(WorkloadRow.drift_status == drift)
+    return query
+
+
 def _deployed(row: WorkloadRow) -> Deployed | None:
     if not row.deployed or not row.inputs_digest or not row.objects:
         return None
@@ -121,15 +146,55 @@ class Registry:
             return None if row is None else _entry(row)
 
     def list(self, data_product: str | None = None, status: str | None = None, drift: str | None = None) -> list[Entry]:
-        query = select(WorkloadRow).order_by(WorkloadRow.component_id)
-        if data_product:
-            query = query.where(WorkloadRow.data_product_id == data_product)
-        if status:
-            query = query.where(WorkloadRow.last_status == status)
-        if drift:
-            query = query.where(WorkloadRow.drift_status == drift)
+        """Every matching workload (a drift run checks them all); lists for people are :meth:`page`d."""
+        query = _filtered(select(WorkloadRow), data_product, status, drift).order_by(WorkloadRow.component_id)
         with Session(self.engine) as session:
             return [_entry(r) for r in session.scalars(query)]
+
+    def page(
+        self,
+        data_product: str | None = None,
+        status: str | None = None,
+        drift: str | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[Entry]:
+        """Workloads last touched first, a page at a time (filters and order in SQL, by an index)."""
+        size = pages.limit_of(limit)
+        moment = func.coalesce(WorkloadRow.last_at, _NEVER)
+        query = pages.newest_first(
+            _filtered(select(WorkloadRow), data_product, status, drift),
+            moment,
+            WorkloadRow.component_id,
+            pages.decode(cursor),
+            size,
+        )
+        with Session(self.engine) as session:
+            rows = list(session.scalars(query))
+        shown = rows[:size]
+        more = pages.encode(shown[-1].last_at, shown[-1].component_id) if len(rows) > size else None
+        return Page([_entry(r) for r in shown], more)
+
+    def data_products(self) -> builtins.list[str]:
+        with Session(self.engine) as session:
+            found = session.scalars(
+                select(WorkloadRow.data_product_id).distinct().order_by(WorkloadRow.data_product_id)
+            )
+            return [d for d in found if d]
+
+    def counts(self) -> tuple[int, dict[str, int], datetime | None]:
+        """Deployed workloads, deployed workloads by drift verdict (``unchecked`` when never checked),
+        and the newest drift check — by aggregates in SQL, whatever the registry's size."""
+        verdict = func.coalesce(WorkloadRow.drift_status, "unchecked")
+        with Session(self.engine) as session:
+            by_verdict = dict(
+                session.execute(
+                    select(verdict, func.count()).where(WorkloadRow.deployed.is_(True)).group_by(verdict)
+                ).all()
+            )
+            newest = session.scalar(select(func.max(WorkloadRow.drift_checked_at)))
+        return sum(by_verdict.values()), {str(k): int(v) for k, v in by_verdict.items()}, _utc(newest)
 
     def record(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -120,11 +120,15 @@ def _first(form: dict[str, list[str]], name: str) -> str:
     return values[0].strip()
 
 
-def _workload_page_data(operations: Operations, airflow: AirflowUi, component_id: str) -> dict[str, Any]:
+def _workload_page_data(
+    operations: Operations, airflow: AirflowUi, component_id: str, plans_cursor: str | None
+) -> dict[str, Any]:
     workload = operations.workload(component_id)
+    plans = operations.plans_of(component_id, cursor=plans_cursor, limit=views.PAGE_SIZE)
     return {
         "workload": workload,
-        "plans": operations.plans_of(component_id),
+        "plans": plans.items,
+        "older_plans": f"{views.workload_url(component_id)}?{urlencode({'plans': plans.next})}" if plans.next else None,
         "history": operations.drift_history(component_id),
         "airflow_url": airflow.dag_url(dag_id_of(workload["dagKey"])) if workload["deployed"] else None,
     }
@@ -149,17 +153,23 @@ class UiController(Controller):
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
         status: Annotated[str | None, QueryParameter(name="status")] = None,
         drift: Annotated[str | None, QueryParameter(name="drift")] = None,
+        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
     ) -> Response[str]:
-        everything = await bulkheads.reads.run(operations.workloads, None, None, None)
-        shown = views.filter_workloads(everything, data_product, status, drift)
+        shown, data_products = await asyncio.gather(
+            bulkheads.reads.run(
+                operations.workloads, data_product, status, drift, cursor=cursor, limit=views.PAGE_SIZE
+            ),
+            bulkheads.reads.run(operations.data_products),
+        )
+        chosen = {"dataProduct": data_product or "", "status": status or "", "drift": drift or ""}
         return _page(
             "workloads.html.j2",
             settings,
-            workloads=shown,
-            total=len(everything),
-            data_products=sorted({w["dataProductId"] for w in everything}),
-            statuses=sorted(set(views.STATUSES) | {w["lastStatus"] for w in everything if w["lastStatus"]}),
-            chosen={"dataProduct": data_product or "", "status": status or "", "drift": drift or ""},
+            workloads=shown.items,
+            next_page=views.list_url(**chosen, cursor=shown.next) if shown.next else None,
+            data_products=data_products,
+            statuses=views.STATUSES,
+            chosen=chosen,
         )
 
     @get("/workloads/{component_id:str}", include_in_schema=False)
@@ -170,8 +180,9 @@ class UiController(Controller):
         settings: NamedDependency[Settings],
         airflow: NamedDependency[AirflowUi],
         bulkheads: NamedDependency[Bulkheads],
+        plans: Annotated[str | None, QueryParameter(name="plans")] = None,
     ) -> Response[str]:
-        data = await bulkheads.reads.run(_workload_page_data, operations, airflow, component_id)
+        data = await bulkheads.reads.run(_workload_page_data, operations, airflow, component_id, plans)
         workload = data["workload"]
         region = settings.aws_region
         links = {
@@ -217,17 +228,18 @@ class UiController(Controller):
         bulkheads: NamedDependency[Bulkheads],
         workload: Annotated[str | None, QueryParameter(name="workload")] = None,
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
+        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
     ) -> Response[str]:
-        everything, runs = await asyncio.gather(
-            bulkheads.reads.run(operations.workloads, None, None, None),
-            bulkheads.reads.run(operations.recent_drift_runs, 20),
+        data_products, runs = await asyncio.gather(
+            bulkheads.reads.run(operations.data_products),
+            bulkheads.reads.run(operations.drift_runs_page, cursor=cursor, limit=views.PAGE_SIZE),
         )
         return _page(
             "drift_runs.html.j2",
             settings,
-            workloads=[w for w in everything if w["deployed"]],
-            data_products=sorted({w["dataProductId"] for w in everything}),
-            runs=runs,
+            data_products=data_products,
+            runs=runs.items,
+            next_page=f"/ui/drift-runs?{urlencode({'cursor': runs.next})}" if runs.next else None,
             chosen={"workload": workload or "", "dataProduct": data_product or ""},
         )
 
@@ -239,7 +251,10 @@ class UiController(Controller):
         bulkheads: NamedDependency[Bulkheads],
     ) -> Redirect:
         form = await _form(request)
-        workloads = [w.strip() for w in form.get("workloads", []) if w.strip()]
+        # One id per line (or comma) of the text box, or the hidden field of a workload's page.
+        workloads = [
+            w.strip() for v in form.get("workloads", []) for w in v.replace(",", "\n").splitlines() if w.strip()
+        ]
         reconcile = bool(_first(form, "reconcile"))
         require_reconcile(token_of(request.scope.get("state", {})), reconcile)
         run_id = await bulkheads.operations.run(

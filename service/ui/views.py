@@ -13,6 +13,10 @@ STATUSES = ("COMPLETED", "FAILED", "RUNNING")
 UNCHECKED = "unchecked"
 
 
+PAGE_SIZE = 50
+"""Rows a page of the web view shows (the rest are a "next page" link away)."""
+
+
 def workload_url(component_id: str) -> str:
     # safe="": a component id is one path segment whatever it holds.
     return f"/ui/workloads/{quote(component_id, safe='')}"
@@ -68,19 +72,6 @@ def summary(counts: dict[str, int] | None) -> str:
         return "—"
     text = f"+{counts.get('add', 0)} ~{counts.get('change', 0)} -{counts.get('destroy', 0)}"
     return text + (f" ⇲{counts['import']}" if counts.get("import") else "")
-
-
-def filter_workloads(
-    workloads: list[dict[str, Any]], data_product: str | None, status: str | None, drift: str | None
-) -> list[dict[str, Any]]:
-    """The registry's own filters, plus ``unchecked`` (no verdict yet), which it has no column for."""
-    return [
-        w
-        for w in workloads
-        if (not data_product or w["dataProductId"] == data_product)
-        and (not status or w["lastStatus"] == status)
-        and (not drift or verdict(w) == drift)
-    ]
 
 
 @dataclass(frozen=True)

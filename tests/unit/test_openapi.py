@@ -241,6 +241,7 @@ PLATFORM: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {
         "DriftRunRequest",
         {"202": f"{JSON} DriftRunStarted", "400": INVALID, "404": UNKNOWN, "500": BROKEN},
     ),
+    ("get", "/drift-runs"): (None, {"200": f"{JSON} [DriftRun]", "400": INVALID, "500": BROKEN}),
     ("get", "/drift-runs/{run_id}"): (None, {"200": f"{JSON} DriftRun", "400": INVALID, "500": BROKEN}),
     ("get", "/metrics"): (None, {"200": "text/plain string", "500": BROKEN}),
     ("post", "/registry/rebuild"): (None, {"200": f"{JSON} RebuildResult", "500": BROKEN}),

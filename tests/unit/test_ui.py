@@ -464,7 +464,7 @@ def test_a_form_larger_than_the_web_view_takes_is_refused_unread(
     assert big.status_code == 413
     assert big.headers["content-type"].startswith("text/html")
     assert "The form is larger than 64 KiB" in big.text
-    assert parts.operations.recent_drift_runs(20) == []
+    assert parts.operations.drift_runs_page().items == []
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Who asked for each plan (a review gate counts a person's speculative plan only), what started each
-drift run (``schedule`` or ``request``), and drift verdicts stored in camelCase like every other body.
+drift run (``schedule`` or ``request``) and when the schedule last started one, indexes for the lists'
+pages, and drift verdicts stored in camelCase like every other body.
 
 Revision ID: 0010
 """
@@ -51,12 +52,25 @@ def upgrade() -> None:
         batch.add_column(sa.Column("requested_by", sa.String(256), nullable=True))
     with op.batch_alter_table("drift_runs") as batch:
         batch.add_column(sa.Column("trigger", sa.String(16), nullable=False, server_default="request"))
+    op.create_table(
+        "schedules",
+        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("holder", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_workloads_last_at", "workloads", ["last_at"])
+    op.create_index("ix_drift_runs_created_at", "drift_runs", ["created_at"])
+    op.create_index("ix_plans_component_created", "plans", ["component_id", "created_at"])
     _rewrite("workloads", "component_id", "drift_report", _camel)
     _rewrite("drift_checks", "check_id", "report", _camel)
     _rewrite("drift_runs", "run_id", "report", _run_report)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_plans_component_created", "plans")
+    op.drop_index("ix_drift_runs_created_at", "drift_runs")
+    op.drop_index("ix_workloads_last_at", "workloads")
+    op.drop_table("schedules")
     with op.batch_alter_table("drift_runs") as batch:
         batch.drop_column("trigger")
     with op.batch_alter_table("plans") as batch:
