@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -57,10 +57,15 @@ class TaskRow(Base):
 
 class WorkloadRow(Base):
     __tablename__ = "workloads"
+    # Pages of the registry: last touched first, walked by this index (service.store.pages).
+    __table_args__ = (
+        Index("ix_workloads_page", text("last_at DESC"), text("component_id DESC")),
+        Index("ix_workloads_dp_page", "data_product_id", text("last_at DESC"), text("component_id DESC")),
+    )
 
     component_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     workload_key: Mapped[str] = mapped_column(String(512), unique=True)
-    data_product_id: Mapped[str] = mapped_column(String(512), index=True, default="")
+    data_product_id: Mapped[str] = mapped_column(String(512), default="")
     major: Mapped[str] = mapped_column(String(16), default="")
     bucket: Mapped[str] = mapped_column(String(64))
     dag_key: Mapped[str] = mapped_column(String(1024))
@@ -76,7 +81,7 @@ class WorkloadRow(Base):
     """JSON fingerprints of the deployed objects as Terraform left them."""
     last_operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     plan_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     drift_status: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
@@ -101,7 +106,7 @@ class PlanRow(Base):
     """A plan as platform engineers review it: Terraform's text and JSON, the summary, the DAG diff."""
 
     __tablename__ = "plans"
-    __table_args__ = (Index("ix_plans_component_created", "component_id", "created_at"),)
+    __table_args__ = (Index("ix_plans_page", "component_id", text("created_at DESC"), text("plan_id DESC")),)
 
     plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     component_id: Mapped[str] = mapped_column(String(512), index=True)
@@ -130,11 +135,12 @@ class PlanRow(Base):
 
 class DriftRunRow(Base):
     __tablename__ = "drift_runs"
+    __table_args__ = (Index("ix_drift_runs_page", text("created_at DESC"), text("run_id DESC")),)
 
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     """RUNNING | COMPLETED | FAILED"""
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import Select, literal, tuple_
 
 from service.errors import Problem, RequestInvalid
 
@@ -67,15 +67,9 @@ def limit_of(limit: int | None) -> int:
     return limit
 
 
-def after(cursor: Cursor | None, moment: Any, key: Any) -> ColumnElement[bool] | None:
-    """Rows after ``cursor`` in (moment DESC, key ASC) order; a NULL moment sorts as the oldest."""
-    if cursor is None:
-        return None
-    return or_(moment < cursor.moment, and_(moment == cursor.moment, key > cursor.key))
-
-
 def newest_first(query: Select[Any], moment: Any, key: Any, cursor: Cursor | None, limit: int) -> Select[Any]:
-    condition = after(cursor, moment, key)
-    if condition is not None:
-        query = query.where(condition)
-    return query.order_by(moment.desc(), key).limit(limit + 1)
+    """``query``'s page after ``cursor``, in (moment, key) descending order: one row-value comparison,
+    which the (moment DESC, key DESC) index answers with a range scan, however deep the page."""
+    if cursor is not None:
+        query = query.where(tuple_(moment, key) < tuple_(literal(cursor.moment, moment.type), cursor.key))
+    return query.order_by(moment.desc(), key.desc()).limit(limit + 1)

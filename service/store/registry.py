@@ -78,9 +78,6 @@ class Entry:
         }
 
 
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _utc(moment: datetime | str | None) -> datetime | None:
     """An aggregate (``max``) comes back without the column's type on SQLite: a naive string."""
     if moment is None:
@@ -162,10 +159,9 @@ class Registry:
     ) -> Page[Entry]:
         """Workloads last touched first, a page at a time (filters and order in SQL, by an index)."""
         size = pages.limit_of(limit)
-        moment = func.coalesce(WorkloadRow.last_at, _NEVER)
         query = pages.newest_first(
             _filtered(select(WorkloadRow), data_product, status, drift),
-            moment,
+            WorkloadRow.last_at,
             WorkloadRow.component_id,
             pages.decode(cursor),
             size,

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import REPO, base_env
+from tests.support.processes import REPO, base_env, wait_until
 
 pytestmark = pytest.mark.e2e
 DP = "urn:dmb:dp:finance:invoices:1"
@@ -223,14 +225,54 @@ def test_scheduled_drift_checks_land_in_registry_and_metrics(service_factory: An
     s3.create_bucket(Bucket=bucket)
     spec = WorkloadSpec(bucket=bucket)
     s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
-    service = service_factory(drift_interval="1")
+    # A time zone far from UTC: every timestamp stored and shown is UTC all the same.
+    service = service_factory(drift_interval="1", env_extra={"TZ": "America/New_York"})
     assert httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=300).status_code == 200
     s3.delete_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")
-    deadline = time.monotonic() + 120
     workload = "urn:dmb:cmp:finance:invoices:1:airflow-workload"
-    while httpx.get(f"{service.url}/workloads/{workload}").json()["drift"]["status"] != "drifted":
-        assert time.monotonic() < deadline, "no scheduled drift check saw the deleted DAG"
-        time.sleep(0.5)
-    assert 'mwaa_sp_workloads_drift{verdict="drifted"} 1' in httpx.get(f"{service.url}/metrics").text
+    wait_until(
+        lambda: httpx.get(f"{service.url}/workloads/{workload}").json()["drift"]["status"] == "drifted",
+        what="a scheduled drift check seeing the deleted DAG",
+    )
+    metrics = httpx.get(f"{service.url}/metrics").text
+    assert 'mwaa_sp_workloads_drift{verdict="drifted"} 1.0' in metrics
+    [last_check] = [
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("mwaa_sp_drift_last_check_timestamp_seconds ")
+    ]
+    assert abs(last_check - time.time()) < 120, "the newest check is off by the time zone"
+    provisions = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith('mwaa_sp_operation_duration_seconds_count{operation="provision",outcome="COMPLETED"}')
+    ]
+    assert provisions
+    assert float(provisions[0].split()[-1]) >= 1
+    assert 'mwaa_sp_terraform_duration_seconds_count{command="apply",outcome="ok"}' in metrics
+    assert 'mwaa_sp_drift_verdicts_total{verdict="drifted"}' in metrics
+    assert 'mwaa_sp_lock_wait_seconds_count{lock="workload"}' in metrics
     drifted = httpx.get(f"{service.url}/workloads", params={"drift": "drifted"}).json()
     assert [w["componentId"] for w in drifted] == [workload]
+    runs = httpx.get(f"{service.url}/drift-runs").json()
+    assert runs
+    assert {r["trigger"] for r in runs} == {"schedule"}
+
+
+def test_one_scheduled_run_per_interval_across_two_replicas(
+    service_factory: Any, s3: Any, postgres_schema: str
+) -> None:
+    settings = {"database_url": postgres_url(postgres_schema), "drift_interval": "10"}
+    first = service_factory(**settings)
+    service_factory(**settings)
+    wait_until(
+        lambda: sum(r["trigger"] == "schedule" for r in httpx.get(f"{first.url}/drift-runs").json()) >= 4,
+        what="four scheduled drift runs",
+        timeout=180,
+    )
+    scheduled = [r for r in httpx.get(f"{first.url}/drift-runs").json() if r["trigger"] == "schedule"]
+    started = sorted(datetime.fromisoformat(r["createdAt"]) for r in scheduled)
+    gaps = [(b - a).total_seconds() for a, b in zip(started, started[1:], strict=False)]
+    assert min(gaps) >= 9.5, gaps  # one per interval, whichever replica started it (database clock)
+    assert all(r["status"] in ("COMPLETED", "RUNNING") for r in scheduled), scheduled
+    assert all(set(r) >= {"id", "trigger", "status", "counts", "createdAt"} for r in scheduled)

@@ -8,6 +8,7 @@ Revision ID: 0010
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ branch_labels = None
 depends_on = None
 
 _RENAMED = {"component_id": "componentId", "checked_at": "checkedAt"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _camel(verdict: Any) -> Any:
@@ -58,18 +60,28 @@ def upgrade() -> None:
         sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("holder", sa.String(64), nullable=False),
     )
-    op.create_index("ix_workloads_last_at", "workloads", ["last_at"])
-    op.create_index("ix_drift_runs_created_at", "drift_runs", ["created_at"])
-    op.create_index("ix_plans_component_created", "plans", ["component_id", "created_at"])
+    # Pages walk these (service.store.pages): newest first, the key breaking ties.
+    op.execute(sa.text("UPDATE workloads SET last_at = :epoch WHERE last_at IS NULL").bindparams(epoch=_EPOCH))
+    op.create_index("ix_workloads_page", "workloads", [sa.text("last_at DESC"), sa.text("component_id DESC")])
+    with op.batch_alter_table("workloads") as batch:  # a data product's pages by the same order
+        batch.drop_index("ix_workloads_data_product_id")
+    op.create_index(
+        "ix_workloads_dp_page", "workloads", ["data_product_id", sa.text("last_at DESC"), sa.text("component_id DESC")]
+    )
+    op.create_index("ix_drift_runs_page", "drift_runs", [sa.text("created_at DESC"), sa.text("run_id DESC")])
+    op.create_index("ix_plans_page", "plans", ["component_id", sa.text("created_at DESC"), sa.text("plan_id DESC")])
     _rewrite("workloads", "component_id", "drift_report", _camel)
     _rewrite("drift_checks", "check_id", "report", _camel)
     _rewrite("drift_runs", "run_id", "report", _run_report)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_plans_component_created", "plans")
-    op.drop_index("ix_drift_runs_created_at", "drift_runs")
-    op.drop_index("ix_workloads_last_at", "workloads")
+    op.drop_index("ix_plans_page", "plans")
+    op.drop_index("ix_drift_runs_page", "drift_runs")
+    op.drop_index("ix_workloads_dp_page", "workloads")
+    with op.batch_alter_table("workloads") as batch:
+        batch.create_index("ix_workloads_data_product_id", ["data_product_id"])
+    op.drop_index("ix_workloads_page", "workloads")
     op.drop_table("schedules")
     with op.batch_alter_table("drift_runs") as batch:
         batch.drop_column("trigger")
