@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +27,7 @@ from service.airflow import AirflowUi
 from service.api.acl import AclController
 from service.api.body import BODY_TIMEOUT_STATE, too_large
 from service.api.bulkheads import Bulkheads
+from service.api.docs import OfflineSwaggerUI
 from service.api.middleware import RequestMiddleware
 from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
@@ -389,6 +391,8 @@ def create_app(settings: Settings, components: Components | None = None) -> Lite
             title="mwaa-sp: MWAA Specific Provisioner",
             version=__version__,
             path="/swagger",
+            # Swagger UI from the installed package (nothing from a CDN) and the document itself.
+            render_plugins=[OfflineSwaggerUI(), JsonRenderPlugin()],
             description=(
                 "The Witboost Specific Provisioner contract (interface specification 2.2.0): its operations, "
                 "schemas and status codes, as this service answers them; plus the platform engineers' "

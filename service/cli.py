@@ -289,10 +289,18 @@ def _plan(args: argparse.Namespace) -> int:
     if args.json:
         _emit(plan)
         return 0
+    if plan.get("driftedSinceApply"):
+        print(DRIFTED_NOTE)
     print(_colour_diff(plan["dagDiff"]) if sys.stdout.isatty() else plan["dagDiff"], end="")
     print(plan["text"])
     print(f"plan {plan['planId']} stored for {plan['componentId']}", file=sys.stderr)
     return 0
+
+
+DRIFTED_NOTE = (
+    "NOTE: drifted since the last apply — the deployed DAG is not what the last apply left; "
+    "the diff below runs from what is deployed now to the staged DAG"
+)
 
 
 def _colour_diff(diff: str) -> str:
@@ -324,6 +332,10 @@ def _show(args: argparse.Namespace) -> int:
             if args.json:
                 _emit(plan)
             else:
+                if plan.get("driftedSinceApply"):
+                    print(DRIFTED_NOTE)
+                if plan.get("stale"):
+                    print("NOTE: stale — a drift check found the workload changed after this plan was made")
                 print(plan["dagDiff"], end="")
                 print(plan["text"])
             return 0

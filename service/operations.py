@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from service.buckets import BucketPolicy
@@ -24,6 +24,13 @@ from service.worker import Worker
 
 log = logging.getLogger("mwaa_sp.operations")
 Progress = Callable[[int, int], None]
+
+
+def _with_staleness(plan: dict[str, Any], drift_found: datetime | None) -> dict[str, Any]:
+    """A plan nobody applied, made before a drift check found the workload changed, is stale: what it
+    would change is no longer what is deployed."""
+    stale = not plan["applied"] and drift_found is not None and datetime.fromisoformat(plan["createdAt"]) < drift_found
+    return plan | {"stale": stale}
 
 
 class Operations:
@@ -77,7 +84,9 @@ class Operations:
         self, component_id: str, *, cursor: str | None = None, limit: int | None = None
     ) -> Page[dict[str, Any]]:
         self.workload(component_id)
-        return self.plans.page(component_id, cursor=cursor, limit=limit)
+        found = self.plans.page(component_id, cursor=cursor, limit=limit)
+        drift = self.registry.drift_found(component_id)
+        return Page([_with_staleness(p, drift) for p in found.items], found.next)
 
     def plan(self, component_id: str, plan_id: str) -> dict[str, Any]:
         """A stored plan; rendered by ``terraform show`` on first read (through the workload's door)."""
@@ -93,7 +102,7 @@ class Operations:
             self.plans.cache_rendering(plan_id, artifact)
         found = self.plans.get(component_id, plan_id)
         assert found is not None
-        return found
+        return _with_staleness(found, self.registry.drift_found(component_id))
 
     # -- speculative plans ----------------------------------------------------------------------
 
@@ -109,6 +118,7 @@ class Operations:
             "planId": plan_id,
             "componentId": workload.component_id,
             "requestedBy": requested_by,
+            "driftedSinceApply": artifact.drifted_since_apply,
             "summary": artifact.summary.as_dict(),
             "text": artifact.text,
             "dagDiff": artifact.dag_diff,

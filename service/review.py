@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from service.engine.results import ChangeSummary
@@ -22,6 +23,9 @@ class PlanArtifact:
     dag_diff: str
     dag_digest: str | None
     changes_digest: str
+    drifted_since_apply: bool = False
+    """What is deployed now is not what the last apply left (someone changed it behind Terraform)."""
+    created_at: datetime | None = None
 
 
 def resource_changes(plan_json: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,8 +53,9 @@ def _dag_change(plan_json: dict[str, Any]) -> tuple[str, dict[str, Any], dict[st
     return None
 
 
-def dag_diff(key: str, deployed: bytes | None, staged: bytes | None) -> str:
-    """A unified diff of the DAG code (deployed → staged); for binary DAGs a one-line summary."""
+def dag_diff(key: str, deployed: bytes | None, staged: bytes | None, sides: tuple[str, str] = ("", "")) -> str:
+    """A unified diff of the DAG code (deployed → staged); for binary DAGs a one-line summary.
+    ``sides`` name what each side is, after the file names (e.g. ``deployed now``, ``staged``)."""
     if deployed == staged:
         return ""
     old, new = deployed or b"", staged or b""
@@ -65,8 +70,8 @@ def dag_diff(key: str, deployed: bytes | None, staged: bytes | None) -> str:
     lines = difflib.unified_diff(
         old_text.splitlines(keepends=True),
         new_text.splitlines(keepends=True),
-        fromfile=f"a/{key}" if deployed is not None else "/dev/null",
-        tofile=f"b/{key}" if staged is not None else "/dev/null",
+        fromfile=(f"a/{key}" if deployed is not None else "/dev/null") + (f" ({sides[0]})" if sides[0] else ""),
+        tofile=(f"b/{key}" if staged is not None else "/dev/null") + (f" ({sides[1]})" if sides[1] else ""),
     )
     return "".join(lines)
 
@@ -86,6 +91,33 @@ def dag_diff_from_plan(plan_json: dict[str, Any], key: str) -> str:
     return dag_diff(key, encoded[0], encoded[1])
 
 
+DEPLOYED_SIDES = ("deployed now", "staged")
+
+
+def applied_differs(plan_json: dict[str, Any], deployed: bytes | None) -> bool:
+    """Whether the object deployed now is not what the last apply left, which the plan's ``before``
+    holds (a text DAG's content, a packaged DAG's MD5). False with nothing applied yet (pure)."""
+    change = _dag_change(plan_json)
+    if change is None or deployed is None:
+        return False
+    address, before, _ = change
+    if not before:
+        return False
+    if address == _DAG_ADDRESSES[1]:
+        applied = before.get("source_hash")
+        return applied is not None and applied != hashlib.md5(deployed).hexdigest()  # noqa: S324 - S3's etag
+    content = before.get("content")
+    return isinstance(content, str) and content.encode("utf-8") != deployed
+
+
+def deployed_diff(plan_json: dict[str, Any], key: str, deployed: bytes | None, staged: bytes | None) -> str:
+    """The diff a reviewer reads: from what is deployed **now** (read from S3) to the staged DAG —
+    not from what the last apply left, which may no longer be there."""
+    if _dag_change(plan_json) is None and deployed == staged:
+        return ""
+    return dag_diff(key, deployed, staged, DEPLOYED_SIDES)
+
+
 def build(
     kind: str,
     summary: ChangeSummary,
@@ -93,17 +125,20 @@ def build(
     plan_json: dict[str, Any],
     key: str,
     staged: bytes | None,
-    binary_diff: str | None = None,
+    diff: str | None = None,
+    drifted_since_apply: bool = False,
 ) -> PlanArtifact:
-    """``binary_diff``: for a packaged DAG, the byte-level summary when both sides are at hand."""
+    """``diff``: the DAG's diff when both sides were read (deployed now → staged); otherwise the one
+    the plan itself carries (last applied → planned)."""
     return PlanArtifact(
         kind=kind,
         summary=summary,
         text=text,
         plan_json=plan_json,
-        dag_diff=binary_diff if binary_diff is not None else dag_diff_from_plan(plan_json, key),
+        dag_diff=diff if diff is not None else dag_diff_from_plan(plan_json, key),
         dag_digest=hashlib.sha256(staged).hexdigest() if staged is not None else None,
         changes_digest=changes_digest(plan_json),
+        drifted_since_apply=drifted_since_apply,
     )
 
 

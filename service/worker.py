@@ -300,16 +300,23 @@ class Worker:
     def _rendered(
         self, kind: str, workload: Workload, workspace: Workspace, plan: PlanResult, staged: bytes | None
     ) -> PlanArtifact:
-        """Terraform's own text and JSON of the saved plan, and the DAG diff (reviewers read these)."""
+        """Terraform's own text and JSON of the saved plan, and the DAG diff from what is deployed now
+        (read from S3: the workload's own key, proven so before) to the staged bytes; marked when the
+        deployed object is no longer what the last apply left (reviewers read these)."""
         text, as_json = workspace.show()
-        binary_diff = None
-        if workload.dag_kind == "binary":
-            deployed = self.staged.deployed(workload)
-            binary_diff = review.dag_diff(workload.deployed_key, deployed, staged)
-        return review.build(kind, plan.summary, text, as_json, workload.deployed_key, staged, binary_diff)
+        deployed = self.staged.deployed(workload)
+        diff = review.deployed_diff(as_json, workload.deployed_key, deployed, staged)
+        drifted = review.applied_differs(as_json, deployed)
+        return review.build(kind, plan.summary, text, as_json, workload.deployed_key, staged, diff, drifted)
 
     def _require_reviewed(self, workload: Workload, fresh: PlanArtifact) -> None:
         reviewed = self.plans.latest_reviewed(workload.component_id)
-        why = "no plan was reviewed for it" if reviewed is None else review.difference(reviewed, fresh)
+        drift = self.registry.drift_found(workload.component_id)
+        if reviewed is None:
+            why: str | None = "no plan was reviewed for it"
+        elif drift is not None and reviewed.created_at is not None and reviewed.created_at < drift:
+            why = f"the reviewed plan is stale: drift was found at {drift.isoformat()}, after it was made"
+        else:
+            why = review.difference(reviewed, fresh)
         if why:
             raise PlanNotReviewed(workload.component_id, why)

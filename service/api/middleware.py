@@ -17,6 +17,7 @@ from urllib.parse import quote
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from service.api.docs import HEADERS as DOCS_HEADERS
 from service.api.origin import UNSAFE_METHODS, cross_site
 from service.api.scopes import TOKEN_STATE, allowed
 from service.errors import ClientError, Problem, request_validation_error
@@ -170,10 +171,15 @@ class RequestMiddleware:
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
 
+        docs = scope["path"] == "/swagger" or scope["path"].startswith("/swagger/")
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                extra = [(b"x-request-id", request_id.encode())]
+                if docs:  # the docs' pages: scripts of this service only (service.api.docs)
+                    extra += [(k.encode(), v.encode()) for k, v in DOCS_HEADERS.items()]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         forwarded(scope, self.trusted)

@@ -184,6 +184,10 @@ class Plan(Struct, rename="camel"):
     applied: bool
     summary: PlanSummary
     requested_by: str | None
+    drifted_since_apply: bool
+    """When planned, the deployed DAG was not what the last apply left: the diff runs from the former."""
+    stale: bool
+    """Made before a drift check found the workload changed, and never applied."""
 
 
 class PlanDetail(Plan, rename="camel"):
@@ -201,6 +205,7 @@ class SpeculativePlan(Struct, rename="camel"):
     plan_id: str
     component_id: str
     requested_by: str
+    drifted_since_apply: bool
     summary: PlanSummary
     text: str
     dag_diff: str
@@ -235,7 +240,11 @@ class DriftRun(Struct, rename="camel"):
 
     id: str
     status: TaskState
+    trigger: Literal["schedule", "request"]
+    """What started it: MWAA_SP_DRIFT_INTERVAL, or a request (API, web view, CLI)."""
     progress: DriftRunProgress
+    counts: dict[str, int]
+    """Workloads by verdict, once it ended."""
     created_at: str
     options: DriftRunRequest
     report: dict[str, Any] | None

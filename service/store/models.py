@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sql_false
 from sqlalchemy.types import TypeDecorator
 
 
@@ -128,6 +129,8 @@ class PlanRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     plan_json: Mapped[str] = mapped_column(Text, default="{}")
     dag_diff: Mapped[str] = mapped_column(Text, default="")
+    drifted_since_apply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
+    """When planned, the deployed DAG was not what the last apply left (its diff runs from the former)."""
     requested_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     """Who asked for a speculative plan (a token's name, ``cli:user@host``): only such a plan, a
     person's, satisfies MWAA_SP_REQUIRE_REVIEWED_PLAN."""

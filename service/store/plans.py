@@ -33,6 +33,8 @@ def _artifact(row: PlanRow) -> PlanArtifact:
         dag_diff=row.dag_diff,
         dag_digest=row.dag_digest,
         changes_digest=row.changes_digest,
+        drifted_since_apply=row.drifted_since_apply,
+        created_at=row.created_at,
     )
 
 
@@ -45,6 +47,7 @@ def summary(row: PlanRow) -> dict[str, Any]:
         "applied": row.applied,
         "summary": {"add": row.add, "change": row.change, "destroy": row.destroy, "import": row.imported},
         "requestedBy": row.requested_by,
+        "driftedSinceApply": row.drifted_since_apply,
     }
 
 
@@ -95,6 +98,7 @@ class PlanStore:
                     text=artifact.text,
                     plan_json=json.dumps(artifact.plan_json),
                     dag_diff=artifact.dag_diff,
+                    drifted_since_apply=artifact.drifted_since_apply,
                     requested_by=requested_by,
                 )
             )

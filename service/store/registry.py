@@ -282,6 +282,14 @@ class Registry:
                 )
                 session.execute(delete(DriftCheckRow).where(DriftCheckRow.check_id.in_(stale.scalar_subquery())))
 
+    def drift_found(self, component_id: str) -> datetime | None:
+        """When a drift check last found the workload drifted or missing (plans made before are stale)."""
+        query = select(func.max(DriftCheckRow.checked_at)).where(
+            DriftCheckRow.component_id == component_id, DriftCheckRow.status.in_(("drifted", "missing"))
+        )
+        with Session(self.engine) as session:
+            return _utc(session.scalar(query))
+
     def drift_history(self, component_id: str) -> builtins.list[dict[str, Any]]:
         """The workload's drift verdicts, newest first (at most ``DRIFT_HISTORY_KEPT``)."""
         query = (

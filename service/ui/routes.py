@@ -23,6 +23,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from service.airflow import AirflowUi
+from service.api import docs
 from service.api.bulkheads import Bulkheads
 from service.api.origin import cross_site
 from service.api.scopes import require_reconcile, token_of
@@ -284,6 +285,20 @@ class UiController(Controller):
             verdicts=report.get("workloads") or [],
             changes=views.drift_changes,
         )
+
+    @get("/api", include_in_schema=False)
+    async def api_docs(self) -> Response[str]:
+        """The API's Swagger UI inside the web view, where its session cookie reaches."""
+        html = docs.page("/ui/api/openapi.json", "/ui/api/assets")
+        return Response(html, media_type=MediaType.HTML, headers=docs.HEADERS | {"cache-control": "no-store"})
+
+    @get("/api/assets/{name:str}", include_in_schema=False, sync_to_thread=False)
+    def api_docs_asset(self, name: FromPath[str]) -> Response[bytes]:
+        return docs.asset(name)
+
+    @get("/api/openapi.json", include_in_schema=False, sync_to_thread=False)
+    def api_document(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        return Response(request.app.openapi_schema.to_schema(), headers=docs.HEADERS)
 
     @get("/login", include_in_schema=False)
     async def login_form(

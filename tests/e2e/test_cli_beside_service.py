@@ -60,6 +60,10 @@ def _wait_stderr(proc: subprocess.Popen[str], needle: str) -> list[str]:
 
 def test_exit_codes(tmp_path: Path, s3: Any, moto_endpoint: str, provider_cli_config: Path) -> None:
     env = _cli_env(tmp_path / "data", moto_endpoint, provider_cli_config)
+    absent = _cli(["drift"], env)  # no database yet: said, and nothing created (exit 78, EX_CONFIG)
+    assert absent.returncode == 78, absent.stderr
+    assert not (tmp_path / "data").exists()
+    assert _cli(["db", "upgrade"], env).returncode == 0
     unknown = _cli(["drift", "--workload", "urn:dmb:cmp:no:such:1:thing"], env)
     assert unknown.returncode == 64, unknown.stderr
     assert "urn:dmb:cmp:no:such:1:thing is unknown" in unknown.stderr

@@ -106,7 +106,7 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     # The registry and the stored plans, read through the API (ids with ':' in the path).
     listed = _cli(["workloads", "--json"], env, cron)
     assert listed.returncode == 0, listed.stderr
-    assert [w["componentId"] for w in json.loads(listed.stdout)] == ids
+    assert sorted(w["componentId"] for w in json.loads(listed.stdout)) == sorted(ids)
     shown = _cli(["show", ids[0]], env, cron)
     assert shown.returncode == 0, shown.stderr
     workload = json.loads(shown.stdout)

@@ -49,7 +49,7 @@ def test_plans_drift_reconcile_and_rebuild(
         assert response.json()["info"]["privateInfo"]["planId"]
 
     listed = httpx.get(f"{service.url}/workloads", params={"dataProduct": DP}).json()
-    assert [w["componentId"] for w in listed] == ids
+    assert [w["componentId"] for w in listed] == ids[::-1]  # last touched first
     assert httpx.get(f"{service.url}/workloads", params={"dataProduct": "urn:dmb:dp:x:y:1"}).json() == []
     plans = httpx.get(f"{service.url}/workloads/{ids[0]}/plans").json()
     assert [(p["kind"], p["applied"], p["summary"]["add"]) for p in plans] == [("provision", True, 2)]
@@ -276,3 +276,48 @@ def test_one_scheduled_run_per_interval_across_two_replicas(
     assert min(gaps) >= 9.5, gaps  # one per interval, whichever replica started it (database clock)
     assert all(r["status"] in ("COMPLETED", "RUNNING") for r in scheduled), scheduled
     assert all(set(r) >= {"id", "trigger", "status", "counts", "createdAt"} for r in scheduled)
+
+
+def test_the_review_shows_what_is_deployed_now(service_factory: Any, s3: Any) -> None:
+    """After someone overwrote the deployed DAG, a speculative plan's diff runs from the intruder's
+    bytes (deployed now) to the staged DAG, and the plan says it drifted since the last apply — in
+    the API, the CLI and the web view; once a drift check finds the drift, an older unapplied plan
+    is marked stale."""
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    spec = WorkloadSpec(bucket=bucket)
+    body = request(descriptor(spec))
+    workload = "urn:dmb:cmp:finance:invoices:1:airflow-workload"
+    key = "dags/finance_invoices_1_my_dag.py"
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 1\n")
+    service = service_factory()
+    assert httpx.post(f"{service.url}/v1/provision", json=body, timeout=300).status_code == 200
+    early = httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300).json()
+    assert early["driftedSinceApply"] is False
+
+    s3.put_object(Bucket=bucket, Key=key, Body=b"intruder = True\n")
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"v = 2\n")
+    plan = httpx.post(f"{service.url}/workloads/plan", json=body, timeout=300).json()
+    assert plan["driftedSinceApply"] is True
+    diff = plan["dagDiff"]
+    assert f"--- a/{key} (deployed now)" in diff
+    assert f"+++ b/{key} (staged)" in diff
+    assert "-intruder = True" in diff
+    assert "+v = 2" in diff
+    assert "-v = 1" not in diff  # not from what the last apply left
+
+    cli = _cli(["show", workload, "--plan", plan["planId"]], service.env)
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.startswith("NOTE: drifted since the last apply")
+    assert "-intruder = True" in cli.stdout
+    page = httpx.get(f"{service.url}/ui/workloads/{workload}/plans/{plan['planId']}", timeout=60).text
+    assert 'id="drifted-since-apply"' in page
+    assert "intruder = True" in page
+
+    assert httpx.get(f"{service.url}/workloads/{workload}/plans/{early['planId']}").json()["stale"] is False
+    started = httpx.post(f"{service.url}/drift-runs", json={"workloads": [workload]}, timeout=60).json()
+    wait_until(lambda: httpx.get(f"{service.url}/drift-runs/{started['id']}").json()["status"] == "COMPLETED")
+    assert httpx.get(f"{service.url}/workloads/{workload}/plans/{early['planId']}").json()["stale"] is True
+    listed = {p["planId"]: p["stale"] for p in httpx.get(f"{service.url}/workloads/{workload}/plans").json()}
+    assert listed[early["planId"]] is True
+    assert 'id="stale"' in httpx.get(f"{service.url}/ui/workloads/{workload}/plans/{early['planId']}").text

@@ -9,10 +9,7 @@ the README shows them.
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +22,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
+from tests.support.browser import chrome, screenshot
 from tests.support.descriptors import WorkloadSpec, component_id, descriptor, request, staged_key
 from tests.support.gate import Gate
 from tests.support.html import Links
@@ -36,7 +34,6 @@ FINANCE = "urn:dmb:dp:finance:invoices:1"
 HOSTILE_PATH = 'dags/"><img src=x onerror=alert(1)>/'
 HOSTILE_CODE = "GREETING = \"</div><script>alert('dag')</script>\"\n"
 HOSTILE_DESCRIPTION = "<script>alert('descriptor')</script>"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 DAILY_V1 = """import pendulum
 from airflow import DAG
 from airflow.operators.bash import BashOperator
@@ -163,7 +160,7 @@ def test_links_lead_from_the_list_to_a_speculative_diff_and_a_drift_verdict(esta
         assert plan_href.endswith(f"/plans/{estate.speculative_plan}")
         plan = client.get(plan_href)
         assert plan.status_code == 200
-        assert '<div class="file">--- a/dags/finance_invoices_1_daily_load.py</div>' in plan.text
+        assert '<div class="file">--- a/dags/finance_invoices_1_daily_load.py (deployed now)</div>' in plan.text
         old_line, new_line = DAILY_V1.splitlines()[-1], DAILY_V2.splitlines()[-1]
         assert f'<div class="del">-{escape(old_line)}</div>' in plan.text
         assert f'<div class="add">+{escape(new_line)}</div>' in plan.text
@@ -230,48 +227,8 @@ def test_hostile_descriptor_values_are_shown_escaped(estate: Estate) -> None:
 # -- in a real browser -------------------------------------------------------------------------------
 
 
-def _chrome(profile: Path) -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the [test] extra)")
-    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(
-            f"no Chromium here ({CHROMIUM}, {CHROMEDRIVER}): install Debian's chromium and chromium-driver "
-            "to run the browser test (.ci/run does)"
-        )
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-
-
-def _screenshot(driver: Any, name: str, out: Path) -> Path:
-    """The page down to the end of its content (at most 2400 px), at the width a person would use."""
-    bottom = int(driver.execute_script("return Math.ceil(document.body.getBoundingClientRect().bottom)"))
-    clip = {"x": 0, "y": 0, "width": 1400, "height": min(max(bottom + 16, 600), 2400), "scale": 1}
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
-    )
-    path = out / f"{name}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    published = os.environ.get("UI_SCREENSHOTS_DIR")
-    if published:
-        shutil.copyfile(path, Path(published) / path.name)
-    return path
-
-
 def test_in_a_browser_with_screenshots(estate: Estate, tmp_path: Path) -> None:
-    driver = _chrome(tmp_path / "chromium")
+    driver = chrome(tmp_path / "chromium")
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -292,11 +249,11 @@ def test_in_a_browser_with_screenshots(estate: Estate, tmp_path: Path) -> None:
         WebDriverWait(driver, 300).until(ec.presence_of_element_located((By.ID, "report")))
         verdict = driver.find_element(By.CSS_SELECTOR, f'tr[data-component-id="{estate.hourly}"] [data-verdict]')
         assert verdict.text == "drifted"
-        _screenshot(driver, "ui-drift-run", tmp_path)
+        screenshot(driver, "ui-drift-run", tmp_path)
 
         driver.find_element(By.LINK_TEXT, estate.daily).click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "component-id"), estate.daily))
-        _screenshot(driver, "ui-workload", tmp_path)
+        screenshot(driver, "ui-workload", tmp_path)
 
         driver.find_element(By.CSS_SELECTOR, 'a.plan[data-kind="speculative"]').click()
         diff = wait.until(ec.presence_of_element_located((By.ID, "dag-diff")))
@@ -306,13 +263,13 @@ def test_in_a_browser_with_screenshots(estate: Estate, tmp_path: Path) -> None:
         assert added.value_of_css_property("background-color") == "rgba(218, 251, 225, 1)"
         assert removed.value_of_css_property("background-color") == "rgba(255, 235, 233, 1)"
         assert driver.find_element(By.ID, "plan-applied").text == "not applied"
-        _screenshot(driver, "ui-plan", tmp_path)
+        screenshot(driver, "ui-plan", tmp_path)
 
         driver.find_element(By.LINK_TEXT, "Workloads").click()
         wait.until(ec.presence_of_element_located((By.ID, "workloads")))
         row = driver.find_element(By.CSS_SELECTOR, f'tr[data-component-id="{estate.hourly}"] [data-verdict]')
         assert row.text == "drifted"
-        _screenshot(driver, "ui-workloads", tmp_path)
+        screenshot(driver, "ui-workloads", tmp_path)
 
         # Hostile values are text on the page, never markup, and nothing ran.
         driver.find_element(By.LINK_TEXT, estate.odd).click()

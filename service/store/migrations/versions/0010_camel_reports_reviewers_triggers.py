@@ -52,6 +52,7 @@ def _rewrite(table: str, key: str, column: str, convert: Any) -> None:
 def upgrade() -> None:
     with op.batch_alter_table("plans") as batch:
         batch.add_column(sa.Column("requested_by", sa.String(256), nullable=True))
+        batch.add_column(sa.Column("drifted_since_apply", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("drift_runs") as batch:
         batch.add_column(sa.Column("trigger", sa.String(16), nullable=False, server_default="request"))
     op.create_table(
@@ -86,4 +87,5 @@ def downgrade() -> None:
     with op.batch_alter_table("drift_runs") as batch:
         batch.drop_column("trigger")
     with op.batch_alter_table("plans") as batch:
+        batch.drop_column("drifted_since_apply")
         batch.drop_column("requested_by")
