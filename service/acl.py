@@ -2,43 +2,47 @@
 
 ``refs`` is the desired set: principals not in it lose the workload's grant, ``[]`` revokes
 everyone. Each ref becomes an IAM principal (``service.principals``), checked to exist before
-anything is applied. The grant — ``airflow:CreateWebLoginToken`` on
-``arn:aws:airflow:<region>:<account>:role/<environment>/<Airflow role>`` — is an inline policy per
-(principal, ARN) in the workload's own ACL root module (its own state beside the workload's),
-planned and applied through the workload's door, with the plan stored like the others.
+anything is applied. The grant is ``airflow:CreateWebLoginToken`` on
+``arn:aws:airflow:<region>:<account>:role/<environment>/<Airflow role>``.
 
-Grants are deduplicated across workloads: every workload granting the same role to the same
-principal manages the same policy (one per ARN, so IAM's per-principal quotas count Airflow roles,
-not workloads). So a revoke must not destroy a policy another workload still grants: such a grant
-is dropped from this workload's state (``terraform state rm``) instead. The decision is made under
-a service-wide lock taken inside the workload's door, so two workloads never decide at once.
+**One policy per principal.** Each IAM principal holds one inline policy, ``mwaa-sp-airflow``,
+listing every Airflow role ARN any workload grants it — in a root module of its own (its own state,
+``<prefix>/principals/<kind>/<name>/acl.terraform.tfstate``). IAM's quotas bound a principal's
+inline policies in aggregate (``service.iam_quota``), so the document each principal would hold is
+measured, beside its other inline policies, before anything is written, and a grant that would cross
+the quota is refused naming the principal, the figure and the limit.
+
+An update holds the workload's door and, inside it, the lock of each principal it touches (in sorted
+order: two workloads updating the same principal wait for each other, never deadlock); each
+principal's document is recomputed from every workload's grants, so a revoke keeps what another
+workload still grants. The earlier layout's policies (one per principal and ARN, in the workload's
+own ACL state) are retired by the workload's next updateacl: dropped from its state when another
+workload's earlier-layout state still holds them, destroyed otherwise.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
-from service import bounded_json, review
+from service import bounded_json, iam_quota, review
 from service.descriptor import parse_descriptor
 from service.door import DoorPass, WorkloadDoor
-from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid, StorageError
+from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid
+from service.iam import Iam
 from service.journal import Journal
 from service.metrics import OPERATIONS, timed
 from service.principals import Principal, load_mapper, map_refs
 from service.render import Renderer
 from service.settings import Settings
 from service.store.database import until_answered
-from service.store.grants import Grant, GrantStore
+from service.store.grants import Grant, GrantStore, LegacyPolicy
 from service.store.plans import PlanStore
 from service.workload import Workload
-from service.workspace import Workspaces
+from service.workspace import Workspace, Workspaces
 
 log = logging.getLogger("mwaa_sp.acl")
 
@@ -73,6 +77,11 @@ def parse_request(raw: bytes) -> AclRequest:
     return AclRequest(tuple(refs), request)
 
 
+def principal_key(principal: Principal) -> str:
+    """The door and working directory of a principal's one policy (IAM names hold no '/')."""
+    return f"principals/{principal.kind}/{principal.name}"
+
+
 class AccessControl:
     def __init__(
         self,
@@ -82,6 +91,7 @@ class AccessControl:
         renderer: Renderer,
         grants: GrantStore,
         plans: PlanStore,
+        iam: Iam,
     ) -> None:
         self.settings = settings
         self.door = door
@@ -89,14 +99,8 @@ class AccessControl:
         self.renderer = renderer
         self.grants = grants
         self.plans = plans
+        self.iam = iam
         self._mapper: Callable[[str], str | None] | None = None
-        self._account: str | None = None
-        config = Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-        session = boto3.session.Session()
-        self._iam = session.client("iam", region_name="us-east-1", endpoint_url=settings.iam_endpoint, config=config)
-        self._sts = session.client(
-            "sts", region_name=settings.aws_region, endpoint_url=settings.sts_endpoint, config=config
-        )
 
     def _environment(self) -> str:
         if not self.settings.mwaa_environment:
@@ -114,13 +118,8 @@ class AccessControl:
             )
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigurationError(f"MWAA_SP_ACL_AIRFLOW_ROLE cannot be rendered: {exc}") from exc
-        if self._account is None:
-            try:
-                self._account = str(self._sts.get_caller_identity()["Account"])
-            except (ClientError, BotoCoreError) as exc:
-                raise StorageError(f"STS could not tell the AWS account (GetCallerIdentity): {exc}") from exc
         region = self.settings.aws_region
-        return f"arn:aws:airflow:{region}:{self._account}:role/{self._environment()}/{role}"
+        return f"arn:aws:airflow:{region}:{self.iam.account()}:role/{self._environment()}/{role}"
 
     def update(self, raw: bytes) -> dict[str, Any]:
         """Answer ``POST /v1/updateacl`` synchronously (the contract has no status endpoint for it)."""
@@ -140,57 +139,129 @@ class AccessControl:
         if self._mapper is None:
             s = self.settings
             self._mapper = load_mapper(s.acl_principal_mapper, s.acl_user_principal, s.acl_group_principal)
-        principals = map_refs(request.refs, self._mapper, self._iam)
+        fields = map_refs(request.refs, self._mapper, self.iam.exists)
         arn = self.role_arn(workload)
-        desired = {Grant(p, arn) for p in principals}
         journal = Journal()
-        journal.add("updateacl", f"{len(desired)} principal(s) for {workload.component_id} on {environment}")
-        plan_id = self.door.run(workload.workload_key, lambda door: self.apply(door, workload, desired, journal))
-        return _status(workload, arn, principals, plan_id, journal)
+        journal.add("updateacl", f"{len(fields)} principal(s) for {workload.component_id} on {environment}")
+        plan_ids = self.door.run(workload.workload_key, lambda door: self.apply(door, workload, arn, fields, journal))
+        return _status(workload, arn, list(fields), plan_ids, journal)
 
-    def apply(self, door: DoorPass, workload: Workload, desired: set[Grant], journal: Journal) -> str | None:
-        """Make the workload's grants ``desired`` (inside its door); the stored plan's id."""
-        with self.door.exclusive(door, "acl-grants"):
-            current = self.grants.of(workload.workload_key)
-            if not current and not desired:
-                journal.add("updateacl", "nobody has access, and nobody is to get it: nothing to do")
-                return None
-            elsewhere = self.grants.elsewhere(workload.workload_key)
-            workspace = self.workspaces.open(door, journal, root="acl")
-            workspace.prepare(
-                self.renderer.render_acl(workload.workload_key, {g.key: g.module_value() for g in desired})
-            )
-            shared = sorted(g for g in current - desired if g.key in elsewhere)
-            if shared:
-                in_state = set(workspace.state_list())
-                workspace.forget([g.address for g in shared if g.address in in_state])
-                for grant in shared:
+    def apply(
+        self, door: DoorPass, workload: Workload, arn: str, fields: dict[Principal, str], journal: Journal
+    ) -> list[str]:
+        """Make the workload's grants ``fields``' principals (inside its door); the stored plans' ids.
+        ``fields`` names each principal's ref (``refs[i]``) for a refusal."""
+        desired = {Grant(p, arn) for p in fields}
+        current = self.grants.of(workload.workload_key)
+        legacy = self.grants.legacy_of(workload.workload_key)
+        touched = sorted({g.principal for g in current | desired})
+        if not touched and not legacy:
+            journal.add("updateacl", "nobody has access, and nobody is to get it: nothing to do")
+            return []
+        with ExitStack() as held:
+            passes = {p: held.enter_context(self.door.exclusive(door, principal_key(p))) for p in touched}
+            elsewhere = self.grants.arns_elsewhere(workload.workload_key, touched)
+            documents = {p: sorted(elsewhere[p] | {g.arn for g in desired if g.principal == p}) for p in touched}
+            self._within_quota(documents, legacy, fields)
+            for grant in sorted(current - desired):
+                if grant.arn in elsewhere[grant.principal]:
                     journal.add("updateacl", f"{grant.principal} keeps {grant.arn}: another workload grants it")
-            plan = workspace.plan()
-            journal.add("plan", f"Plan: {plan.summary}")
-            if plan.has_changes:
-                applied = workspace.apply()
-                journal.add("apply", f"Apply complete: {applied.summary}")
-            artifact = review.unrendered("acl", plan.summary, None)
-
-            def record() -> str:
-                plan_id = self.plans.save(
-                    workload.component_id, artifact, applied=plan.has_changes, plan_file=plan.plan_file
+            plan_ids = [
+                plan_id
+                for principal in touched
+                if (
+                    plan_id := self._apply_principal(
+                        passes[principal], principal, documents[principal], workload, journal
+                    )
                 )
-                self.grants.replace(workload.workload_key, workload.component_id, desired, fence=door.fence)
-                return plan_id
-
+            ]
+            if legacy:
+                plan_ids += self._retire_legacy(door, workload, legacy, journal)
             door.ensure_held()
-            return until_answered(record, f"grants of {workload.component_id}")
+            until_answered(
+                lambda: self.grants.replace(workload.workload_key, workload.component_id, desired, fence=door.fence),
+                f"grants of {workload.component_id}",
+            )
+        return plan_ids
+
+    def _within_quota(
+        self, documents: dict[Principal, list[str]], retiring: set[LegacyPolicy], fields: dict[Principal, str]
+    ) -> None:
+        """IAM's aggregate inline-policy quota, for the document each principal would hold beside its
+        other inline policies (read from IAM) — before anything is written."""
+        limits = iam_quota.LIMITS | dict(self.settings.iam_inline_quota)
+        gone = {(r.principal, r.name) for r in retiring}
+        problems = []
+        for principal, arns in documents.items():
+            if not arns:
+                continue
+            others = {
+                name: size
+                for name, size in self.iam.inline_policies(principal).items()
+                if name != iam_quota.POLICY_NAME and (principal, name) not in gone
+            }
+            why = iam_quota.refusal(principal.kind, principal.name, iam_quota.document(arns), others, limits)
+            if why:
+                problems.append(
+                    Problem(fields.get(principal, "refs"), why, "Grant the data product's Airflow role to a group.")
+                )
+        if problems:
+            raise DescriptorInvalid(problems)
+
+    def _apply_principal(
+        self, door: DoorPass, principal: Principal, arns: list[str], workload: Workload, journal: Journal
+    ) -> str | None:
+        """The principal's one policy made ``arns`` (removed when empty), through its own root module."""
+        grants = {}
+        if arns:
+            grants[f"{principal.kind}:{principal.name}"] = {
+                "kind": principal.kind,
+                "principal": principal.name,
+                "name": iam_quota.POLICY_NAME,
+                "policy": iam_quota.document(arns),
+            }
+        workspace = self.workspaces.open(door, journal, root="acl")
+        workspace.prepare(self.renderer.render_acl(door.key, grants))
+        return self._plan_and_apply(workspace, workload, journal, str(principal))
+
+    def _retire_legacy(
+        self, door: DoorPass, workload: Workload, legacy: set[LegacyPolicy], journal: Journal
+    ) -> list[str]:
+        """The earlier layout's policies in the workload's own ACL state: dropped from it where another
+        workload's earlier-layout state still holds them, destroyed otherwise. Decided under a
+        service-wide lock, so two workloads retiring one shared policy never both only drop it."""
+        with self.door.exclusive(door, "service:acl-legacy"):
+            shared = self.grants.legacy_elsewhere(workload.workload_key)
+            workspace = self.workspaces.open(door, journal, root="acl")
+            workspace.prepare(self.renderer.render_acl(workload.workload_key, {}))
+            in_state = set(workspace.state_list())
+            workspace.forget(sorted(p.address for p in legacy if p.key in shared and p.address in in_state))
+            journal.add("updateacl", f"retiring {len(legacy)} policy(ies) of the earlier one-per-role layout")
+            plan_id = self._plan_and_apply(workspace, workload, journal, "the earlier layout")
+            return [plan_id] if plan_id else []
+
+    def _plan_and_apply(self, workspace: Workspace, workload: Workload, journal: Journal, what: str) -> str | None:
+        plan = workspace.plan()
+        journal.add("plan", f"Plan for {what}: {plan.summary}")
+        if plan.has_changes:
+            applied = workspace.apply()
+            journal.add("apply", f"Apply complete for {what}: {applied.summary}")
+        artifact = review.unrendered("acl", plan.summary, None)
+        return until_answered(
+            lambda: self.plans.save(
+                workload.component_id, artifact, applied=plan.has_changes, plan_file=plan.plan_file
+            ),
+            f"stored plan of {workload.component_id}",
+        )
 
     def revoke_all(self, door: DoorPass, workload: Workload, journal: Journal) -> None:
         """Unprovision: the workload grants nobody anything any more."""
-        if self.grants.of(workload.workload_key):
-            self.apply(door, workload, set(), journal)
+        if self.grants.of(workload.workload_key) or self.grants.legacy_of(workload.workload_key):
+            self.apply(door, workload, "", {}, journal)
 
 
 def _status(
-    workload: Workload, arn: str, principals: list[Principal], plan_id: str | None, journal: Journal
+    workload: Workload, arn: str, principals: list[Principal], plan_ids: list[str], journal: Journal
 ) -> dict[str, Any]:
     role = arn.rsplit("/", 1)[-1]
     who = ", ".join(str(p) for p in principals) or "nobody"
@@ -202,7 +273,12 @@ def _status(
                 "airflowAccess": {"type": "string", "label": "Airflow access", "value": who},
                 "airflowRole": {"type": "string", "label": "Airflow role", "value": role},
             },
-            "privateInfo": {"roleArn": arn, "principals": [str(p) for p in principals], "planId": plan_id},
+            "privateInfo": {
+                "roleArn": arn,
+                "principals": [str(p) for p in principals],
+                "planId": plan_ids[-1] if plan_ids else None,
+                "planIds": plan_ids,
+            },
         },
         "logs": journal.entries,
     }

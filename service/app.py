@@ -47,6 +47,7 @@ from service.errors import (
     system_error,
 )
 from service.etags import BucketEtags
+from service.iam import Iam
 from service.leases import Leases
 from service.mwaa import MwaaEnvironment
 from service.observe import Observer
@@ -204,7 +205,7 @@ def build(settings: Settings, kind: str = "service") -> Components:
         s3,
         require_reviewed_plan=settings.require_reviewed_plan,
     )
-    access = AccessControl(settings, door, workspaces, renderer, GrantStore(engine), plans)
+    access = AccessControl(settings, door, workspaces, renderer, GrantStore(engine), plans, Iam(settings))
     airflow = AirflowUi(environment)
     provisioner = Provisioner(
         worker,

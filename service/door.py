@@ -340,12 +340,15 @@ class WorkloadDoor:
         self._start(key, entry)
 
     @contextmanager
-    def exclusive(self, door_pass: DoorPass, name: str) -> Iterator[None]:
-        """A second, service-wide lock taken from inside a workload's door (always in that order, so
-        two holders never wait for each other): for decisions spanning workloads."""
+    def exclusive(self, door_pass: DoorPass, key: str) -> Iterator[DoorPass]:
+        """A second lock, taken from inside a workload's door (always after it, and several in sorted
+        order, so two holders never wait for each other): for what spans workloads — an IAM
+        principal's one policy, which several workloads' grants make. It yields a pass of its own,
+        with its own generation, so the principal's working directory opens with it."""
         self.check(door_pass, door_pass.key)
-        with self._locks.hold(f"service:{name}", lambda: None):
-            yield
+        with self._locks.hold(key, lambda: None) as held:
+            fence = self._fences.advance(key) if self._fences is not None else None
+            yield DoorPass(key, self._token, held, fence, self._fences)
 
     def check(self, door_pass: DoorPass, key: str) -> None:
         """Refuse a pass that this door did not issue, or that is for another workload."""

@@ -14,11 +14,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from service.errors import ConfigurationError, DescriptorInvalid, Problem, StorageError
+from service.errors import ConfigurationError, DescriptorInvalid, Problem
 
 Kind = Literal["user", "group", "role"]
 _KINDS = ("user", "group", "role")
@@ -70,9 +68,13 @@ def load_mapper(name: str | None, user_template: str, group_template: str) -> Ca
     return mapper
 
 
-def map_refs(refs: Sequence[str], mapper: Callable[[str], str | None], iam: Any) -> list[Principal]:
-    """Every ref's principal, checked to exist; otherwise every ref that fails, by name (400)."""
-    problems, found = [], []
+def map_refs(
+    refs: Sequence[str], mapper: Callable[[str], str | None], exists: Callable[[Principal], bool]
+) -> dict[Principal, str]:
+    """Every ref's principal, checked to exist, with the field of its (first) ref — ``refs[i]`` —
+    sorted by principal; otherwise every ref that fails, by name (400)."""
+    problems: list[Problem] = []
+    found: list[tuple[int, Principal]] = []
     for index, ref in enumerate(refs):
         mapped = mapper(ref)
         principal = parse_principal(mapped) if mapped else None
@@ -84,7 +86,7 @@ def map_refs(refs: Sequence[str], mapper: Callable[[str], str | None], iam: Any)
                     "Use user:<name>_<domain> or group:<name>.",
                 )
             )
-        elif not _exists(iam, principal):
+        elif not exists(principal):
             problems.append(
                 Problem(
                     f"refs[{index}]",
@@ -93,21 +95,10 @@ def map_refs(refs: Sequence[str], mapper: Callable[[str], str | None], iam: Any)
                 )
             )
         else:
-            found.append(principal)
+            found.append((index, principal))
     if problems:
         raise DescriptorInvalid(problems)
-    return sorted(set(found))
-
-
-def _exists(iam: Any, principal: Principal) -> bool:
-    call = {"user": iam.get_user, "group": iam.get_group, "role": iam.get_role}[principal.kind]
-    key = {"user": "UserName", "group": "GroupName", "role": "RoleName"}[principal.kind]
-    try:
-        call(**{key: principal.name})
-    except iam.exceptions.NoSuchEntityException:
-        return False
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError(
-            f"IAM could not be asked whether the {principal.kind} {principal.name!r} exists: {exc}"
-        ) from exc
-    return True
+    fields: dict[Principal, str] = {}
+    for index, principal in found:
+        fields.setdefault(principal, f"refs[{index}]")
+    return dict(sorted(fields.items()))

@@ -116,6 +116,16 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+    found = []
+    for item in _list(env, name) or ():
+        kind, equals, figure = item.partition("=")
+        if not equals or kind.strip() not in ("user", "group", "role") or not figure.strip().isdigit():
+            raise ConfigurationError(f"{name}: {item!r} is not <user|group|role>=<characters>")
+        found.append((kind.strip(), int(figure)))
+    return tuple(found)
+
+
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     found = _list(env, name) or ()
     for item in found:
@@ -209,6 +219,10 @@ class Settings:
     """MWAA_SP_ACL_GROUP_PRINCIPAL: IAM principal of a group ref (role:AWSReservedSSO_{group} on Identity Center)."""
     acl_principal_mapper: str | None = None
     """MWAA_SP_ACL_PRINCIPAL_MAPPER: name of a ``mwaa_sp.principal_mappers`` entry point replacing the templates."""
+    iam_inline_quota: tuple[tuple[str, int], ...] = ()
+    """MWAA_SP_IAM_INLINE_QUOTA: characters of inline policy a principal may hold in all, by kind, e.g.
+    ``user=2048,group=5120,role=10240`` (IAM's quotas, the default); set lower to leave room for other
+    inline policies an organisation adds."""
     allowed_buckets: tuple[str, ...] | None = None
     """MWAA_SP_ALLOWED_BUCKETS: comma-separated bucket names or globs descriptors may name (unset: the MWAA
     environment's source bucket when MWAA_SP_MWAA_ENVIRONMENT is set, the sandbox's bucket, else every
@@ -308,6 +322,7 @@ class Settings:
             api_tokens=_tokens(env),
             task_lease_s=_int(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
             allowed_buckets=_list(env, "MWAA_SP_ALLOWED_BUCKETS"),
+            iam_inline_quota=_quotas(env, "MWAA_SP_IAM_INLINE_QUOTA"),
             compile_workers=_int(env, "MWAA_SP_COMPILE_WORKERS", defaults.compile_workers),
             plan_retention=_int(env, "MWAA_SP_PLAN_RETENTION", defaults.plan_retention),
             trusted_proxies=_networks(env, "MWAA_SP_TRUSTED_PROXIES"),

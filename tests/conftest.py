@@ -71,6 +71,7 @@ def service_factory(
         endpoint: str | None = None,
         gate: Gate | None = None,
         env_extra: dict[str, str] | None = None,
+        source: Path | None = None,
         **settings: str,
     ) -> ServiceProcess:
         env = base_env(endpoint or moto_endpoint) | (gate.env if gate else {})
@@ -78,7 +79,8 @@ def service_factory(
         env["MWAA_SP_DATA_DIR"] = str(data_dir or tmp_path / f"data{len(started)}")
         env.update({f"MWAA_SP_{k.upper()}": v for k, v in settings.items()})
         env.update(env_extra or {})
-        service = ServiceProcess(env, tmp_path / f"service{len(started)}.log")
+        log = tmp_path / f"service{len(started)}.log"
+        service = ServiceProcess(env, log, source) if source else ServiceProcess(env, log)
         started.append(service)
         return service
 

@@ -194,7 +194,9 @@ class TerraformRunRow(Base):
 
 
 class GrantRow(Base):
-    """Who a workload lets sign in to its MWAA environment: one row per (principal, Airflow role ARN)."""
+    """Who a workload lets sign in to its MWAA environment: one row per (principal, Airflow role ARN).
+    ``policy_name`` is ``mwaa-sp-airflow`` (one policy per principal), or the earlier layout's
+    per-ARN name until the workload's next updateacl retires it."""
 
     __tablename__ = "acl_grants"
 

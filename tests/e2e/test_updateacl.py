@@ -1,8 +1,10 @@
 """updateacl through real Terraform against moto's IAM and STS: grants checked through each
 principal's effective IAM permissions (its inline policies and its groups'), the desired-set
-semantics, an unknown ref refused with nothing changed, 25 workloads granting one user within IAM's
-quotas, revocation that leaves other workloads' grants alone, unprovision revoking, and refs mapped
-to IAM roles with a per-data-product Airflow role."""
+semantics, an unknown ref refused with nothing changed, one policy per principal within IAM's quotas
+(asserted on the documents, since moto enforces none) for 12 data products per user and 50 per group,
+a grant past a configured quota refused, concurrent grants to one principal all kept, the earlier
+layout's policies retired across an upgrade, unprovision revoking, and refs mapped to IAM roles with
+a per-data-product Airflow role."""
 
 from __future__ import annotations
 
@@ -227,3 +229,164 @@ def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _characters(document: dict[str, Any]) -> int:
+    """A policy's size as IAM counts it: characters without whitespace (moto hands back the document)."""
+    return len("".join(json.dumps(document).split()))
+
+
+def test_a_role_per_data_product_fits_iams_quotas_and_a_grant_past_one_is_refused(
+    service_factory: Any, moto_endpoint: str, tmp_path: Any
+) -> None:
+    iam = _iam(moto_endpoint)
+    tag = uuid.uuid4().hex[:6]
+    user, group = f"dana{tag}@example.com", f"analysts{tag}"
+    iam.create_user(UserName=user)
+    iam.create_group(GroupName=group)
+    environment = f"quota-{tag}"
+    settings = {"mwaa_environment": environment, "acl_airflow_role": "{data_product}-viewer"}
+    data = tmp_path / "quota-data"
+    service = service_factory(data_dir=data, **settings)
+    user_ref, group_ref = f"user:{user.replace('@', '_')}", f"group:{group}"
+
+    def grant(url: str, refs: list[str], dp: int) -> httpx.Response:
+        where = {"dp": f"dp{dp:02d}"}
+        spec = WorkloadSpec(name="w", dag_name="w.py", bucket="mwaa-unused")
+        body = {"refs": refs, "provisionInfo": {"request": descriptor(spec, **where), "result": ""}}
+        return httpx.post(f"{url}/v1/updateacl", json=body, timeout=300)
+
+    def arn(dp: int) -> str:
+        return f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/{environment}/dp{dp:02d}-viewer"
+
+    # 12 data products, each with its own Airflow role, granted to one user and one group; the group
+    # gets 38 more (50 in all).
+    for dp in range(1, 13):
+        answer = grant(service.url, [user_ref, group_ref], dp)
+        assert answer.status_code == 200, answer.text
+    for dp in range(13, 51):
+        assert grant(service.url, [group_ref], dp).status_code == 200
+    assert all(may_sign_in(iam, "user", user, arn(dp)) for dp in range(1, 13))
+    assert all(may_sign_in(iam, "group", group, arn(dp)) for dp in range(1, 51))
+    # What IAM would count (moto counts nothing): each principal's inline policies in all, and no
+    # managed policy attached.
+    [user_document] = _documents(iam, "user", user)
+    [group_document] = _documents(iam, "group", group)
+    assert _characters(user_document) <= 2048
+    assert _characters(group_document) <= 5120
+    assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"] == []
+    assert iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"] == []
+
+    # An organisation that keeps room for its own inline policies configures a lower quota: the
+    # user's 13th data product would cross it, and is refused by ref, figure and limit, with nothing
+    # written.
+    service.stop()
+    limit = _characters(user_document) + 40  # an ARN more does not fit
+    lower = service_factory(data_dir=data, iam_inline_quota=f"user={limit}", **settings)
+    refused = grant(lower.url, [group_ref, user_ref], 13)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["inputErrorField"] == "refs[1]"
+    assert f"the user '{user}' would hold" in refused.text
+    assert f"over IAM's limit for a user of {limit:,}" in refused.text
+    assert "grant the Airflow roles to a group the user belongs to instead" in refused.text
+    assert _documents(iam, "user", user) == [user_document]
+    assert not may_sign_in(iam, "user", user, arn(13))
+    # Within the quota, the same service grants: refs[] that fit are not held back by the lower limit.
+    assert grant(lower.url, [group_ref], 51).status_code == 200
+    assert may_sign_in(iam, "group", group, arn(51))
+
+
+EARLIER_LAYOUT = "2c973bbecea351eb06319cf9d907c3c2daea5664"
+"""The release whose updateacl wrote one inline policy per (principal, Airflow role)."""
+
+
+def _earlier_release(where: Any) -> Any:
+    """That release's tree, from this clone's history (a tarball of the project has none: skipped)."""
+    import subprocess
+
+    from tests.support.processes import REPO
+
+    archive = subprocess.run(  # noqa: S603
+        ["git", "-C", str(REPO), "archive", EARLIER_LAYOUT, "service"],  # noqa: S607
+        capture_output=True,
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"the earlier release {EARLIER_LAYOUT[:7]} is not in this checkout's history")
+    where.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive.stdout, check=True)  # noqa: S603, S607
+    return where
+
+
+def test_the_earlier_layouts_policies_are_retired_without_a_gap(
+    service_factory: Any, moto_endpoint: str, tmp_path: Any
+) -> None:
+    """Grants made by the release with one policy per (principal, role) survive the upgrade: each
+    workload's next updateacl moves them into the principal's one policy, a policy another workload's
+    earlier state still holds stays until that workload moves too, and no sign-in is lost between."""
+    iam = _iam(moto_endpoint)
+    tag = uuid.uuid4().hex[:6]
+    user = f"erin{tag}@example.com"
+    iam.create_user(UserName=user)
+    ref = f"user:{user.replace('@', '_')}"
+    settings = {"mwaa_environment": f"upgrade-{tag}", "acl_airflow_role": "{data_product}-viewer"}
+    data = tmp_path / "upgrade-data"
+    arn = {dp: f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/upgrade-{tag}/{dp}-viewer" for dp in ("sales", "hr")}
+
+    def grant(url: str, refs: list[str], name: str, dp: str) -> None:
+        spec = WorkloadSpec(name=name, dag_name=f"{name}.py", bucket="mwaa-unused")
+        body = {"refs": refs, "provisionInfo": {"request": descriptor(spec, dp=dp), "result": ""}}
+        answer = httpx.post(f"{url}/v1/updateacl", json=body, timeout=300)
+        assert answer.status_code == 200, answer.text
+
+    def policies() -> set[str]:
+        return set(iam.list_user_policies(UserName=user)["PolicyNames"])
+
+    earlier = service_factory(data_dir=data, source=_earlier_release(tmp_path / "earlier"), **settings)
+    grant(earlier.url, [ref], "a", "sales")
+    grant(earlier.url, [ref], "b", "sales")  # the same policy, in a's state and in b's
+    grant(earlier.url, [ref], "c", "hr")
+    legacy = policies()
+    assert len(legacy) == 2 and "mwaa-sp-airflow" not in legacy
+    earlier.stop()
+
+    now = service_factory(data_dir=data, **settings)
+    grant(now.url, [ref], "a", "sales")  # b's state still holds the sales policy: it stays
+    assert policies() == legacy | {"mwaa-sp-airflow"}
+    assert all(may_sign_in(iam, "user", user, a) for a in arn.values())
+    grant(now.url, [], "b", "sales")  # b revokes; a still grants sales in the new policy
+    assert len(policies()) == 2
+    assert all(may_sign_in(iam, "user", user, a) for a in arn.values())
+    grant(now.url, [ref], "c", "hr")
+    assert policies() == {"mwaa-sp-airflow"}
+    assert all(may_sign_in(iam, "user", user, a) for a in arn.values())
+    grant(now.url, [], "a", "sales")
+    assert may_sign_in(iam, "user", user, arn["hr"])
+    assert not may_sign_in(iam, "user", user, arn["sales"])
+
+
+def test_workloads_granting_one_principal_at_once_all_land_in_its_one_policy(
+    service_factory: Any, moto_endpoint: str
+) -> None:
+    """Six data products grant one group at the same moment: the group's document is serialised by
+    its door, so none of the six read-modify-writes loses another's ARN."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    iam = _iam(moto_endpoint)
+    tag = uuid.uuid4().hex[:6]
+    group = f"ops{tag}"
+    iam.create_group(GroupName=group)
+    environment = f"race-{tag}"
+    service = service_factory(mwaa_environment=environment, acl_airflow_role="{data_product}-viewer")
+
+    def grant(dp: str) -> int:
+        spec = WorkloadSpec(name="w", dag_name="w.py", bucket="mwaa-unused")
+        body = {"refs": [f"group:{group}"], "provisionInfo": {"request": descriptor(spec, dp=dp), "result": ""}}
+        return httpx.post(f"{service.url}/v1/updateacl", json=body, timeout=300).status_code
+
+    products = [f"dp{i}" for i in range(6)]
+    with ThreadPoolExecutor(len(products)) as pool:
+        assert list(pool.map(grant, products)) == [200] * len(products)
+    [document] = _documents(iam, "group", group)
+    [statement] = document["Statement"]
+    prefix = f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/{environment}/"
+    assert sorted(statement["Resource"]) == [f"{prefix}{dp}-viewer" for dp in products]

@@ -81,12 +81,13 @@ def base_env(endpoint: str) -> dict[str, str]:
 
 
 class ServiceProcess:
-    """``python -m service serve`` with the given environment, on a free port."""
+    """``python -m service serve`` with the given environment, on a free port; ``source`` is the tree
+    it runs from (another release's, for an upgrade test)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, source: Path = REPO) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**env, "MWAA_SP_PORT": str(self.port), "MWAA_SP_HOST": "127.0.0.1"}
+        env = {**env, "MWAA_SP_PORT": str(self.port), "MWAA_SP_HOST": "127.0.0.1", "PYTHONPATH": str(source)}
         self.env = env
         """The service's environment: a CLI command given it works on the same database and data dir."""
         self.log_path = log_path
@@ -96,7 +97,7 @@ class ServiceProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "service", "serve"],
             env=env,
-            cwd=REPO,
+            cwd=source,
             stdout=self._log,
             stderr=self._log,
             start_new_session=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.acl import AccessControl
+from service.iam import Iam
 from service.mwaa import MwaaEnvironment
 from service.s3 import S3
 from service.settings import Settings
@@ -27,7 +27,7 @@ def _bounds(client: object) -> tuple[float, float, int]:
 def test_s3_iam_sts_and_mwaa_calls_are_bounded(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, s3_endpoint="http://127.0.0.1:9")
     assert _bounds(S3(settings).client) == (3, 10, 3)
-    access = AccessControl(settings, None, None, None, None, None)  # type: ignore[arg-type]
-    assert _bounds(access._iam) == (3, 10, 3)  # noqa: SLF001 - the clients it calls IAM and STS with
-    assert _bounds(access._sts) == (3, 10, 3)  # noqa: SLF001
+    iam = Iam(settings)
+    assert _bounds(iam.client) == (3, 10, 3)
+    assert _bounds(iam.sts) == (3, 10, 3)
     assert _bounds(MwaaEnvironment("env", "us-east-1", None)._client()) == (3, 10, 2)  # noqa: SLF001

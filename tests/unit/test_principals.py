@@ -48,20 +48,31 @@ def _directory(ref: str) -> Any:
     return "role:people-" + ref.split(":")[1].split("_")[0]
 
 
-def test_an_iam_failure_is_a_clear_system_error_not_a_traceback() -> None:
-    from botocore.exceptions import ClientError
+def test_an_iam_failure_is_a_clear_system_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    from pathlib import Path
 
     from service.errors import StorageError
+    from service.iam import Iam
     from service.principals import map_refs
+    from service.settings import Settings
 
-    class Refusing:
-        class exceptions:  # noqa: N801 - boto3's attribute name
-            NoSuchEntityException = KeyError
-
-        def get_user(self, **_: str) -> None:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetUser")
-
-        get_group = get_role = get_user
-
+    monkeypatch.setattr(os, "environ", {**os.environ, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
+    iam = Iam(Settings(data_dir=Path("/nonexistent"), iam_endpoint="http://127.0.0.1:9"))  # nothing answers there
     with pytest.raises(StorageError, match="IAM could not be asked whether the user 'alice@example.com' exists"):
-        map_refs(["user:alice_example.com"], template_mapper("user:{user}", "group:{group}"), Refusing())
+        map_refs(["user:alice_example.com"], template_mapper("user:{user}", "group:{group}"), iam.exists)
+
+
+def test_refs_name_their_principals_fields() -> None:
+    from service.principals import Principal, map_refs
+
+    fields = map_refs(
+        ["group:eng", "user:bob_example.com", "bob_example.com", "user:alice_example.com"],
+        template_mapper("user:{user}", "group:{group}"),
+        lambda principal: True,
+    )
+    assert fields == {
+        Principal("group", "eng"): "refs[0]",
+        Principal("user", "alice@example.com"): "refs[3]",
+        Principal("user", "bob@example.com"): "refs[1]",
+    }
