@@ -346,7 +346,8 @@ def test_the_earlier_layouts_policies_are_retired_without_a_gap(
     grant(earlier.url, [ref], "b", "sales")  # the same policy, in a's state and in b's
     grant(earlier.url, [ref], "c", "hr")
     legacy = policies()
-    assert len(legacy) == 2 and "mwaa-sp-airflow" not in legacy
+    assert len(legacy) == 2
+    assert "mwaa-sp-airflow" not in legacy
     earlier.stop()
 
     now = service_factory(data_dir=data, **settings)
