@@ -22,7 +22,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_IN_AUTOMATION=1
 
 RUN apt-get update \
- && apt-get install --yes --no-install-recommends ca-certificates \
+ && apt-get install --yes --no-install-recommends ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/mwaa-sp --create-home mwaa-sp
 
@@ -46,6 +46,10 @@ print(out, err); sys.exit(code)" \
 USER mwaa-sp
 VOLUME ["/var/lib/mwaa-sp"]
 EXPOSE 8093
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8093/health', timeout=4)" || exit 1
-ENTRYPOINT ["mwaa-sp"]
+# The port the service is configured with (MWAA_SP_PORT may be overridden at run time), not 8093.
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('MWAA_SP_PORT', '8093'), timeout=4)" || exit 1
+# tini is PID 1: it reaps what Terraform's provider plugins leave behind (orphans re-parent to PID 1,
+# and Python does not wait for them) and hands SIGTERM to the service alone, which then drains for
+# up to MWAA_SP_SHUTDOWN_GRACE (300 s): set Kubernetes' terminationGracePeriodSeconds above it.
+ENTRYPOINT ["/usr/bin/tini", "--", "mwaa-sp"]
 CMD ["serve"]

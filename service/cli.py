@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -98,8 +99,15 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=5,
     )
     log.info("listening", extra={"host": settings.host, "port": settings.port, "sandbox": settings.sandbox})
+    # uvicorn drains on SIGTERM, then raises the signal again under the handler it found: this one
+    # makes an orderly stop exit 0 (a pod "Completed", not "Error"), before uvicorn starts too.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

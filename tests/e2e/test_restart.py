@@ -72,7 +72,7 @@ def test_graceful_shutdown_lets_running_terraform_finish(service_factory: Any, s
     service.proc.terminate()  # SIGTERM: stop accepting, let the apply finish
     wait_until(lambda: "draining: running tasks may finish" in service.log_path.read_text())
     gate.release("apply")
-    service.proc.wait(timeout=120)  # uvicorn re-raises the signal once shut down, so the code is -15
+    assert service.proc.wait(timeout=120) == 0  # an orderly stop
     assert "Application shutdown complete" in service.log_path.read_text()
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == b"x = 2\n"
     restarted = service_factory(data_dir=data, **{"async": "true"})
