@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from service.app import build  # noqa: E402
-from service.descriptor import parse_descriptor  # noqa: E402
-from service.journal import Journal  # noqa: E402
+from service.domain.descriptor import parse_descriptor  # noqa: E402
+from service.operations.journal import Journal  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.standin.mirror import install_mirror  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, staged_key  # noqa: E402

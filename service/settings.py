@@ -6,7 +6,6 @@ with different settings can live in one process.
 
 from __future__ import annotations
 
-import importlib.resources
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from service import resources
 from service.errors import ConfigurationError
 
 StateBackend = Literal["local", "s3"]
@@ -24,7 +24,6 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # Package data: the templates and the Terraform module ship inside the package, so a wheel installed
 # anywhere finds them (files of a regular install are real paths).
-_RESOURCES = Path(str(importlib.resources.files("service")))
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -178,9 +177,9 @@ class Settings:
     emulator: bool = False
     """MWAA_SP_EMULATOR: the endpoints are an AWS emulator (sandbox, tests): path-style S3 and none of
     the STS/IMDS/account checks only AWS answers. Off, production credential chains (IMDS, IRSA, SSO) work."""
-    templates_dir: Path = _RESOURCES / "templates"
+    templates_dir: Path = resources.TEMPLATES / "terraform"
     """MWAA_SP_TEMPLATES_DIR: Jinja2 templates of the per-workload root module."""
-    module_dir: Path = _RESOURCES / "terraform" / "workload"
+    module_dir: Path = resources.TERRAFORM / "workload"
     """MWAA_SP_MODULE_DIR: the static Terraform module that deploys one workload."""
     require_reviewed_plan: bool = False
     """MWAA_SP_REQUIRE_REVIEWED_PLAN: apply only a plan equal to one reviewed earlier (validate or speculative)."""

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 
-from service.acl import AccessControl
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
 from service.api.models import ProvisioningStatus, UpdateAclRequest, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS
+from service.operations.access import AccessControl
 
 
 class AclController(Controller):

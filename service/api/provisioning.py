@@ -22,9 +22,9 @@ from service.api.models import (
     typed,
 )
 from service.api.openapi import documented
+from service.api.request import parse_body
 from service.errors import ClientError, validation_result
-from service.provisioner import Provisioner
-from service.request import parse_body
+from service.operations.tasks import Provisioner
 from service.settings import Settings
 from service.store.tasks import TaskKind
 

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from service.api.bulkheads import Bulkheads
 from service.api.models import RebuildResult
 from service.api.openapi import documented
-from service.rebuild import Rebuilder
+from service.operations.rebuild import Rebuilder
 
 
 class RegistryController(Controller):

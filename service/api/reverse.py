@@ -13,7 +13,7 @@ from service.api.bulkheads import Bulkheads
 from service.api.models import ReverseProvisioningRequest, ReverseProvisioningStatus, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS, TOKEN, answer
-from service.reverse import ReverseProvisioner
+from service.operations.reverse import ReverseProvisioner
 from service.settings import Settings
 
 

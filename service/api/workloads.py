@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from service import bounded_json
+from service.api import bounded_json
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
 from service.api.models import (
@@ -25,10 +25,10 @@ from service.api.models import (
     typed,
 )
 from service.api.openapi import documented
+from service.api.request import parse_body
 from service.api.scopes import require_reconcile, token_of
 from service.errors import Problem, RequestInvalid
-from service.operations import Operations
-from service.request import parse_body
+from service.operations.platform import Operations
 
 REGISTRY = (404, 500)
 T = TypeVar("T")

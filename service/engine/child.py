@@ -19,7 +19,7 @@ import threading
 import time
 
 # Terraform stops gracefully within seconds of an interrupt; one that does not (a provider wedged in
-# a call) is ended, leaving its state lock for the service to prove stale (service.statelock).
+# a call) is ended, leaving its state lock for the service to prove stale (service.engine.statelock).
 _INTERRUPT_GRACE_S = 60.0
 
 

@@ -1,7 +1,7 @@
 """Airflow access grants: which principals each workload lets sign in, as (principal, role ARN).
 
 Rows are the desired state of every workload's ``updateacl``; a principal's one policy document is
-made from all the rows naming it (``service.acl``). Rows whose ``policy_name`` is not
+made from all the rows naming it (``service.operations.access``). Rows whose ``policy_name`` is not
 ``mwaa-sp-airflow`` are the earlier layout's — one inline policy per (principal, ARN), named after
 the ARN, in the workload's own ACL state — kept until that workload's next updateacl retires them.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from service.iam_quota import POLICY_NAME
-from service.principals import Principal
+from service.domain.iam_quota import POLICY_NAME
+from service.domain.principals import Principal
 from service.store.fences import Fence, check_fence
 from service.store.models import GrantRow
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, defer
 
+from service.domain.review import PlanArtifact
 from service.engine.results import ChangeSummary
-from service.review import PlanArtifact
 from service.store import pages
 from service.store.clock import sql_now
 from service.store.models import PlanRow

@@ -1,5 +1,5 @@
 """The registry of workloads this service manages: what the fast no-op check, reviewers and drift
-detection need. Terraform states remain the source of truth (see ``service.rebuild``)."""
+detection need. Terraform states remain the source of truth (see ``service.operations.rebuild``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from service.s3 import ObjectFingerprint
+from service.aws.s3 import ObjectFingerprint
+from service.domain.workload import Workload
 from service.store import pages
 from service.store.clock import sql_now
 from service.store.fences import Fence, check_fence
 from service.store.models import DriftCheckRow, WorkloadRow
 from service.store.pages import Page
-from service.workload import Workload
 
 DRIFT_HISTORY_KEPT = 100
 

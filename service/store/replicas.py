@@ -1,7 +1,7 @@
 """Processes that run Terraform — service replicas and CLI commands — and their leases.
 
 Each renews its row while it lives. A process whose lease ran out is gone (killed, crashed, its node
-lost): the state locks its Terraform runs left can be proven stale (``service.statelock``).
+lost): the state locks its Terraform runs left can be proven stale (``service.engine.statelock``).
 """
 
 from __future__ import annotations

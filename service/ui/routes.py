@@ -13,7 +13,7 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, FileSystemLoader
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
@@ -22,14 +22,15 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
-from service.airflow import AirflowUi
+from service import resources
 from service.api import docs
 from service.api.bulkheads import Bulkheads
 from service.api.origin import cross_site
 from service.api.scopes import require_reconcile, token_of
+from service.aws.airflow import AirflowUi
+from service.domain.naming import dag_id_of
 from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
-from service.naming import dag_id_of
-from service.operations import Operations
+from service.operations.platform import Operations
 from service.settings import Settings
 from service.store.sessions import SessionStore
 from service.ui import session, views
@@ -40,7 +41,7 @@ log = logging.getLogger("mwaa_sp.ui")
 _FORM_MAX_BYTES = 64 * 1024
 
 _ENV = Environment(
-    loader=PackageLoader("service.ui", "templates"),
+    loader=FileSystemLoader(resources.TEMPLATES / "ui"),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from service.door import advisory_lock_id
+from service.engine.door import advisory_lock_id
 from service.store.database import normalise_url
 from service.store.replicas import terraform_who
 from tests.conftest import postgres_url

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from service.app import build
-from service.descriptor import parse_descriptor
-from service.door import DoorPass
-from service.journal import Journal
+from service.domain.descriptor import parse_descriptor
+from service.engine.door import DoorPass
+from service.operations.journal import Journal
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.buckets import BucketPolicy, bucket_of_arn
+from service.domain.buckets import BucketPolicy, bucket_of_arn
 from service.errors import ConfigurationError
 
 

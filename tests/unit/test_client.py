@@ -16,11 +16,11 @@ from litestar.testing import TestClient
 from litestar.testing import transport as litestar_transport
 
 from service import cli
-from service import client as client_module
 from service.app import create_app
-from service.client import ServiceClient, ServiceError
-from service.exits import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_UNAVAILABLE, EXIT_USAGE
-from service.progress import LineSteps, steps
+from service.cli import remote as client_module
+from service.cli.exits import EXIT_FAILED, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_UNAVAILABLE, EXIT_USAGE
+from service.cli.progress import LineSteps, steps
+from service.cli.remote import ServiceClient, ServiceError
 from service.settings import Settings
 
 URL = "http://mwaa-sp.test"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from service.iam import Iam
-from service.mwaa import MwaaEnvironment
-from service.s3 import S3
+from service.aws.iam import Iam
+from service.aws.mwaa import MwaaEnvironment
+from service.aws.s3 import S3
 from service.settings import Settings
 
 

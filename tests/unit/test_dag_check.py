@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from service.dag_check import Compiler, Verdict, problems, zip_problem
-from service.descriptor import parse_descriptor
+from service.domain.dag_check import Compiler, Verdict, problems, zip_problem
+from service.domain.descriptor import parse_descriptor
 from service.errors import Overloaded
 from tests.support.archives import zip_of
 from tests.support.descriptors import WorkloadSpec, descriptor

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.descriptor import parse_descriptor
+from service.domain.descriptor import parse_descriptor
 from service.errors import DescriptorInvalid
 from tests.conftest import shared_path
 from tests.support.descriptors import WorkloadSpec, descriptor

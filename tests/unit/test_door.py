@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service.door import AdvisoryLocks, DoorPass, FileLocks, WorkloadDoor
+from service.engine.door import AdvisoryLocks, DoorPass, FileLocks, WorkloadDoor
 from service.store.database import normalise_url
 from tests.conftest import postgres_url
 
@@ -111,7 +111,7 @@ def test_shutdown_gives_up_after_its_grace(tmp_path: Path) -> None:
 _CONTENDER = """
 import sys, time
 from pathlib import Path
-from service.door import FileLocks
+from service.engine.door import FileLocks
 locks = FileLocks(Path(sys.argv[1]))
 with locks.hold("workload/a", lambda: print("waiting", flush=True)):
     print("inside", flush=True)
@@ -138,7 +138,7 @@ def test_a_killed_holder_releases_the_file_lock(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom pathlib import Path\nfrom service.door import FileLocks\n"
+            "import sys, time\nfrom pathlib import Path\nfrom service.engine.door import FileLocks\n"
             "with FileLocks(Path(sys.argv[1])).hold('w', lambda: None):\n"
             "    print('held', flush=True); time.sleep(600)\n",
             str(tmp_path / "locks"),
@@ -202,7 +202,7 @@ def _pg(schema: str) -> sa.Engine:
 
 def _kill_backends_holding(engine: sa.Engine, key: str) -> int:
     """What a database restart does to the holder: its session (and so its advisory lock) ends."""
-    from service.door import advisory_lock_id
+    from service.engine.door import advisory_lock_id
 
     lock_id = advisory_lock_id(key)
     objid, classid = lock_id & 0xFFFFFFFF, (lock_id >> 32) & 0xFFFFFFFF
@@ -273,7 +273,7 @@ def test_a_holder_whose_lock_died_takes_it_again_when_nobody_entered(postgres_sc
         door = WorkloadDoor(1, AdvisoryLocks(engine, ping_s=0.1), FenceStore(engine))
 
         def holder(door_pass: DoorPass) -> tuple[bool, bool]:
-            from service.door import advisory_lock_id
+            from service.engine.door import advisory_lock_id
 
             _kill_backends_holding(engine, "w")
             assert door_pass.held.lost.wait(DEADLINE)
@@ -290,7 +290,7 @@ def test_a_holder_whose_lock_died_takes_it_again_when_nobody_entered(postgres_sc
 
 
 def test_a_waiter_whose_connection_dies_fails_with_the_reason(postgres_schema: str) -> None:
-    from service.door import advisory_lock_id
+    from service.engine.door import advisory_lock_id
     from service.errors import LockLost
 
     engine = _pg(postgres_schema)

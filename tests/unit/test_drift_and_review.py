@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from service import review
-from service.drift import Verdict, changes_from_drift, exit_code, markdown, verdict_status
+from service.domain import review
 from service.engine.results import ChangeSummary
+from service.operations.drift import Verdict, changes_from_drift, exit_code, markdown, verdict_status
 
 BEFORE = {
     "key": "dags/a.py",

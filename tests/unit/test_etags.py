@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service.descriptor import parse_descriptor
+from service.aws.etags import BucketEtags, opaque_etags
+from service.domain.descriptor import parse_descriptor
+from service.engine.render import Renderer
 from service.errors import ConfigurationError, StorageAccessDenied, StorageError
-from service.etags import BucketEtags, opaque_etags
-from service.render import Renderer
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor
 
@@ -92,7 +92,7 @@ def test_the_flag_travels_as_a_value(tmp_path: Path) -> None:
 def test_s3_tells_a_refusal_from_an_outage(code: str, status: int, expected: type[StorageError]) -> None:
     from botocore.stub import Stubber
 
-    from service.s3 import S3
+    from service.aws.s3 import S3
 
     s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
     with Stubber(s3.client) as stub:
@@ -106,7 +106,7 @@ def test_s3_tells_a_refusal_from_an_outage(code: str, status: int, expected: typ
 def test_s3_reads_the_default_algorithm_or_none() -> None:
     from botocore.stub import Stubber
 
-    from service.s3 import S3
+    from service.aws.s3 import S3
 
     s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
     rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from service.iam_quota import LIMITS, characters, document, refusal
+from service.domain.iam_quota import LIMITS, characters, document, refusal
 
 
 def _arn(n: int) -> str:

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from service import bounded_json, safe_yaml
+from service.api import bounded_json
 from service.app import create_app
+from service.domain import safe_yaml
 from service.errors import RequestInvalid
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import naming
+from service.domain import naming
 
 
 def test_component_urn_parts() -> None:

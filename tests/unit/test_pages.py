@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from service.app import build, create_app
-from service.descriptor import parse_descriptor
+from service.domain.descriptor import parse_descriptor
 from service.errors import RequestInvalid
 from service.settings import Settings
 from service.store.database import open_database

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from service.domain.review import PlanArtifact
 from service.engine.results import ChangeSummary
-from service.review import PlanArtifact
 from service.store.database import open_database
 from service.store.plans import PlanStore, kept
 

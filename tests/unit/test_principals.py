@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from service import principals
+from service.domain import principals
+from service.domain.principals import Principal, load_mapper, parse_principal, template_mapper
 from service.errors import ConfigurationError
-from service.principals import Principal, load_mapper, parse_principal, template_mapper
 
 
 def test_default_templates() -> None:
@@ -52,9 +52,9 @@ def test_an_iam_failure_is_a_clear_system_error_not_a_traceback(monkeypatch: pyt
     import os
     from pathlib import Path
 
+    from service.aws.iam import Iam
+    from service.domain.principals import map_refs
     from service.errors import StorageError
-    from service.iam import Iam
-    from service.principals import map_refs
     from service.settings import Settings
 
     monkeypatch.setattr(os, "environ", {**os.environ, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
@@ -64,7 +64,7 @@ def test_an_iam_failure_is_a_clear_system_error_not_a_traceback(monkeypatch: pyt
 
 
 def test_refs_name_their_principals_fields() -> None:
-    from service.principals import Principal, map_refs
+    from service.domain.principals import Principal, map_refs
 
     fields = map_refs(
         ["group:eng", "user:bob_example.com", "bob_example.com", "user:alice_example.com"],

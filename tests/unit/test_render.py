@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from service.descriptor import parse_descriptor
-from service.render import Renderer, write_module
+from service.domain.descriptor import parse_descriptor
+from service.engine.render import Renderer, write_module
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import safe_yaml
+from service.domain import safe_yaml
 
 
 def _bomb(levels: int = 9, width: int = 10) -> str:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.state_backend import LockInfo
-from service.statelock import judge
+from service.engine.state_backend import LockInfo
+from service.engine.statelock import judge
 from service.store.runs import RunIntent
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

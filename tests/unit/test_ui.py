@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from service import review
 from service.app import Components, build, create_app
-from service.descriptor import parse_descriptor
+from service.domain import review
+from service.domain.descriptor import parse_descriptor
 from service.engine.results import ChangeSummary
 from service.settings import Settings
 from service.store.registry import DRIFT_HISTORY_KEPT

@@ -17,7 +17,7 @@ the workload's next **generation** (``service.store.fences``): writes of the hol
 stale holder's writes are refused even if it did not notice in time. A holder that lost its lock
 may take it again (:meth:`DoorPass.ensure_held`) only if nobody entered in between.
 
-A job receives a :class:`DoorPass`; working directories (``service.workspace``) are only opened
+A job receives a :class:`DoorPass`; working directories (``service.engine.workspace``) are only opened
 with one, so no Terraform run can happen outside the door.
 """
 

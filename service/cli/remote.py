@@ -1,7 +1,7 @@
 """The CLI's client of a running service (``MWAA_SP_URL``, ``MWAA_SP_TOKEN``): the same commands over
 the service's HTTP API, with nothing opened locally — no database, no data directory, no AWS.
 
-Every failure is one :class:`ServiceError` carrying the CLI's exit code (``service.exits``): the
+Every failure is one :class:`ServiceError` carrying the CLI's exit code (``service.cli.exits``): the
 service unreachable 69, the token refused 77, an unknown workload 64, an invalid descriptor 65, the
 service's own failure 1, ``--timeout`` passed (or a gateway's 504) 75."""
 
@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from service.exits import (
+from service.cli.exits import (
     EXIT_FAILED,
     EXIT_INVALID,
     EXIT_REFUSED,
@@ -23,7 +23,7 @@ from service.exits import (
     EXIT_USAGE,
     ExitError,
 )
-from service.progress import Steps
+from service.cli.progress import Steps
 
 _CONNECT_TIMEOUT_S = 10.0
 _POLL_FIRST_S, _POLL_MAX_S = 0.2, 2.0

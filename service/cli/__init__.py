@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from service import logs
+from service.cli.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_INVALID, EXIT_OSERR, EXIT_USAGE, ExitError
+from service.cli.progress import QUIET, Steps, steps
 from service.errors import (
     ClientError,
     ConfigurationError,
@@ -31,8 +33,6 @@ from service.errors import (
     StorageError,
     WorkloadUnknown,
 )
-from service.exits import EXIT_CONFIG, EXIT_FAILED, EXIT_INVALID, EXIT_OSERR, EXIT_USAGE, ExitError
-from service.progress import QUIET, Steps, steps
 from service.settings import log_level
 
 if TYPE_CHECKING:
@@ -138,15 +138,15 @@ def _read_text(path: Path) -> str:
 
 
 def _workload(path: Path):  # type: ignore[no-untyped-def]
-    from service.descriptor import parse_descriptor
+    from service.domain.descriptor import parse_descriptor
 
     return parse_descriptor(_read_text(path))
 
 
 def _render(args: argparse.Namespace) -> int:
-    from service.etags import BucketEtags
-    from service.render import Renderer, write_module
-    from service.s3 import S3
+    from service.aws.etags import BucketEtags
+    from service.aws.s3 import S3
+    from service.engine.render import Renderer, write_module
 
     settings = _settings(args.sandbox)
     workload = _workload(args.descriptor)
@@ -175,7 +175,7 @@ def _render(args: argparse.Namespace) -> int:
 
 class Backend(Protocol):
     """What the registry commands need: this process's components (:class:`Local`), or the service
-    over HTTP (:class:`service.client.ServiceClient`). Both answer with the API's JSON shapes."""
+    over HTTP (:class:`service.cli.remote.ServiceClient`). Both answer with the API's JSON shapes."""
 
     def workloads(self, data_product: str | None, status: str | None, drift: str | None) -> list[dict[str, Any]]: ...
 
@@ -216,7 +216,7 @@ class Local:
         return self.operations.plan(component_id, plan_id)
 
     def speculative_plan(self, descriptor: str) -> dict[str, Any]:
-        from service.request import ProvisioningRequest
+        from service.api.request import ProvisioningRequest
 
         self.progress.note("planning (terraform init + plan, nothing is applied)…")
         from service.store.replicas import terraform_who
@@ -227,7 +227,7 @@ class Local:
     def drift(
         self, workloads: list[str], data_product: str | None, *, thorough: bool, reconcile: bool, steps: Steps
     ) -> dict[str, Any]:
-        from service.drift import report
+        from service.operations.drift import report
 
         def waiting(component_id: str) -> None:
             steps.note(f"waiting for {component_id}: another process is running Terraform on it")
@@ -274,7 +274,7 @@ def _components(args: argparse.Namespace) -> Iterator[Components]:
 def _backend(args: argparse.Namespace, progress: Steps = QUIET) -> Iterator[Backend]:
     """Chosen once per command: the service at ``args.url``, or this process's components."""
     if args.url:
-        from service.client import ServiceClient
+        from service.cli.remote import ServiceClient
 
         client = ServiceClient(args.url, args.token, args.timeout)
         try:
@@ -352,7 +352,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from service.drift import Verdict, markdown
+    from service.operations.drift import Verdict, markdown
 
     with steps("checked", "checking drift") as progress, _backend(args) as backend:
         found = backend.drift(
@@ -383,7 +383,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 def _adopt(args: argparse.Namespace) -> int:
     """An operator's proof that an object already in S3 is a component's: its next provision adopts it."""
-    from service.naming import check_bucket, check_key
+    from service.domain.naming import check_bucket, check_key
     from service.store.replicas import terraform_who
 
     bucket, slash, key = str(args.object).removeprefix("s3://").partition("/")

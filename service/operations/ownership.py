@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service import naming
-from service.deployed_descriptor import listed_workloads
-from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
+from service.aws.s3 import S3
+from service.domain import naming
+from service.domain.deployed_descriptor import listed_workloads
+from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
+from service.domain.workload import Workload
 from service.errors import DescriptorInvalid, Problem
-from service.s3 import S3
 from service.store.claims import ClaimStore
 from service.store.fences import Fence
-from service.workload import Workload
 
 COMPONENT_TAG = "witboost:component-id"
 ADOPT_HINT = (

@@ -9,18 +9,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.buckets import BucketPolicy
-from service.descriptor import parse_descriptor
-from service.door import WorkloadDoor
-from service.drift import DriftChecker, Verdict, report
+from service.api.request import ProvisioningRequest
+from service.domain.buckets import BucketPolicy
+from service.domain.descriptor import parse_descriptor
+from service.engine.door import WorkloadDoor
 from service.errors import WorkloadUnknown
 from service.metrics import OPERATIONS, exposition, timed
-from service.request import ProvisioningRequest
+from service.operations.deploy import Worker
+from service.operations.drift import DriftChecker, Verdict, report
 from service.store.drift_runs import DriftRunStore
 from service.store.pages import Page
 from service.store.plans import PlanStore
 from service.store.registry import Entry, Registry
-from service.worker import Worker
 
 log = logging.getLogger("mwaa_sp.operations")
 Progress = Callable[[int, int], None]

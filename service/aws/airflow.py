@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from service.aws.mwaa import MwaaEnvironment
 from service.errors import MwaaSpError
-from service.mwaa import MwaaEnvironment
 
 
 class AirflowUi:

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service import naming, safe_yaml
-from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
+from service.domain import naming, safe_yaml
+from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
 
 
 @dataclass(frozen=True)

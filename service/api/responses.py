@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from service.domain.workload import Workload
 from service.engine.results import ChangeSummary
-from service.workload import Workload
 
 
 def _string(label: str, value: str) -> dict[str, str]:

@@ -12,14 +12,14 @@ across data products), and so is a file that belongs to another data product.
 
 from __future__ import annotations
 
-from service.deployed_descriptor import listed_workloads
-from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
-from service.journal import Journal
-from service.ownership import COMPONENT_TAG, shared_descriptor_key
-from service.s3 import S3
+from service.aws.s3 import S3
+from service.domain.deployed_descriptor import listed_workloads
+from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
+from service.domain.workload import Workload
+from service.operations.journal import Journal
+from service.operations.ownership import COMPONENT_TAG, shared_descriptor_key
 from service.store.claims import ClaimStore
 from service.store.registry import Registry
-from service.workload import Workload
 
 
 def retire_shared_descriptor(

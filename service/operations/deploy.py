@@ -13,24 +13,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service import migration, review
-from service.door import DoorPass
+from service.aws.s3 import S3, ObjectFingerprint
+from service.domain import review
+from service.domain.review import PlanArtifact
+from service.domain.workload import Workload
+from service.engine.door import DoorPass
+from service.engine.fingerprints import Observation, Observer, matches
+from service.engine.render import Renderer
 from service.engine.results import ChangeSummary, PlanResult
+from service.engine.state_backend import StateBackend, managed_keys
+from service.engine.workspace import Workspace, Workspaces
 from service.errors import DescriptorInvalid, LockLost, PlanNotReviewed
-from service.journal import Journal
-from service.observe import Observation, Observer, matches
-from service.ownership import Ownership
-from service.render import Renderer
-from service.review import PlanArtifact
-from service.s3 import S3, ObjectFingerprint
-from service.staged import StagedDags
-from service.state_backend import StateBackend, managed_keys
+from service.operations import takeover
+from service.operations.journal import Journal
+from service.operations.ownership import Ownership
+from service.operations.staged import StagedDags
 from service.store.claims import ClaimStore
 from service.store.database import until_answered
 from service.store.plans import PlanStore
 from service.store.registry import Deployed, Registry
-from service.workload import Workload
-from service.workspace import Workspace, Workspaces
 
 log = logging.getLogger("mwaa_sp.worker")
 
@@ -184,7 +185,7 @@ class Worker:
         return current == dag and tags.get("witboost:component-id") == workload.component_id
 
     def _retire_shared_descriptor(self, workload: Workload, journal: Journal) -> None:
-        migration.retire_shared_descriptor(self.s3, self.registry, self.claims, workload, journal)
+        takeover.retire_shared_descriptor(self.s3, self.registry, self.claims, workload, journal)
 
     def unchanged(self, workload: Workload) -> bool:
         """The fast no-op verdict alone: True only when a Terraform plan is bound to say "no

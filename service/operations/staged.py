@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service import dag_check
+from service.aws.s3 import S3
+from service.domain import dag_check
+from service.domain.workload import Workload
 from service.errors import DescriptorInvalid, Problem
-from service.s3 import S3
-from service.workload import Workload
 
 
 class StagedDags:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service import bounded_json
+from service.api import bounded_json
 from service.errors import Problem, RequestInvalid
 
 DESCRIPTOR_KINDS = ("DATAPRODUCT_DESCRIPTOR", "COMPONENT_DESCRIPTOR", "DATAPRODUCT_DESCRIPTOR_WITH_RESULTS")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from service.state_backend import LockInfo, StateBackend
+from service.engine.state_backend import LockInfo, StateBackend
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunIntent, RunStore
 

@@ -32,8 +32,8 @@ import zipfile
 from collections import OrderedDict
 from concurrent.futures import Future
 
+from service.domain.workload import Workload
 from service.errors import Overloaded, Problem
-from service.workload import Workload
 
 log = logging.getLogger("mwaa_sp.dag_check")
 COMPILE_TIMEOUT_S = 20.0

@@ -1,14 +1,14 @@
 """``updateacl``: who may sign in to a workload's MWAA environment as an Airflow role.
 
 ``refs`` is the desired set: principals not in it lose the workload's grant, ``[]`` revokes
-everyone. Each ref becomes an IAM principal (``service.principals``), checked to exist before
+everyone. Each ref becomes an IAM principal (``service.domain.principals``), checked to exist before
 anything is applied. The grant is ``airflow:CreateWebLoginToken`` on
 ``arn:aws:airflow:<region>:<account>:role/<environment>/<Airflow role>``.
 
 **One policy per principal.** Each IAM principal holds one inline policy, ``mwaa-sp-airflow``,
 listing every Airflow role ARN any workload grants it — in a root module of its own (its own state,
 ``<prefix>/principals/<kind>/<name>/acl.terraform.tfstate``). IAM's quotas bound a principal's
-inline policies in aggregate (``service.iam_quota``), so the document each principal would hold is
+inline policies in aggregate (``service.domain.iam_quota``), so the document each principal would hold is
 measured, beside its other inline policies, before anything is written, and a grant that would cross
 the quota is refused naming the principal, the figure and the limit.
 
@@ -28,21 +28,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from service import bounded_json, iam_quota, review
-from service.descriptor import parse_descriptor
-from service.door import DoorPass, WorkloadDoor
+from service.api import bounded_json
+from service.aws.iam import Iam
+from service.domain import iam_quota, review
+from service.domain.descriptor import parse_descriptor
+from service.domain.principals import Principal, load_mapper, map_refs
+from service.domain.workload import Workload
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.render import Renderer
+from service.engine.workspace import Workspace, Workspaces
 from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid
-from service.iam import Iam
-from service.journal import Journal
 from service.metrics import OPERATIONS, timed
-from service.principals import Principal, load_mapper, map_refs
-from service.render import Renderer
+from service.operations.journal import Journal
 from service.settings import Settings
 from service.store.database import until_answered
 from service.store.grants import Grant, GrantStore, LegacyPolicy
 from service.store.plans import PlanStore
-from service.workload import Workload
-from service.workspace import Workspace, Workspaces
 
 log = logging.getLogger("mwaa_sp.acl")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from service.naming import ComponentUrn, dag_id_of, deployed_dag_file, descriptor_file
+from service.domain.naming import ComponentUrn, dag_id_of, deployed_dag_file, descriptor_file
 
 DagKind = Literal["text", "binary"]
 

@@ -12,9 +12,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from service.domain.iam_quota import characters
+from service.domain.principals import Principal
 from service.errors import StorageError
-from service.iam_quota import characters
-from service.principals import Principal
 from service.settings import Settings
 
 _GET = {"user": "get_user", "group": "get_group", "role": "get_role"}

@@ -1,5 +1,5 @@
 """A workload's working directory: the rendered root module, Terraform's init cache, and the only
-way to run Terraform on it. A workspace is opened with a :class:`~service.door.DoorPass`, so every
+way to run Terraform on it. A workspace is opened with a :class:`~service.engine.door.DoorPass`, so every
 run happens inside the workload's door; each command is preceded by its recorded intent
 (``service.store.runs``) and, on the S3 backend, by clearing a stale lock of ours. A command that
 changes state runs only while the door's lock is still held, and is stopped if it is lost.
@@ -17,16 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from service.door import DoorPass, FileLocks, WorkloadDoor
 from service.engine import args
+from service.engine.door import DoorPass, FileLocks, WorkloadDoor
+from service.engine.render import BACKEND_CONFIG, RenderedModule, write_module
 from service.engine.results import ApplyResult, PlanResult
 from service.engine.runner import TerraformRunner
+from service.engine.state_backend import StateBackend
+from service.engine.statelock import StateLocks
 from service.errors import StateLocked, StorageError
-from service.journal import Journal
 from service.metrics import LOCK_WAIT, TERRAFORM
-from service.render import BACKEND_CONFIG, RenderedModule, write_module
-from service.state_backend import StateBackend
-from service.statelock import StateLocks
+from service.operations.journal import Journal
 from service.store.database import until_answered
 from service.store.runs import RunStore
 

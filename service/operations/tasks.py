@@ -12,23 +12,24 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from service import reverse, status
-from service.acl import AccessControl
-from service.airflow import AirflowUi
-from service.buckets import BucketPolicy
-from service.descriptor import parse_descriptor
-from service.door import DoorPass, WorkloadDoor
+from service.api import responses as status
+from service.api.request import ProvisioningRequest, parse_body
+from service.aws.airflow import AirflowUi
+from service.domain.buckets import BucketPolicy
+from service.domain.descriptor import parse_descriptor
+from service.domain.workload import Workload
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.state_backend import StateBackend
 from service.errors import ClientError, MwaaSpError, Problem, validation_result
-from service.journal import Entry, Journal
 from service.metrics import OPERATIONS, timed
-from service.ownership import Ownership
-from service.request import ProvisioningRequest, parse_body
-from service.staged import StagedDags
-from service.state_backend import StateBackend
+from service.operations import reverse
+from service.operations.access import AccessControl
+from service.operations.deploy import Provisioned, Worker
+from service.operations.journal import Entry, Journal
+from service.operations.ownership import Ownership
+from service.operations.staged import StagedDags
 from service.store.registry import Registry
 from service.store.tasks import TaskKind, TaskStore
-from service.worker import Provisioned, Worker
-from service.workload import Workload
 
 log = logging.getLogger("mwaa_sp.provisioner")
 

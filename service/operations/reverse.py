@@ -33,22 +33,23 @@ from typing import Any
 
 import yaml
 
-from service import bounded_json, naming
-from service.buckets import BucketPolicy
-from service.deployed_descriptor import listed_workloads
-from service.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
-from service.door import DoorPass, WorkloadDoor
+from service.api import bounded_json
+from service.aws.s3 import S3
+from service.domain import naming
+from service.domain.buckets import BucketPolicy
+from service.domain.deployed_descriptor import listed_workloads
+from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
+from service.domain.workload import Workload
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.render import Renderer
+from service.engine.state_backend import StateBackend, managed_keys
+from service.engine.workspace import Workspaces
 from service.errors import ClientError, MwaaSpError, Problem, RequestInvalid
-from service.journal import Journal
 from service.metrics import OPERATIONS
-from service.ownership import COMPONENT_TAG, Ownership
-from service.render import Renderer
-from service.s3 import S3
-from service.state_backend import StateBackend, managed_keys
+from service.operations.journal import Journal
+from service.operations.ownership import COMPONENT_TAG, Ownership
 from service.store.claims import ClaimStore
 from service.store.tasks import Status, TaskStore
-from service.workload import Workload
-from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.reverse")
 _SPECIFIC = "spec.mesh.specific"

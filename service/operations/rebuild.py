@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from service.door import DoorPass, WorkloadDoor
-from service.journal import Journal
-from service.render import Renderer
-from service.state_backend import StateBackend, managed_objects
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.render import Renderer
+from service.engine.state_backend import StateBackend, managed_objects
+from service.engine.workspace import Workspaces
+from service.operations.journal import Journal
 from service.store.claims import ClaimStore
 from service.store.registry import Registry
-from service.workspace import Workspaces
 
 log = logging.getLogger("mwaa_sp.rebuild")
 

@@ -8,8 +8,8 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from service.s3 import S3, ObjectFingerprint
-from service.state_backend import StateBackend
+from service.aws.s3 import S3, ObjectFingerprint
+from service.engine.state_backend import StateBackend
 from service.store.registry import Deployed
 
 Observation = tuple[str | None, dict[str, ObjectFingerprint] | None]

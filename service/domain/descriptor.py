@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from service import naming, safe_yaml
+from service.domain import naming, safe_yaml
+from service.domain.workload import Workload
 from service.errors import DescriptorInvalid, Problem
-from service.workload import Workload
 
 SPECIFIC_FIELDS = ("dagName", "scheduleCron", "sourcePath", "destinationPath", "bucketName")
 DEFAULT_MAX_DESCRIPTOR_BYTES = 4 * 1024 * 1024
@@ -124,7 +124,7 @@ def _other_workloads(components: list[Any], skip: int, descriptor_yaml: str) -> 
 
 
 BucketRefusal = Callable[[str], str | None]
-"""Why a descriptor may not name a bucket (``service.buckets``), or None."""
+"""Why a descriptor may not name a bucket (``service.domain.buckets``), or None."""
 
 
 def parse_descriptor(

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from service.s3 import S3
+from service.aws.s3 import S3
 from service.settings import Settings
 
 STATE_FILE = "terraform.tfstate"

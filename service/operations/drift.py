@@ -14,19 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from service import review
-from service.door import DoorPass, WorkloadDoor
+from service.cli.exits import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
+from service.domain import review
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.fingerprints import Observer, matches
+from service.engine.render import Renderer
+from service.engine.state_backend import StateBackend
+from service.engine.workspace import Workspace, Workspaces
 from service.errors import MwaaSpError, StorageError
-from service.exits import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
-from service.journal import Journal
 from service.metrics import DRIFT_VERDICTS
-from service.observe import Observer, matches
-from service.rebuild import restore_workdir
-from service.render import Renderer
-from service.state_backend import StateBackend
+from service.operations.journal import Journal
+from service.operations.rebuild import restore_workdir
 from service.store.plans import PlanStore
 from service.store.registry import Deployed, Entry, Registry
-from service.workspace import Workspace, Workspaces
 
 DRIFT_PLAN = "drift.tfplan"
 _IDENTITY = {"etag", "version_id", "tags", "tags_all"}

@@ -18,11 +18,11 @@ from typing import Any
 import jinja2
 
 from service import __version__
+from service.aws.etags import BucketEtags
+from service.domain.workload import Workload
+from service.engine.state_backend import StateBackend
 from service.errors import StorageError
-from service.etags import BucketEtags
 from service.settings import Settings
-from service.state_backend import StateBackend
-from service.workload import Workload
 
 BACKEND_CONFIG = "backend.json"
 TFVARS = "terraform.tfvars.json"

@@ -1,0 +1,1 @@
+"""The domain: descriptor rules, naming, the workload model, principals, DAG checks; pure where it can be."""

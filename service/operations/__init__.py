@@ -1,0 +1,1 @@
+"""The operations: provision, unprovision, updateacl, reverse provisioning, drift, rebuild, through the door."""
