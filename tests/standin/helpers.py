@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from tf.utils import Diagnostics
 
-from service.standin.aws_provider import AwsStandinProvider
-from service.standin.schema import RESOURCE_ATTRIBUTES
+from mwaa_sp_standin.aws_provider import AwsStandinProvider
+from mwaa_sp_standin.schema import RESOURCE_ATTRIBUTES
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / ".." / "shared"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from service.standin.iam_policy import plan
-from service.standin.policy_json import equivalent, legacy_normalize, normalize, validation_error
+from mwaa_sp_standin.iam_policy import plan
+from mwaa_sp_standin.policy_json import equivalent, legacy_normalize, normalize, validation_error
 
 DOC = {
     "Version": "2012-10-17",
@@ -82,7 +82,7 @@ def test_plan_keeps_the_state_text_for_an_equivalent_document_and_replaces_on_pr
 def test_import_ids_are_principal_colon_name() -> None:
     from tf.utils import Diagnostics
 
-    from service.standin.iam_policy import import_state
+    from mwaa_sp_standin.iam_policy import import_state
 
     diags = Diagnostics()
     assert import_state("aws_iam_user_policy", object(), "no-separator", diags) is None

@@ -13,12 +13,12 @@ import pytest
 from tf.gen import tfplugin_pb2 as pb
 from tf.utils import Diagnostics
 
-from service.standin import iam_policy
-from service.standin.aws_provider import AwsStandinProvider
-from service.standin.s3_object import S3Object
-from service.standin.s3_object_plan import UPLOAD_TRIGGERS, StandinPlanContext
-from service.standin.schema import RESOURCE_ATTRIBUTES, provider_schema
-from service.standin.servicer import StandinServicer
+from mwaa_sp_standin import iam_policy
+from mwaa_sp_standin.aws_provider import AwsStandinProvider
+from mwaa_sp_standin.s3_object import S3Object
+from mwaa_sp_standin.s3_object_plan import UPLOAD_TRIGGERS, StandinPlanContext
+from mwaa_sp_standin.schema import RESOURCE_ATTRIBUTES, provider_schema
+from mwaa_sp_standin.servicer import StandinServicer
 from tests.standin.helpers import load_facts
 
 pytestmark = pytest.mark.shared

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from service.standin.mirror import STANDIN_VERSION, install_mirror, provider_executable
-from service.standin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, ensure_certificate
+from mwaa_sp_standin.mirror import STANDIN_VERSION, install_mirror, provider_executable
+from mwaa_sp_standin.server import MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE, ensure_certificate
 
 
 def test_version_satisfies_the_module_constraint_and_is_not_a_release() -> None:
@@ -37,11 +37,12 @@ def test_install_mirror_layout(tmp_path: Path) -> None:
     assert stat.S_IMODE(exe.stat().st_mode) == 0o755
     script = exe.read_text()
     assert script.startswith("#!/bin/sh\n")
-    assert 'exec "$STANDIN_PYTHON" -m service.standin "$@"' in script
+    assert 'exec "$STANDIN_PYTHON" -m mwaa_sp_standin "$@"' in script
     env = (root / "standin.env").read_text()
     assert "STANDIN_PYTHON=/opt/py/bin/python3\n" in env
-    repo = Path(__file__).resolve().parents[2]
-    assert f"PYTHONPATH={repo}" in env
+    # The directory holding the mwaa_sp_standin package (standin/ of the checkout), so a checkout works too.
+    import_root = Path(__file__).resolve().parents[2] / "standin"
+    assert f"PYTHONPATH={import_root}${{PYTHONPATH:+:$PYTHONPATH}}\n" in env
     assert f"TF_STANDIN_CERT_FILE={root / 'provider-cert.json'}" in env
     text = cli_config.read_text()
     assert f'path    = "{root / "mirror"}"' in text

@@ -13,12 +13,12 @@ from tf.gen import tfplugin_pb2 as pb
 from tf.types import Unknown
 from tf.utils import Diagnostics, read_dynamic_value
 
-from service.standin.aws_provider import AwsStandinProvider
-from service.standin.config import resolve_provider_settings
-from service.standin.s3_object import S3Object
-from service.standin.s3_object_plan import StandinPlanContext
-from service.standin.servicer import StandinServicer, encode_value
-from service.standin.values import clean_key, object_arn, parse_import_id
+from mwaa_sp_standin.aws_provider import AwsStandinProvider
+from mwaa_sp_standin.config import resolve_provider_settings
+from mwaa_sp_standin.s3_object import S3Object
+from mwaa_sp_standin.s3_object_plan import StandinPlanContext
+from mwaa_sp_standin.servicer import StandinServicer, encode_value
+from mwaa_sp_standin.values import clean_key, object_arn, parse_import_id
 from tests.standin.helpers import ALL_ATTRS, config, make_provider
 
 # The notes' "Plan at create" list: unknown unless configured.

@@ -19,10 +19,10 @@ from tf.iface import CreateContext, DeleteContext, ReadContext, UpdateContext
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from service.standin.aws_provider import AwsStandinProvider
-from service.standin.s3_calls import PART_SIZE
-from service.standin.s3_object import S3Object
-from service.standin.s3_object_plan import StandinPlanContext
+from mwaa_sp_standin.aws_provider import AwsStandinProvider
+from mwaa_sp_standin.s3_calls import PART_SIZE
+from mwaa_sp_standin.s3_object import S3Object
+from mwaa_sp_standin.s3_object_plan import StandinPlanContext
 from tests.standin.helpers import config, make_provider
 
 BUCKET = "standin-bucket"

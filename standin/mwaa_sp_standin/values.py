@@ -2,6 +2,8 @@
 
 S3 keys and ARNs, equality under the SDKv2 "legacy type system" rules, Terraform's unknown values,
 and the Go-style parsing (booleans, durations, RFC3339) the real provider does.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations

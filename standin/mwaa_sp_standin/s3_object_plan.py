@@ -10,6 +10,8 @@ CustomizeDiff, so this module reproduces them rather than the framework's simple
 
 Behaviour notes come from ``shared/terraform/aws_s3_object_notes.md``; comments say which rule a
 piece of code reproduces.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from tf.schema import Attribute
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from service.standin.schema import RESOURCE_ATTRIBUTES
-from service.standin.values import (
+from mwaa_sp_standin.schema import RESOURCE_ATTRIBUTES
+from mwaa_sp_standin.values import (
     State,
     contains_unknown,
     go_quote_list,
@@ -36,7 +38,7 @@ from service.standin.values import (
 )
 
 if TYPE_CHECKING:
-    from service.standin.aws_provider import AwsStandinProvider
+    from mwaa_sp_standin.aws_provider import AwsStandinProvider
 
 __all__ = [
     "ATTRS",
@@ -211,7 +213,7 @@ def validate_config(diags: Diagnostics, config: Mapping[str, Any]) -> None:
 
 
 def plan_change(provider: AwsStandinProvider, ctx: PlanContext, current: State | None, planned: State) -> State | None:
-    """The planned state of :meth:`S3Object.plan <service.standin.s3_object.S3Object.plan>`."""
+    """The planned state of :meth:`S3Object.plan <mwaa_sp_standin.s3_object.S3Object.plan>`."""
     config: dict[str, Any] = ctx.config if isinstance(ctx, StandinPlanContext) else planned
     if current is None:
         return _plan_create(provider, config)

@@ -1,6 +1,9 @@
 """IAM policy JSON as the real provider handles it: validation (``verify.ValidIAMPolicyJSON``),
 normalisation (``structure.NormalizeJsonString`` and ``verify.LegacyPolicyNormalize``) and
-equivalence (``awspolicyequivalence.PoliciesAreEquivalent``), per ``aws_iam_notes.md``."""
+equivalence (``awspolicyequivalence.PoliciesAreEquivalent``), per ``aws_iam_notes.md``.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
+"""
 
 from __future__ import annotations
 

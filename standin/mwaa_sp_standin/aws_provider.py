@@ -1,8 +1,10 @@
 """``AwsStandinProvider``: the tf ``Provider`` of the stand-in.
 
-It configures itself from the ``provider "aws"`` block (see :mod:`service.standin.config`), builds
+It configures itself from the ``provider "aws"`` block (see :mod:`mwaa_sp_standin.config`), builds
 the boto3 sessions and S3 clients the resource uses (credentials, assumed roles, endpoints, retries),
 and answers the provider-level tag questions (``default_tags``, ``ignore_tags``).
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from tf.iface import Provider
 from tf.schema import Schema
 from tf.utils import Diagnostics
 
-from service.standin.config import ProviderSettings, resolve_provider_settings, validate_provider_config
-from service.standin.s3_object import S3Object
-from service.standin.schema import provider_schema
-from service.standin.values import StandinError, duration_seconds
+from mwaa_sp_standin.config import ProviderSettings, resolve_provider_settings, validate_provider_config
+from mwaa_sp_standin.s3_object import S3Object
+from mwaa_sp_standin.schema import provider_schema
+from mwaa_sp_standin.values import StandinError, duration_seconds
 
 __all__ = ["PROVIDER_ADDRESS", "AwsStandinProvider"]
 

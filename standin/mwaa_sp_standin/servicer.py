@@ -1,4 +1,7 @@
-"""The gRPC servicer of the stand-in: tf's ``ProviderServicer`` with SDKv2's resource lifecycle."""
+"""The gRPC servicer of the stand-in: tf's ``ProviderServicer`` with SDKv2's resource lifecycle.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,12 @@ from tf.iface import (
 from tf.provider import ProviderServicer
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
-from service.standin import gate, iam_policy
-from service.standin.aws_provider import AwsStandinProvider
-from service.standin.s3_object import RESOURCE_TYPE, S3Object
-from service.standin.s3_object_plan import StandinPlanContext, complete_state
-from service.standin.schema import provider_meta_schema, provider_schema, s3_object_schema
-from service.standin.values import State, unknown_as_null
+from mwaa_sp_standin import gate, iam_policy
+from mwaa_sp_standin.aws_provider import AwsStandinProvider
+from mwaa_sp_standin.s3_object import RESOURCE_TYPE, S3Object
+from mwaa_sp_standin.s3_object_plan import StandinPlanContext, complete_state
+from mwaa_sp_standin.schema import provider_meta_schema, provider_schema, s3_object_schema
+from mwaa_sp_standin.values import State, unknown_as_null
 
 __all__ = ["StandinServicer", "encode_value"]
 

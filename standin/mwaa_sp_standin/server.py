@@ -1,11 +1,13 @@
-"""go-plugin server for the stand-in provider (what ``python -m service.standin`` runs).
+"""go-plugin server for the stand-in provider (what ``python -m mwaa_sp_standin`` runs).
 
 This is tf's ``tf.runner.run_provider`` reduced to what Terraform needs, with two changes that the
-runner does not allow from outside: it serves :class:`~service.standin.servicer.StandinServicer`
+runner does not allow from outside: it serves :class:`~mwaa_sp_standin.servicer.StandinServicer`
 (the runner hard-codes the framework's servicer), and the TLS certificate comes from a file named by
-``TF_STANDIN_CERT_FILE`` that :func:`service.standin.mirror.install_mirror` pre-generates, instead of
+``TF_STANDIN_CERT_FILE`` that :func:`mwaa_sp_standin.mirror.install_mirror` pre-generates, instead of
 ``~/.cache/tf-python-provider`` (HOME may be read-only in containers, and concurrent provider starts
 would race on creating it there).
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def serve(argv: list[str] | None = None) -> int:
     if os.environ.get(MAGIC_COOKIE_KEY) != MAGIC_COOKIE_VALUE:
         print(
             "This binary is a plugin. These are not meant to be executed directly.\n"
-            "Terraform starts it (through the filesystem mirror made by service.standin.mirror).",
+            "Terraform starts it (through the filesystem mirror made by mwaa_sp_standin.mirror).",
             file=sys.stderr,
         )
         return 1
@@ -153,8 +155,8 @@ def serve(argv: list[str] | None = None) -> int:
     from tf.gen import grpc_stdio_pb2_grpc as stdio_rpc
     from tf.gen import tfplugin_pb2_grpc as rpc
 
-    from service.standin.aws_provider import AwsStandinProvider
-    from service.standin.servicer import StandinServicer
+    from mwaa_sp_standin.aws_provider import AwsStandinProvider
+    from mwaa_sp_standin.servicer import StandinServicer
 
     stopped = threading.Event()
 

@@ -1,11 +1,13 @@
 """``aws_s3_object``: one S3 object managed with the real provider's semantics.
 
 Validation and planning (the SDKv2 diff and CustomizeDiff) are in
-:mod:`service.standin.s3_object_plan`; this module does the S3 calls of apply, read, import and
+:mod:`mwaa_sp_standin.s3_object_plan`; this module does the S3 calls of apply, read, import and
 delete, and shapes the state the way SDKv2 returns it.
 
 Behaviour notes come from ``shared/terraform/aws_s3_object_notes.md``; comments say which rule a
 piece of code reproduces.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from tf.schema import Schema
 from tf.types import Map, Unknown
 from tf.utils import Diagnostics
 
-from service.standin.s3_calls import (
+from mwaa_sp_standin.s3_calls import (
     delete_all_versions,
     is_not_found,
     object_tags,
@@ -38,7 +40,7 @@ from service.standin.s3_calls import (
     update_tags,
     upload,
 )
-from service.standin.s3_object_plan import (
+from mwaa_sp_standin.s3_object_plan import (
     ATTRS,
     MAX_OBJECT_TAGS,
     UPLOAD_TRIGGERS,
@@ -47,8 +49,8 @@ from service.standin.s3_object_plan import (
     plan_change,
     validate_config,
 )
-from service.standin.schema import s3_object_schema
-from service.standin.values import (
+from mwaa_sp_standin.schema import s3_object_schema
+from mwaa_sp_standin.values import (
     StandinError,
     State,
     clean_key,
@@ -63,7 +65,7 @@ from service.standin.values import (
 )
 
 if TYPE_CHECKING:
-    from service.standin.aws_provider import AwsStandinProvider
+    from mwaa_sp_standin.aws_provider import AwsStandinProvider
 
 __all__ = ["RESOURCE_TYPE", "S3Object"]
 

@@ -1,9 +1,12 @@
-"""``python -m service.standin``: serve the stand-in ``hashicorp/aws`` provider to Terraform."""
+"""``python -m mwaa_sp_standin``: serve the stand-in ``hashicorp/aws`` provider to Terraform.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
+"""
 
 import os
 import sys
 
-from service.standin.server import serve
+from mwaa_sp_standin.server import serve
 
 if __name__ == "__main__":
     code = serve(sys.argv)

@@ -3,6 +3,8 @@
 Every name, type and required/optional/computed flag below mirrors the real 6.x provider, as recorded
 in ``shared/terraform/aws_s3_object_schema.json`` (``tests/standin/test_schema_facts.py`` compares the
 two). Descriptions are short paraphrases; Terraform does not use them.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ with the real provider's schema and SDKv2 behaviour (``shared/terraform/aws_iam_
   replacement; an unset name is generated (``terraform-`` + 26 characters) at apply;
 - Read of a policy that is gone (or whose principal is gone) removes it from state; Delete ignores
   NoSuchEntity.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tf.schema import Attribute, Schema
 from tf.types import String, Unknown
 from tf.utils import Diagnostics
 
-from service.standin import policy_json
+from mwaa_sp_standin import policy_json
 
 PRINCIPALS = {"aws_iam_user_policy": "user", "aws_iam_group_policy": "group", "aws_iam_role_policy": "role"}
 TYPES = tuple(PRINCIPALS)

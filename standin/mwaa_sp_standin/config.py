@@ -2,7 +2,9 @@
 
 :func:`validate_provider_config` is ValidateProviderConfig; :func:`resolve_provider_settings` turns
 the configuration (plus the environment) into the :class:`ProviderSettings` that
-:class:`~service.standin.aws_provider.AwsStandinProvider` builds its S3 clients from.
+:class:`~mwaa_sp_standin.aws_provider.AwsStandinProvider` builds its S3 clients from.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from service.standin.values import go_quote_list, known, parse_go_bool
+from mwaa_sp_standin.values import go_quote_list, known, parse_go_bool
 
 __all__ = ["DEFAULT_MAX_RETRIES", "ProviderSettings", "resolve_provider_settings", "validate_provider_config"]
 

@@ -6,6 +6,8 @@ that finds ``<dir>/hold-<phase>`` writes ``<dir>/reached-<phase>-<pid>`` and wai
 file is removed, Terraform asks the provider to stop (StopProvider, as on an interrupt), or the
 Terraform process that started it is gone. So a test kills a replica *while* the plan or the apply
 holds the state lock, or runs past a deadline, without guessing how fast this machine is.
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Reading the body to upload, the upload itself (single or multipart, like the AWS SDK's upload
 manager), retention and tag updates, deleting every version of a key, and recognising "not found".
+
+Room: ``mwaa_sp_standin`` (distribution ``mwaa-sp-standin``, ``standin/``): sandbox and tests only, never production.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from service.standin.s3_object_plan import ATTRS, MAX_OBJECT_TAGS
-from service.standin.values import StandinError, State, clean_key, given, parse_rfc3339, sdk_equal
+from mwaa_sp_standin.s3_object_plan import ATTRS, MAX_OBJECT_TAGS
+from mwaa_sp_standin.values import StandinError, State, clean_key, given, parse_rfc3339, sdk_equal
 
 __all__ = [
     "PART_SIZE",
