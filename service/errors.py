@@ -1,4 +1,5 @@
-"""The service's exceptions, and the one place they become Witboost error bodies.
+"""The service's exceptions, drawn as a tree. ``service.api.failures`` maps them to HTTP (and the
+contract's error bodies) in one place, for the JSON API and the web view alike.
 
 ::
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -180,38 +180,3 @@ class EndpointUnreachable(TerraformFailed):
 class TerraformTimedOut(TerraformFailed):
     def __init__(self, step: str, timeout_s: float) -> None:
         super().__init__(step, [f"Terraform did not finish within {timeout_s:g} s and was stopped"])
-
-
-def request_validation_error(exc: ClientError) -> dict[str, Any]:
-    """The spec's ``RequestValidationError`` body."""
-    first = exc.problems[0]
-    body: dict[str, Any] = {
-        "errors": [p.render() for p in exc.problems],
-        "userMessage": exc.message,
-        "moreInfo": {
-            "problems": [p.render() for p in exc.problems],
-            "solutions": list(dict.fromkeys(p.solution for p in exc.problems)),
-        },
-    }
-    if first.field:
-        body["inputErrorField"] = first.field
-    return body
-
-
-def system_error(message: str, solutions: Sequence[str] = ()) -> dict[str, Any]:
-    """The spec's ``SystemError`` body."""
-    return {
-        "error": message,
-        "userMessage": message,
-        "moreInfo": {
-            "problems": [message],
-            "solutions": list(solutions) or ["Retry later; if it persists, contact the platform team."],
-        },
-    }
-
-
-def validation_result(problems: Sequence[Problem]) -> dict[str, Any]:
-    """The spec's ``ValidationResult``: ``valid`` and, when invalid, every problem."""
-    if not problems:
-        return {"valid": True}
-    return {"valid": False, "error": {"errors": [p.render() for p in problems]}}

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from service.store.drift_runs import DriftRunStore
 from service.store.replicas import ReplicaStore
@@ -38,7 +37,7 @@ class Leases:
         *,
         lease_s: int,
         retention_days: int,
-        abandoned: Callable[[str], dict[str, Any]],
+        abandoned: Callable[[str], object],
         upkeep: bool,
     ) -> None:
         self.replicas = replicas

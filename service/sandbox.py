@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from service.errors import ConfigurationError
@@ -74,7 +75,8 @@ def _start_emulator() -> str:
 def _seed(settings: Settings) -> Path:
     import boto3
 
-    s3 = boto3.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint)
+    session = boto3.session.Session(**settings.boto3_credentials)
+    s3 = session.client("s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint)
     buckets = [DEMO_BUCKET] + ([settings.state_bucket] if settings.state_bucket else [])
     for bucket in buckets:
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
@@ -108,20 +110,26 @@ def running_emulator(data_dir: Path) -> str | None:
     return endpoint if isinstance(endpoint, str) and _answers(endpoint) else None
 
 
-def prepare(settings: Settings, *, serving: bool) -> Settings:
+def prepare(settings: Settings, *, serving: bool, env: Mapping[str, str] | None = None) -> Settings:
     """Settings with the stand-in provider mirror and the sandbox's S3 emulator.
 
     ``serve`` starts the emulator (unless AWS_ENDPOINT_URL_S3 names one) and records it in the data
     dir; any other command uses the one a running ``serve --sandbox`` recorded, or stops before
     writing anything: an empty emulator of its own would report every workload missing.
+
+    Nothing here changes the process's environment: the emulator's credentials (``AWS_ACCESS_KEY_ID``
+    and ``AWS_SECRET_ACCESS_KEY`` from ``env``, each defaulting to ``sandbox``) travel in the returned
+    settings, to boto3 and to Terraform's environment.
     """
-    missing = [name for name in ("moto", "tf") if importlib.util.find_spec(name) is None]
+    env = os.environ if env is None else env
+    # moto, and the stand-in provider's own distribution (mwaa-sp-standin, which brings tf).
+    missing = [name for name in ("moto", "mwaa_sp_standin", "tf") if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigurationError(
             "--sandbox needs the sandbox extra (an AWS emulator and the stand-in provider, "
             f"missing: {', '.join(missing)}): pip install 'mwaa-sp[sandbox]'"
         )
-    from service.standin.mirror import install_mirror
+    from mwaa_sp_standin.mirror import install_mirror
 
     endpoint = settings.s3_endpoint
     if endpoint is None and not serving:
@@ -133,10 +141,11 @@ def prepare(settings: Settings, *, serving: bool) -> Settings:
             )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cli_config = install_mirror(settings.data_dir / "provider-mirror")
-    settings = settings.with_overrides(sandbox=True, emulator=True, tf_cli_config_file=cli_config)
     # The emulator accepts any credentials; real ones are never needed (nor logged) here.
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "sandbox")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "sandbox")
+    credentials = (env.get("AWS_ACCESS_KEY_ID") or "sandbox", env.get("AWS_SECRET_ACCESS_KEY") or "sandbox")
+    settings = settings.with_overrides(
+        sandbox=True, emulator=True, tf_cli_config_file=cli_config, aws_credentials=credentials
+    )
     if endpoint is not None:
         log.warning("SANDBOX MODE: stand-in AWS provider against S3 endpoint %s; not for production", endpoint)
         iam = settings.iam_endpoint or (endpoint if settings.s3_endpoint is None else None)

@@ -44,7 +44,7 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def provider_cli_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from service.standin.mirror import install_mirror
+    from mwaa_sp_standin.mirror import install_mirror
 
     return install_mirror(tmp_path_factory.mktemp("provider"))
 

@@ -1,1 +1,1 @@
-"""HTTP controllers: request parsing and response shapes only; the work happens in Provisioner."""
+"""HTTP controllers: request parsing and response shapes only; the work happens in service.operations."""

@@ -9,9 +9,10 @@ from litestar.di import NamedDependency
 
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
-from service.api.models import ProvisioningStatus, UpdateAclRequest, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS
+from service.contract.decode import decode
+from service.contract.models import ProvisioningStatus, UpdateAclRequest
 from service.operations.access import AccessControl
 
 
@@ -38,5 +39,5 @@ class AclController(Controller):
         access: NamedDependency[AccessControl],
         bulkheads: NamedDependency[Bulkheads],
     ) -> ProvisioningStatus:
-        raw = await read_body(request)
-        return typed(ProvisioningStatus, await bulkheads.contract.run(access.update, raw))
+        parsed = decode(await read_body(request), UpdateAclRequest)
+        return await bulkheads.contract.run(access.update, parsed)

@@ -7,9 +7,9 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from service import __version__
-from service.api.models import BuildInfo, Health, Readiness, ReadinessCheck
 from service.api.openapi import documented
 from service.api.readiness import Readiness as Probes
+from service.contract.models import BuildInfo, Health, Readiness, ReadinessCheck
 
 
 class MiscController(Controller):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import json
 import logging
 import secrets
 import time
@@ -14,16 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from service.api import session
 from service.api.docs import HEADERS as DOCS_HEADERS
 from service.api.origin import UNSAFE_METHODS, cross_site
 from service.api.scopes import TOKEN_STATE, allowed
-from service.errors import ClientError, Problem, request_validation_error
+from service.contract import bodies
+from service.errors import ClientError, Problem
 from service.settings import ApiToken
 from service.store.sessions import SessionStore
-from service.ui import session
 
 log = logging.getLogger("mwaa_sp.http")
 # The web view's login page must answer without a token: it is where the token is given.
@@ -35,7 +36,7 @@ def _cross_site_refused() -> bytes:
         "Requests sent by a browser from another site are refused",
         [Problem("Origin", "another site, or a page without an origin", "Call the API from a client, not a web page.")],
     )
-    return json.dumps(request_validation_error(error)).encode()
+    return msgspec.json.encode(bodies.request_validation_error(error.message, error.problems))
 
 
 def _forged(scope: Scope) -> bool:
@@ -58,7 +59,7 @@ def _beyond_scope(token: ApiToken, method: str, path: str) -> bytes:
             )
         ],
     )
-    return json.dumps(request_validation_error(error)).encode()
+    return msgspec.json.encode(bodies.request_validation_error(error.message, error.problems))
 
 
 def _unauthorised() -> bytes:
@@ -66,7 +67,7 @@ def _unauthorised() -> bytes:
         "A valid bearer token is required",
         [Problem("Authorization", "missing or unknown bearer token", "Send 'Authorization: Bearer <token>'.")],
     )
-    return json.dumps(request_validation_error(error)).encode()
+    return msgspec.json.encode(bodies.request_validation_error(error.message, error.problems))
 
 
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded")

@@ -24,7 +24,7 @@ from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse, Operation, RequestBody
 
-from service.api.models import RequestValidationError, SystemError
+from service.contract.models import RequestValidationError, SystemError
 
 _BODY_SLOT = 0
 """Not an HTTP status: the request body's type rides under it until the operation class moves it."""

@@ -14,17 +14,17 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
-from service.api.models import (
+from service.api.openapi import documented
+from service.contract import bodies
+from service.contract.decode import decode
+from service.contract.models import (
     ProvisioningRequest,
     ProvisioningStatus,
     ValidationResult,
     ValidationStatus,
-    typed,
 )
-from service.api.openapi import documented
-from service.api.request import parse_body
-from service.errors import ClientError, validation_result
-from service.operations.tasks import Provisioner
+from service.errors import ClientError
+from service.operations.tasks import TaskLauncher
 from service.settings import Settings
 from service.store.tasks import TaskKind
 
@@ -40,11 +40,11 @@ def token_response(token: str) -> Response[str]:
     return Response(json.dumps(token), status_code=HTTP_202_ACCEPTED, media_type=MediaType.JSON)
 
 
-async def answer(token: str, future: Future[Any], model: type[T], async_mode: bool) -> Response[T] | Response[str]:
+async def answer(token: str, future: Future[T], async_mode: bool) -> Response[T] | Response[str]:
     """A started task's answer: 202 with its token (MWAA_SP_ASYNC), or 200 with its outcome."""
     if async_mode:
         return token_response(token)
-    return Response(typed(model, await asyncio.wrap_future(future)), status_code=HTTP_200_OK)
+    return Response(await asyncio.wrap_future(future), status_code=HTTP_200_OK)
 
 
 class ProvisioningController(Controller):
@@ -64,16 +64,16 @@ class ProvisioningController(Controller):
     async def validate(
         self,
         request: Request[Any, Any, Any],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         bulkheads: NamedDependency[Bulkheads],
     ) -> ValidationResult:
         # The contract gives /v1/validate no 400: a malformed or oversized request is an invalid one.
         try:
-            parsed = parse_body(await read_body(request))
+            parsed = decode(await read_body(request), ProvisioningRequest)
         except ClientError as exc:
-            return typed(ValidationResult, validation_result(exc.problems))
-        problems = await bulkheads.contract.run(provisioner.validation_problems, parsed)
-        return typed(ValidationResult, validation_result(problems))
+            return bodies.validation_result(exc.problems)
+        problems = await bulkheads.contract.run(launcher.validation_problems, parsed)
+        return bodies.validation_result(problems)
 
     @post(
         "/v2/validate",
@@ -84,11 +84,11 @@ class ProvisioningController(Controller):
     async def validate_async(
         self,
         request: Request[Any, Any, Any],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
         raw = await read_body(request)
-        token, _ = await bulkheads.contract.run(provisioner.start_validation, raw)
+        token, _ = await bulkheads.contract.run(launcher.start_validation, raw)
         return token_response(token)
 
     @get(
@@ -100,22 +100,22 @@ class ProvisioningController(Controller):
     async def validation_status(
         self,
         token: FromPath[str],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         bulkheads: NamedDependency[Bulkheads],
     ) -> ValidationStatus:
-        return typed(ValidationStatus, await bulkheads.reads.run(provisioner.status, token, ["validate"]))
+        return await bulkheads.reads.run(launcher.validation_status, token)
 
     async def _operate(
         self,
         kind: TaskKind,
         request: Request[Any, Any, Any],
-        provisioner: Provisioner,
+        launcher: TaskLauncher,
         settings: Settings,
         bulkheads: Bulkheads,
     ) -> Response[Any]:
-        parsed = parse_body(await read_body(request))
-        token, future = await bulkheads.contract.run(provisioner.start, kind, parsed)
-        return await answer(token, future, ProvisioningStatus, settings.async_mode)
+        parsed = decode(await read_body(request), ProvisioningRequest)
+        token, future = await bulkheads.contract.run(launcher.start, kind, parsed)
+        return await answer(token, future, settings.async_mode)
 
     @post(
         "/v1/provision",
@@ -126,11 +126,11 @@ class ProvisioningController(Controller):
     async def provision(
         self,
         request: Request[Any, Any, Any],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
-        return await self._operate("provision", request, provisioner, settings, bulkheads)
+        return await self._operate("provision", request, launcher, settings, bulkheads)
 
     @post(
         "/v1/unprovision",
@@ -141,11 +141,11 @@ class ProvisioningController(Controller):
     async def unprovision(
         self,
         request: Request[Any, Any, Any],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
-        return await self._operate("unprovision", request, provisioner, settings, bulkheads)
+        return await self._operate("unprovision", request, launcher, settings, bulkheads)
 
     @get(
         "/v1/provision/{token:str}/status",
@@ -156,8 +156,8 @@ class ProvisioningController(Controller):
     async def provision_status(
         self,
         token: FromPath[str],
-        provisioner: NamedDependency[Provisioner],
+        launcher: NamedDependency[TaskLauncher],
         bulkheads: NamedDependency[Bulkheads],
     ) -> ProvisioningStatus:
-        body = await bulkheads.reads.run(provisioner.status, token, ["provision", "unprovision"])
-        return typed(ProvisioningStatus, body)
+        body = await bulkheads.reads.run(launcher.status, token)
+        return body

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.errors import MwaaSpError
+from service.settings import Boto3Credentials
 
 _REUSE_S = 1.0
 
@@ -34,7 +35,14 @@ class Check:
     detail: str
 
 
-def s3_probe(endpoint: str | None, region: str, bucket: str, timeout_s: float, emulator: bool) -> Callable[[], str]:
+def s3_probe(
+    endpoint: str | None,
+    region: str,
+    bucket: str,
+    timeout_s: float,
+    emulator: bool,
+    credentials: Boto3Credentials | None = None,
+) -> Callable[[], str]:
     """HEAD of a bucket: any answer from S3 (a 403 or 404 included) means the endpoint answers."""
     config = Config(
         connect_timeout=timeout_s,
@@ -42,7 +50,8 @@ def s3_probe(endpoint: str | None, region: str, bucket: str, timeout_s: float, e
         retries={"total_max_attempts": 1},
         s3={"addressing_style": "path"} if emulator else {},
     )
-    client = boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint, config=config)
+    session = boto3.session.Session(**(credentials or {}))
+    client = session.client("s3", region_name=region, endpoint_url=endpoint, config=config)
 
     def probe() -> str:
         try:

@@ -6,8 +6,8 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 
 from service.api.bulkheads import Bulkheads
-from service.api.models import RebuildResult
 from service.api.openapi import documented
+from service.contract.models import RebuildResult
 from service.operations.rebuild import Rebuilder
 
 
@@ -28,4 +28,4 @@ class RegistryController(Controller):
     async def rebuild(
         self, rebuilder: NamedDependency[Rebuilder], bulkheads: NamedDependency[Bulkheads]
     ) -> RebuildResult:
-        return RebuildResult(await bulkheads.operations.run(rebuilder))
+        return RebuildResult(await bulkheads.operations.run(rebuilder.rebuild))

@@ -10,9 +10,10 @@ from litestar.params import FromPath
 
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
-from service.api.models import ReverseProvisioningRequest, ReverseProvisioningStatus, typed
 from service.api.openapi import documented
 from service.api.provisioning import TAGS, TOKEN, answer
+from service.contract.decode import decode
+from service.contract.models import ReverseProvisioningRequest, ReverseProvisioningStatus
 from service.operations.reverse import ReverseProvisioner
 from service.settings import Settings
 
@@ -37,9 +38,9 @@ class ReverseProvisioningController(Controller):
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[Any]:
-        raw = await read_body(request)
-        token, future = await bulkheads.contract.run(reverse.start, raw)
-        return await answer(token, future, ReverseProvisioningStatus, settings.async_mode)
+        parsed = decode(await read_body(request), ReverseProvisioningRequest)
+        token, future = await bulkheads.contract.run(reverse.start, parsed)
+        return await answer(token, future, settings.async_mode)
 
     @get(
         "/v1/reverse-provisioning/{token:str}/status",
@@ -53,4 +54,4 @@ class ReverseProvisioningController(Controller):
         reverse: NamedDependency[ReverseProvisioner],
         bulkheads: NamedDependency[Bulkheads],
     ) -> ReverseProvisioningStatus:
-        return typed(ReverseProvisioningStatus, await bulkheads.reads.run(reverse.status_of, token))
+        return await bulkheads.reads.run(reverse.status_of, token)

@@ -10,10 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from service.api import bounded_json
 from service.api.body import read_body
 from service.api.bulkheads import Bulkheads
-from service.api.models import (
+from service.api.openapi import documented
+from service.api.scopes import require_reconcile, token_of
+from service.contract.decode import decode
+from service.contract.models import (
     DriftRun,
     DriftRunRequest,
     DriftRunStarted,
@@ -21,14 +23,9 @@ from service.api.models import (
     PlanDetail,
     ProvisioningRequest,
     SpeculativePlan,
-    Workload,
-    typed,
+    WorkloadRecord,
 )
-from service.api.openapi import documented
-from service.api.request import parse_body
-from service.api.scopes import require_reconcile, token_of
-from service.errors import Problem, RequestInvalid
-from service.operations.platform import Operations
+from service.operations.platform import PlatformOperations
 
 REGISTRY = (404, 500)
 T = TypeVar("T")
@@ -42,11 +39,11 @@ class WorkloadsController(Controller):
         "/workloads",
         summary="Workloads the service manages, last touched first, a page at a time (filter by dataProduct, "
         "status, drift; the next page's address is the Link header's rel=next)",
-        **documented({200: (list[Workload], "The matching workloads")}, errors=(500,)),
+        **documented({200: (list[WorkloadRecord], "The matching workloads")}, errors=(500,)),
     )
     async def list_workloads(
         self,
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
         request: Request[Any, Any, Any],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
@@ -54,22 +51,22 @@ class WorkloadsController(Controller):
         drift: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
-    ) -> Response[list[Workload]]:
+    ) -> Response[list[WorkloadRecord]]:
         found = await bulkheads.reads.run(operations.workloads, data_product, status, drift, cursor=cursor, limit=limit)
-        return paged(request, [typed(Workload, entry) for entry in found.items], found.next)
+        return paged(request, [(entry) for entry in found.items], found.next)
 
     @get(
         "/workloads/{component_id:str}",
         summary="One workload: deployment, last operation, last drift check",
-        **documented({200: (Workload, "The workload")}, errors=REGISTRY),
+        **documented({200: (WorkloadRecord, "The workload")}, errors=REGISTRY),
     )
     async def show_workload(
         self,
         component_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
-    ) -> Workload:
-        return typed(Workload, await bulkheads.reads.run(operations.workload, component_id))
+    ) -> WorkloadRecord:
+        return await bulkheads.reads.run(operations.workload, component_id)
 
     @get(
         "/workloads/{component_id:str}/plans",
@@ -79,14 +76,14 @@ class WorkloadsController(Controller):
     async def list_plans(
         self,
         component_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
         request: Request[Any, Any, Any],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> Response[list[Plan]]:
         found = await bulkheads.reads.run(operations.plans_of, component_id, cursor=cursor, limit=limit)
-        return paged(request, [typed(Plan, plan) for plan in found.items], found.next)
+        return paged(request, [(plan) for plan in found.items], found.next)
 
     @get(
         "/workloads/{component_id:str}/plans/{plan_id:str}",
@@ -97,10 +94,10 @@ class WorkloadsController(Controller):
         self,
         component_id: FromPath[str],
         plan_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
     ) -> PlanDetail:
-        return typed(PlanDetail, await bulkheads.operations.run(operations.plan, component_id, plan_id))
+        return await bulkheads.operations.run(operations.plan, component_id, plan_id)
 
     @post(
         "/workloads/plan",
@@ -110,13 +107,13 @@ class WorkloadsController(Controller):
     async def speculative_plan(
         self,
         request: Request[Any, Any, Any],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
     ) -> SpeculativePlan:
-        parsed = parse_body(await read_body(request))
+        parsed = decode(await read_body(request), ProvisioningRequest)
         token = token_of(request.scope.get("state", {}))
         who = token.name if token is not None else "anonymous (no MWAA_SP_API_TOKENS)"
-        return typed(SpeculativePlan, await bulkheads.operations.run(operations.speculative_plan, parsed, who))
+        return await bulkheads.operations.run(operations.speculative_plan, parsed, who)
 
     @post(
         "/drift-runs",
@@ -130,10 +127,10 @@ class WorkloadsController(Controller):
     async def start_drift_run(
         self,
         request: Request[Any, Any, Any],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[DriftRunStarted]:
-        options = _drift_options(await read_body(request))
+        options = decode(await read_body(request) or b"{}", DriftRunRequest, "drift run request")
         require_reconcile(token_of(request.scope.get("state", {})), options.reconcile)
         run_id = await bulkheads.operations.run(
             operations.start_drift_run,
@@ -151,14 +148,14 @@ class WorkloadsController(Controller):
     )
     async def list_drift_runs(
         self,
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
         request: Request[Any, Any, Any],
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> Response[list[DriftRun]]:
         found = await bulkheads.reads.run(operations.drift_runs_page, cursor=cursor, limit=limit)
-        return paged(request, [typed(DriftRun, run) for run in found.items], found.next)
+        return paged(request, [(run) for run in found.items], found.next)
 
     @get(
         "/drift-runs/{run_id:str}",
@@ -166,9 +163,12 @@ class WorkloadsController(Controller):
         **documented({200: (DriftRun, "The run: its progress, and its report once done")}),
     )
     async def drift_run(
-        self, run_id: FromPath[str], operations: NamedDependency[Operations], bulkheads: NamedDependency[Bulkheads]
+        self,
+        run_id: FromPath[str],
+        operations: NamedDependency[PlatformOperations],
+        bulkheads: NamedDependency[Bulkheads],
     ) -> DriftRun:
-        return typed(DriftRun, await bulkheads.reads.run(operations.drift_run, run_id))
+        return await bulkheads.reads.run(operations.drift_run, run_id)
 
     @get(
         "/metrics",
@@ -176,7 +176,9 @@ class WorkloadsController(Controller):
         summary="Prometheus metrics: workloads by drift verdict",
         **documented({200: (str, "Prometheus text exposition")}, errors=(500,), media_type=MediaType.TEXT),
     )
-    async def metrics(self, operations: NamedDependency[Operations], bulkheads: NamedDependency[Bulkheads]) -> str:
+    async def metrics(
+        self, operations: NamedDependency[PlatformOperations], bulkheads: NamedDependency[Bulkheads]
+    ) -> str:
         return await bulkheads.reads.run(operations.metrics)
 
 
@@ -187,23 +189,3 @@ def paged(request: Request[Any, Any, Any], items: list[T], next_cursor: str | No
         query = {k: v for k, v in request.query_params.items() if k != "cursor"} | {"cursor": next_cursor}
         headers["link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
     return Response(items, headers=headers)
-
-
-def _drift_options(raw: bytes) -> DriftRunRequest:
-    """Checked by hand rather than decoded, so every broken field is named."""
-    body = bounded_json.loads(raw or b"{}", "drift run")
-    if not isinstance(body, dict):
-        raise RequestInvalid("The body is not a JSON object", [Problem("body", "not an object", "Send {}.")])
-    workloads, data_product = body.get("workloads", []), body.get("dataProduct")
-    thorough, reconcile = body.get("thorough", False), body.get("reconcile", False)
-    problems = []
-    if not isinstance(workloads, list) or not all(isinstance(w, str) for w in workloads):
-        problems.append(Problem("workloads", "must be a list of component ids", 'Send ["urn:dmb:cmp:…"].'))
-    if data_product is not None and not isinstance(data_product, str):
-        problems.append(Problem("dataProduct", "must be a data product id", 'Send "urn:dmb:dp:…".'))
-    for flag, value in (("thorough", thorough), ("reconcile", reconcile)):
-        if not isinstance(value, bool):
-            problems.append(Problem(flag, "must be true or false", "Send a JSON boolean."))
-    if problems:
-        raise RequestInvalid("The drift run options are not valid", problems)
-    return DriftRunRequest(workloads, data_product, thorough, reconcile)

@@ -15,20 +15,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from service.domain.iam_quota import characters
 from service.domain.principals import Principal
 from service.errors import StorageError
-from service.settings import Settings
+from service.settings import AwsAccess
 
 _GET = {"user": "get_user", "group": "get_group", "role": "get_role"}
 _NAME = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 
 class Iam:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, aws: AwsAccess) -> None:
         config = Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-        session = boto3.session.Session()
-        self.client = session.client("iam", region_name="us-east-1", endpoint_url=settings.iam_endpoint, config=config)
-        self.sts = session.client(
-            "sts", region_name=settings.aws_region, endpoint_url=settings.sts_endpoint, config=config
-        )
+        session = boto3.session.Session(**aws.boto3_credentials)
+        self.client = session.client("iam", region_name="us-east-1", endpoint_url=aws.iam_endpoint, config=config)
+        self.sts = session.client("sts", region_name=aws.region, endpoint_url=aws.sts_endpoint, config=config)
         self._account: str | None = None
         self._lock = threading.Lock()
 

@@ -16,14 +16,18 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.errors import ConfigurationError, StorageError
+from service.settings import Boto3Credentials
 
 log = logging.getLogger("mwaa_sp.mwaa")
 _RETRY_AFTER_S = 300.0
 
 
 class MwaaEnvironment:
-    def __init__(self, name: str | None, region: str, endpoint: str | None) -> None:
+    def __init__(
+        self, name: str | None, region: str, endpoint: str | None, credentials: Boto3Credentials | None = None
+    ) -> None:
         self.name = name
+        self._credentials: Boto3Credentials = credentials or {}
         self._region = region
         self._endpoint = endpoint
         self._described: dict[str, Any] | None = None
@@ -39,7 +43,7 @@ class MwaaEnvironment:
             # MWAA's API prefixes the host with "api."; an overridden endpoint is used as given.
             inject_host_prefix=self._endpoint is None,
         )
-        return boto3.session.Session().client(
+        return boto3.session.Session(**self._credentials).client(
             "mwaa", region_name=self._region, endpoint_url=self._endpoint, config=config
         )
 

@@ -5,39 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from service.domain.deployment import ObjectFingerprint
 from service.errors import StorageAccessDenied, StorageError
-from service.settings import Settings
+from service.settings import AwsAccess
 
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
 _NO_ENCRYPTION_CONFIG = "ServerSideEncryptionConfigurationNotFoundError"
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
-
-
-@dataclass(frozen=True)
-class ObjectFingerprint:
-    """What Terraform's Read of an ``aws_s3_object`` sees, reduced to a comparable value."""
-
-    etag: str
-    headers: tuple[tuple[str, str], ...]
-    tags: tuple[tuple[str, str], ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"etag": self.etag, "headers": list(self.headers), "tags": list(self.tags)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ObjectFingerprint:
-        return cls(
-            etag=str(raw["etag"]),
-            headers=tuple((str(k), str(v)) for k, v in raw["headers"]),
-            tags=tuple((str(k), str(v)) for k, v in raw["tags"]),
-        )
 
 
 # The attributes Read refreshes (see aws_s3_object notes): a change in any of them can make a plan.
@@ -61,18 +41,18 @@ _READ_HEADERS = (
 
 
 class S3:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, aws: AwsAccess) -> None:
         # A hung endpoint costs a request at most 3 attempts × (3 s to connect + 10 s without a byte),
         # never the 120 s botocore's defaults allow; a slow transfer that keeps sending is not cut.
         config = Config(
             retries={"total_max_attempts": 3, "mode": "standard"},
             connect_timeout=3,
             read_timeout=10,
-            s3={"addressing_style": "path"} if settings.emulator else {},
+            s3={"addressing_style": "path"} if aws.emulator else {},
         )
-        self.endpoint = settings.s3_endpoint or "AWS"
-        self.client = boto3.session.Session().client(
-            "s3", region_name=settings.aws_region, endpoint_url=settings.s3_endpoint, config=config
+        self.endpoint = aws.s3_endpoint or "AWS"
+        self.client = boto3.session.Session(**aws.boto3_credentials).client(
+            "s3", region_name=aws.region, endpoint_url=aws.s3_endpoint, config=config
         )
 
     def _call(self, what: str, operation: Callable[..., Any], **params: Any) -> Any:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-EXIT_OK = 0
-"""Done; no drift found."""
-EXIT_FAILED = 1
-"""An operation or a check failed (Terraform, AWS, a drift run that ended FAILED)."""
-EXIT_DRIFT = 2
-"""Drift found (``drift`` only)."""
+# 0 done / no drift found; 1 an operation or a check failed (Terraform, AWS, a drift run that ended
+# FAILED); 2 drift found (``drift`` only): the drift rules' own codes.
+from service.domain.drift import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
+
+__all__ = ["EXIT_DRIFT", "EXIT_FAILED", "EXIT_OK", "ExitError"]
+
 EXIT_USAGE = 64
 """EX_USAGE: a usage error, or an unknown workload or plan."""
 EXIT_INVALID = 65

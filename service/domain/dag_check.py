@@ -39,7 +39,7 @@ log = logging.getLogger("mwaa_sp.dag_check")
 COMPILE_TIMEOUT_S = 20.0
 COMPILE_MEMORY_BYTES = 1024 * 1024 * 1024
 VERDICTS_KEPT = 4096
-Verdict = tuple[int | None, str] | None
+CompileVerdict = tuple[int | None, str] | None
 """(line, message) of the first compile error, or None when the file compiles."""
 
 # The child: its own interpreter (-I: no site, no environment), capped, compiling requests from
@@ -87,7 +87,7 @@ class _Child:
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.retiring
 
-    def compile(self, name: str, source: bytes, timeout_s: float) -> Verdict | str:
+    def compile(self, name: str, source: bytes, timeout_s: float) -> CompileVerdict | str:
         """The verdict, or a str saying why there is none (the child is then unusable, and so is a
         child that ran out of memory or recursion: it exits after answering)."""
         assert self.proc.stdin is not None
@@ -152,8 +152,8 @@ class Compiler:
         self._kept = kept
         self._slots = threading.BoundedSemaphore(workers)
         self._idle: queue.LifoQueue[_Child] = queue.LifoQueue()
-        self._verdicts: OrderedDict[str, Verdict] = OrderedDict()
-        self._running: dict[str, Future[Verdict]] = {}
+        self._verdicts: OrderedDict[str, CompileVerdict] = OrderedDict()
+        self._running: dict[str, Future[CompileVerdict]] = {}
         self._guard = threading.Lock()
         self._closed = False
         self.compiled = 0
@@ -171,7 +171,7 @@ class Compiler:
                 return
         child.close()
 
-    def error(self, name: str, source: bytes) -> Verdict:
+    def error(self, name: str, source: bytes) -> CompileVerdict:
         """(line, message) of the first compile error, or None when ``source`` compiles. The same bytes
         asked for at once are compiled once: the later askers wait for the first one's verdict."""
         digest = hashlib.sha256(source).hexdigest()
@@ -181,7 +181,7 @@ class Compiler:
                 return self._verdicts[digest]
             running = self._running.get(digest)
             if running is None:
-                mine: Future[Verdict] = Future()
+                mine: Future[CompileVerdict] = Future()
                 self._running[digest] = mine
         if running is not None:
             try:
@@ -199,7 +199,7 @@ class Compiler:
         mine.set_result(verdict)
         return verdict
 
-    def _verdict(self, name: str, source: bytes, digest: str) -> Verdict:
+    def _verdict(self, name: str, source: bytes, digest: str) -> CompileVerdict:
         if not self._slots.acquire(timeout=self.wait_s):
             raise Overloaded(
                 f"every DAG compiler was busy for {self.wait_s:g} s ({self.workers} at once, "
@@ -217,7 +217,7 @@ class Compiler:
                 self._verdicts.popitem(last=False)
         return verdict
 
-    def _compile(self, name: str, source: bytes) -> Verdict | str:
+    def _compile(self, name: str, source: bytes) -> CompileVerdict | str:
         try:
             child = self._idle.get_nowait()
         except queue.Empty:

@@ -53,12 +53,12 @@ def parse_component_urn(value: str) -> ComponentUrn | str:
         return f"{value!r} is not a component URN of the form urn:dmb:cmp:<domain>:<dataproduct>:<major>:<name>"
     domain, data_product, major, name = parts[3:]
     for label, segment in (("domain", domain), ("data product", data_product), ("name", name)):
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             return (
                 f"the {label} segment {segment!r} must be 1-63 letters, digits, '-' or '_' "
                 "and start with a letter or digit"
             )
-    if not _MAJOR.match(major):
+    if not _MAJOR.fullmatch(major):
         return f"the major version segment {major!r} must be a non-negative integer"
     return ComponentUrn(domain, data_product, major, name)
 
@@ -137,7 +137,7 @@ def check_bucket(name: str) -> str | None:
     """S3 general-purpose bucket naming rules."""
     if name.startswith("arn:"):
         return "must be a bucket name, not an ARN"
-    if not _BUCKET.match(name):
+    if not _BUCKET.fullmatch(name):
         return (
             "must be 3-63 characters of lowercase letters, digits, '.' and '-', "
             "starting and ending with a letter or digit"

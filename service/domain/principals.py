@@ -36,7 +36,7 @@ class Principal:
 
 def parse_principal(text: str) -> Principal | None:
     kind, sep, name = text.partition(":")
-    if not sep or kind not in _KINDS or not _IAM_NAME.match(name):
+    if not sep or kind not in _KINDS or not _IAM_NAME.fullmatch(name):
         return None
     return Principal(kind, name)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.engine.results import ChangeSummary
+from service.domain.deployment import ChangeSummary
 
 _DAG_ADDRESSES = ("module.workload.aws_s3_object.dag_text[0]", "module.workload.aws_s3_object.dag_binary[0]")
 

@@ -53,15 +53,19 @@ def _reject(field: str, message: str, solution: str) -> YamlRejected:
 
 
 def _measure(root: yaml.Node, field: str) -> None:
-    """Count the nodes the document expands to (aliases counted at every use), bound depth,
-    refuse cycles and duplicate mapping keys."""
-    expanded: dict[int, int] = {}
+    """Count the nodes the document expands to (aliases counted at every use), bound depth (an alias'
+    subtree counted at the depth where it lands), refuse cycles and duplicate mapping keys."""
+    expanded: dict[int, tuple[int, int]] = {}
+    """Per node already measured: (nodes its subtree expands to, levels below it)."""
     aliases = 0
 
-    def visit(node: yaml.Node, depth: int, path: tuple[int, ...]) -> int:
+    def too_deep() -> YamlRejected:
+        return _reject(field, f"nesting deeper than {MAX_DEPTH} levels", "Flatten the descriptor.")
+
+    def visit(node: yaml.Node, depth: int, path: tuple[int, ...]) -> tuple[int, int]:
         nonlocal aliases
         if depth > MAX_DEPTH:
-            raise _reject(field, f"nesting deeper than {MAX_DEPTH} levels", "Flatten the descriptor.")
+            raise too_deep()
         key = id(node)
         if key in path:
             raise _reject(field, "recursive YAML alias", "Remove self-referencing anchors.")
@@ -69,12 +73,14 @@ def _measure(root: yaml.Node, field: str) -> None:
             aliases += 1
             if aliases > MAX_ALIASES:
                 raise _reject(field, f"more than {MAX_ALIASES} YAML aliases", "Write values out in full.")
-            return expanded[key]
+            total, height = expanded[key]
+            if depth + height > MAX_DEPTH:
+                raise too_deep()
+            return total, height
         inner = (*path, key)
-        total = 1
+        children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
-            for child in node.value:
-                total += visit(child, depth + 1, inner)
+            children = list(node.value)
         elif isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for k, v in node.value:
@@ -86,11 +92,15 @@ def _measure(root: yaml.Node, field: str) -> None:
                             "Give every key once; YAML would silently keep only the last value.",
                         )
                     seen.add(k.value)
-                total += visit(k, depth + 1, inner) + visit(v, depth + 1, inner)
+                children += [k, v]
+        total, height = 1, 0
+        for child in children:
+            nodes, below = visit(child, depth + 1, inner)
+            total, height = total + nodes, max(height, below + 1)
         if total > MAX_NODES:
             raise _reject(field, f"expands to more than {MAX_NODES} YAML nodes", "Remove alias bombs; send less data.")
-        expanded[key] = total
-        return total
+        expanded[key] = (total, height)
+        return total, height
 
     visit(root, 0, ())
 

@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
-from service.aws.s3 import S3, ObjectFingerprint
+from service.aws.s3 import S3
+from service.domain.deployment import Deployed, ObjectFingerprint
 from service.engine.state_backend import StateBackend
-from service.store.registry import Deployed
 
 Observation = tuple[str | None, dict[str, ObjectFingerprint] | None]
 """(state fingerprint, deployed object fingerprints or None if any object is missing)."""
 
 
-class Observer:
-    def __init__(self, s3: S3, backend: StateBackend, max_parallel: int) -> None:
+class Fingerprints:
+    def __init__(self, s3: S3, backend: StateBackend, io: Executor) -> None:
+        """``io``: short reads issued side by side (sized for one fingerprint check per running job)."""
         self.s3 = s3
         self.backend = backend
-        # Short reads issued side by side; sized for one fingerprint check per running job.
-        self._io = ThreadPoolExecutor(max_workers=5 * max_parallel + 1, thread_name_prefix="mwaa-sp-io")
+        self._io = io
 
     def state_fingerprint(self, state_key: str) -> str | None:
         state = self.backend.read(state_key)

@@ -20,9 +20,8 @@ import jinja2
 from service import __version__
 from service.aws.etags import BucketEtags
 from service.domain.workload import Workload
-from service.engine.state_backend import StateBackend
 from service.errors import StorageError
-from service.settings import Settings
+from service.settings import Rendering
 
 BACKEND_CONFIG = "backend.json"
 TFVARS = "terraform.tfvars.json"
@@ -54,19 +53,16 @@ class Renderer:
     """Loads the templates and the static module once. ``render`` is pure but for one input, the
     bucket's change tracking, which ``etags`` looks up (and remembers) per bucket."""
 
-    def __init__(
-        self, settings: Settings, backend: StateBackend | None = None, etags: BucketEtags | None = None
-    ) -> None:
-        self.settings = settings
-        self.backend = backend or StateBackend(settings, None)
-        self.etags = etags or BucketEtags(settings.bucket_encryption, None)
+    def __init__(self, rendering: Rendering, etags: BucketEtags | None = None) -> None:
+        self.rendering = rendering
+        self.etags = etags or BucketEtags(rendering.bucket_encryption, None)
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
+            loader=jinja2.FileSystemLoader(str(rendering.templates_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # noqa: S701 - HCL, not HTML; no descriptor value reaches a template
             keep_trailing_newline=True,
         )
-        module_dir = settings.module_dir
+        module_dir = rendering.module_dir
         if not module_dir.is_dir():
             raise StorageError(f"Terraform module directory {module_dir} does not exist")
         self._module = {f"{MODULE_PATH}/{p.name}": p.read_bytes() for p in sorted(module_dir.glob("*.tf"))}
@@ -74,9 +70,12 @@ class Renderer:
         self.module_version = f"{__version__}+{static}"
         """Which service release and which static module a workload was last applied with."""
 
-    def render(self, workload: Workload, dag: bytes | None, adopt: dict[str, str] | None = None) -> RenderedModule:
-        """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run; ``adopt``
-        maps resources (dag_text, dag_binary, descriptor) to objects to import instead of create."""
+    def render(
+        self, workload: Workload, dag: bytes | None, backend: dict[str, Any], adopt: dict[str, str] | None = None
+    ) -> RenderedModule:
+        """``dag`` is the staged DAG's bytes, or ``None`` when only a destroy will run; ``backend`` is
+        the ``backend.json`` of its state (``StateBackend.config``); ``adopt`` maps resources
+        (dag_text, dag_binary, descriptor) to objects to import instead of create."""
         spec: dict[str, Any] = {
             "bucket": workload.bucket,
             "dag_key": workload.deployed_key,
@@ -94,8 +93,7 @@ class Renderer:
             spec["dag_source_md5"] = hashlib.md5(dag).hexdigest()  # noqa: S324 - S3's etag, not security
         else:
             spec["dag_content"] = "" if dag is None else dag.decode("utf-8")
-        state_key = self.backend.key(workload.workload_key)
-        return self.render_spec(spec, self.backend.config(state_key), artifacts, adopt)
+        return self.render_spec(spec, backend, artifacts, adopt)
 
     def _root(self, template: str) -> str:
         """A root module's HCL: templates see settings only, never a descriptor value."""
@@ -103,18 +101,17 @@ class Renderer:
             self._env.get_template(template).render(
                 service_version=__version__,
                 backend_config=BACKEND_CONFIG,
-                state_backend=self.settings.state_backend,
-                emulated_endpoint=self.settings.emulator,
+                state_backend=self.rendering.state_backend,
+                emulated_endpoint=self.rendering.emulator,
             )
         )
 
-    def render_acl(self, workload_key: str, grants: dict[str, dict[str, str]]) -> RenderedModule:
-        """The workload's ACL root module (its own state, ``acl.terraform.tfstate`` beside the
-        workload's); ``grants`` travel in ``terraform.tfvars.json`` like every other value."""
-        s = self.settings
+    def render_acl(self, grants: dict[str, dict[str, str]], backend: dict[str, Any]) -> RenderedModule:
+        """An ACL root module (a principal's one policy, in its own state); ``grants`` travel in
+        ``terraform.tfvars.json`` like every other value."""
+        r = self.rendering
         main = self._root("acl.tf.j2")
-        tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "grants": grants}
-        backend = self.backend.config(self.backend.key(workload_key, "acl"))
+        tfvars = {"aws_region": r.region, "aws_max_retries": r.max_retries, "grants": grants}
         return RenderedModule(
             {
                 "main.tf": main.encode(),
@@ -132,10 +129,10 @@ class Renderer:
     ) -> RenderedModule:
         """The root module for the module's input values ``spec`` (also used to rebuild a working
         directory from a Terraform state, where no descriptor is at hand)."""
-        s = self.settings
+        r = self.rendering
         main = self._root("main.tf.j2")
         files: dict[str, bytes] = {"main.tf": main.encode(), **self._module, **(artifacts or {})}
-        tfvars = {"aws_region": s.aws_region, "aws_max_retries": s.aws_max_retries, "workload": spec}
+        tfvars = {"aws_region": r.region, "aws_max_retries": r.max_retries, "workload": spec}
         if adopt:
             tfvars["adopt"] = adopt
         files[TFVARS] = (json.dumps(tfvars, indent=2, ensure_ascii=False) + "\n").encode()

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.domain.deployment import ChangeSummary
+
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -27,26 +29,6 @@ class CommandResult:
                 except json.JSONDecodeError:
                     continue
         return found
-
-
-@dataclass(frozen=True)
-class ChangeSummary:
-    add: int = 0
-    change: int = 0
-    destroy: int = 0
-    imported: int = 0
-    """Existing objects the plan imports (adoption, reverse provisioning)."""
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.destroy or self.imported)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"add": self.add, "change": self.change, "destroy": self.destroy, "import": self.imported}
-
-    def __str__(self) -> str:
-        imported = f"{self.imported} to import, " if self.imported else ""
-        return f"{imported}{self.add} to add, {self.change} to change, {self.destroy} to destroy"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from service.aws.s3 import S3
-from service.settings import Settings
+from service.settings import StateStorage
 
 STATE_FILE = "terraform.tfstate"
 
@@ -69,14 +69,14 @@ class LockInfo:
 
 
 class StateBackend:
-    def __init__(self, settings: Settings, s3: S3 | None) -> None:
+    def __init__(self, storage: StateStorage, s3: S3 | None) -> None:
         """``s3`` may be None where states are never read (rendering a module for inspection)."""
-        self.kind = settings.state_backend
-        self.bucket = settings.state_bucket
-        self.prefix = settings.state_prefix
-        self.region = settings.aws_region
-        self.local_root = settings.data_dir / "states"
-        self._max_bytes = settings.max_dag_bytes * 4
+        self.kind = storage.kind
+        self.bucket = storage.bucket
+        self.prefix = storage.prefix
+        self.region = storage.region
+        self.local_root = storage.local_root
+        self._max_bytes = storage.max_bytes
         self._s3 = s3
 
     def key(self, workload_key: str, root: str = "workload") -> str:

@@ -24,7 +24,7 @@ from service.engine.state_backend import LockInfo, StateBackend
 from service.store.replicas import ReplicaStore
 from service.store.runs import RunIntent, RunStore
 
-Verdict = Literal["ours-ended", "ours-dead", "ours-alive", "foreign"]
+LockVerdict = Literal["ours-ended", "ours-dead", "ours-alive", "foreign"]
 _OPERATIONS = {"plan": "OperationTypePlan", "apply": "OperationTypeApply"}
 # Terraform stamps ``Created`` with the clock of the replica that ran it, whose offset from the
 # database's clock each intent records; this only absorbs rounding and the offset's drift since.
@@ -34,7 +34,7 @@ _POLL_S = 0.5
 
 @dataclass(frozen=True)
 class Ownership:
-    verdict: Verdict
+    verdict: LockVerdict
     intent: RunIntent | None = None
 
 

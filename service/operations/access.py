@@ -25,57 +25,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any
 
-from service.api import bounded_json
 from service.aws.iam import Iam
+from service.contract import bodies
+from service.contract.models import ProvisioningStatus, UpdateAclRequest
 from service.domain import iam_quota, review
 from service.domain.descriptor import parse_descriptor
+from service.domain.journal import Journal
 from service.domain.principals import Principal, load_mapper, map_refs
 from service.domain.workload import Workload
 from service.engine.door import DoorPass, WorkloadDoor
-from service.engine.render import Renderer
 from service.engine.workspace import Workspace, Workspaces
 from service.errors import ConfigurationError, DescriptorInvalid, Problem, RequestInvalid
 from service.metrics import OPERATIONS, timed
-from service.operations.journal import Journal
-from service.settings import Settings
+from service.settings import AirflowAccess
 from service.store.database import until_answered
 from service.store.grants import Grant, GrantStore, LegacyPolicy
-from service.store.plans import PlanStore
 
 log = logging.getLogger("mwaa_sp.acl")
-
-
-@dataclass(frozen=True)
-class AclRequest:
-    refs: tuple[str, ...]
-    descriptor: str
-
-
-def parse_request(raw: bytes) -> AclRequest:
-    """``UpdateAclRequest {refs, provisionInfo: {request, result}}``; problems named by field."""
-    body: Any = bounded_json.loads(raw, "UpdateAclRequest")
-    if not isinstance(body, dict):
-        raise RequestInvalid("The body is not an UpdateAclRequest", [Problem("body", "not an object", "")])
-    problems = []
-    refs = body.get("refs")
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        problems.append(Problem("refs", "must be a list of strings", 'Send e.g. ["user:alice_example.com"].'))
-    info = body.get("provisionInfo")
-    request = info.get("request") if isinstance(info, dict) else None
-    if not isinstance(info, dict):
-        problems.append(Problem("provisionInfo", "is missing or not an object", "Send {request, result}."))
-    elif not isinstance(request, str) or not request:
-        problems.append(
-            Problem("provisionInfo.request", "must be the descriptor of the last provisioning", "Send it as YAML.")
-        )
-    if problems:
-        raise RequestInvalid("The request is not a valid UpdateAclRequest", problems)
-    assert isinstance(refs, list)
-    assert isinstance(request, str)
-    return AclRequest(tuple(refs), request)
 
 
 def principal_key(principal: Principal) -> str:
@@ -86,52 +53,56 @@ def principal_key(principal: Principal) -> str:
 class AccessControl:
     def __init__(
         self,
-        settings: Settings,
+        settings: AirflowAccess,
         door: WorkloadDoor,
         workspaces: Workspaces,
-        renderer: Renderer,
         grants: GrantStore,
-        plans: PlanStore,
         iam: Iam,
     ) -> None:
         self.settings = settings
         self.door = door
         self.workspaces = workspaces
-        self.renderer = renderer
         self.grants = grants
-        self.plans = plans
         self.iam = iam
         self._mapper: Callable[[str], str | None] | None = None
 
     def _environment(self) -> str:
-        if not self.settings.mwaa_environment:
+        if not self.settings.environment:
             raise ConfigurationError(
                 "updateacl needs MWAA_SP_MWAA_ENVIRONMENT, the name of the MWAA environment whose Airflow "
                 "the refs may sign in to; it is not set"
             )
-        return self.settings.mwaa_environment
+        return self.settings.environment
 
     def role_arn(self, workload: Workload) -> str:
         urn = workload.urn
         try:
-            role = self.settings.acl_airflow_role.format(
+            role = self.settings.airflow_role.format(
                 domain=urn.domain, data_product=urn.data_product, major=urn.major, component=urn.name
             )
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigurationError(f"MWAA_SP_ACL_AIRFLOW_ROLE cannot be rendered: {exc}") from exc
-        region = self.settings.aws_region
+        region = self.settings.region
         return f"arn:aws:airflow:{region}:{self.iam.account()}:role/{self._environment()}/{role}"
 
-    def update(self, raw: bytes) -> dict[str, Any]:
+    def update(self, request: UpdateAclRequest) -> ProvisioningStatus:
         """Answer ``POST /v1/updateacl`` synchronously (the contract has no status endpoint for it)."""
         with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation="updateacl"):
-            return self._update(raw)
+            return self._update(request)
 
-    def _update(self, raw: bytes) -> dict[str, Any]:
-        request = parse_request(raw)
+    def _update(self, request: UpdateAclRequest) -> ProvisioningStatus:
+        if not request.provision_info.request.strip():
+            raise RequestInvalid(
+                "The request is not a valid UpdateAclRequest",
+                [
+                    Problem(
+                        "provisionInfo.request", "must be the descriptor of the last provisioning", "Send it as YAML."
+                    )
+                ],
+            )
         environment = self._environment()
         try:
-            workload = parse_descriptor(request.descriptor)
+            workload = parse_descriptor(request.provision_info.request)
         except DescriptorInvalid as exc:
             problems = [
                 Problem(f"provisionInfo.request.{p.field}".rstrip("."), p.message, p.solution) for p in exc.problems
@@ -139,13 +110,13 @@ class AccessControl:
             raise DescriptorInvalid(problems) from exc
         if self._mapper is None:
             s = self.settings
-            self._mapper = load_mapper(s.acl_principal_mapper, s.acl_user_principal, s.acl_group_principal)
+            self._mapper = load_mapper(s.principal_mapper, s.user_principal, s.group_principal)
         fields = map_refs(request.refs, self._mapper, self.iam.exists)
         arn = self.role_arn(workload)
         journal = Journal()
         journal.add("updateacl", f"{len(fields)} principal(s) for {workload.component_id} on {environment}")
         plan_ids = self.door.run(workload.workload_key, lambda door: self.apply(door, workload, arn, fields, journal))
-        return _status(workload, arn, list(fields), plan_ids, journal)
+        return bodies.access_granted(workload, arn, [str(p) for p in fields], plan_ids, journal.entries)
 
     def apply(
         self, door: DoorPass, workload: Workload, arn: str, fields: dict[Principal, str], journal: Journal
@@ -168,13 +139,8 @@ class AccessControl:
                 if grant.arn in elsewhere[grant.principal]:
                     journal.add("updateacl", f"{grant.principal} keeps {grant.arn}: another workload grants it")
             plan_ids = [
-                plan_id
+                self._apply_principal(passes[principal], principal, documents[principal], workload, journal)
                 for principal in touched
-                if (
-                    plan_id := self._apply_principal(
-                        passes[principal], principal, documents[principal], workload, journal
-                    )
-                )
             ]
             if legacy:
                 plan_ids += self._retire_legacy(door, workload, legacy, journal)
@@ -190,7 +156,7 @@ class AccessControl:
     ) -> None:
         """IAM's aggregate inline-policy quota, for the document each principal would hold beside its
         other inline policies (read from IAM) — before anything is written."""
-        limits = iam_quota.LIMITS | dict(self.settings.iam_inline_quota)
+        limits = iam_quota.LIMITS | dict(self.settings.inline_quota)
         gone = {(r.principal, r.name) for r in retiring}
         problems = []
         for principal, arns in documents.items():
@@ -211,7 +177,7 @@ class AccessControl:
 
     def _apply_principal(
         self, door: DoorPass, principal: Principal, arns: list[str], workload: Workload, journal: Journal
-    ) -> str | None:
+    ) -> str:
         """The principal's one policy made ``arns`` (removed when empty), through its own root module."""
         grants = {}
         if arns:
@@ -222,8 +188,8 @@ class AccessControl:
                 "policy": iam_quota.document(arns),
             }
         workspace = self.workspaces.open(door, journal, root="acl")
-        workspace.prepare(self.renderer.render_acl(door.key, grants))
-        return self._plan_and_apply(workspace, workload, journal, str(principal))
+        workspace.prepare(workspace.render_acl(grants))
+        return self._plan_and_apply(workspace, workload, str(principal))
 
     def _retire_legacy(
         self, door: DoorPass, workload: Workload, legacy: set[LegacyPolicy], journal: Journal
@@ -234,52 +200,18 @@ class AccessControl:
         with self.door.exclusive(door, "service:acl-legacy"):
             shared = self.grants.legacy_elsewhere(workload.workload_key)
             workspace = self.workspaces.open(door, journal, root="acl")
-            workspace.prepare(self.renderer.render_acl(workload.workload_key, {}))
+            workspace.prepare(workspace.render_acl({}))
             in_state = set(workspace.state_list())
             workspace.forget(sorted(p.address for p in legacy if p.key in shared and p.address in in_state))
             journal.add("updateacl", f"retiring {len(legacy)} policy(ies) of the earlier one-per-role layout")
-            plan_id = self._plan_and_apply(workspace, workload, journal, "the earlier layout")
-            return [plan_id] if plan_id else []
+            return [self._plan_and_apply(workspace, workload, "the earlier layout")]
 
-    def _plan_and_apply(self, workspace: Workspace, workload: Workload, journal: Journal, what: str) -> str | None:
-        plan = workspace.plan()
-        journal.add("plan", f"Plan for {what}: {plan.summary}")
-        if plan.has_changes:
-            applied = workspace.apply()
-            journal.add("apply", f"Apply complete for {what}: {applied.summary}")
-        artifact = review.unrendered("acl", plan.summary, None)
-        return until_answered(
-            lambda: self.plans.save(
-                workload.component_id, artifact, applied=plan.has_changes, plan_file=plan.plan_file
-            ),
-            f"stored plan of {workload.component_id}",
-        )
+    @staticmethod
+    def _plan_and_apply(workspace: Workspace, workload: Workload, what: str) -> str:
+        plan = workspace.plan(what=what)
+        return workspace.apply_and_save(plan, workload.component_id, review.unrendered("acl", plan.summary, None), what)
 
     def revoke_all(self, door: DoorPass, workload: Workload, journal: Journal) -> None:
         """Unprovision: the workload grants nobody anything any more."""
         if self.grants.of(workload.workload_key) or self.grants.legacy_of(workload.workload_key):
             self.apply(door, workload, "", {}, journal)
-
-
-def _status(
-    workload: Workload, arn: str, principals: list[Principal], plan_ids: list[str], journal: Journal
-) -> dict[str, Any]:
-    role = arn.rsplit("/", 1)[-1]
-    who = ", ".join(str(p) for p in principals) or "nobody"
-    return {
-        "status": "COMPLETED",
-        "result": f"{who} may sign in to Airflow as {role} for {workload.component_id}",
-        "info": {
-            "publicInfo": {
-                "airflowAccess": {"type": "string", "label": "Airflow access", "value": who},
-                "airflowRole": {"type": "string", "label": "Airflow role", "value": role},
-            },
-            "privateInfo": {
-                "roleArn": arn,
-                "principals": [str(p) for p in principals],
-                "planId": plan_ids[-1] if plan_ids else None,
-                "planIds": plan_ids,
-            },
-        },
-        "logs": journal.entries,
-    }

@@ -26,6 +26,7 @@ from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES
 from service.domain.workload import Workload
 from service.errors import DescriptorInvalid, Problem
 from service.store.claims import ClaimStore
+from service.store.database import until_answered
 from service.store.fences import Fence
 
 COMPONENT_TAG = "witboost:component-id"
@@ -97,6 +98,38 @@ class Ownership:
         if claimed.conflicts:
             raise DescriptorInvalid([_taken(workload, c.key, c.component_id) for c in claimed.conflicts])
         return claimed.new
+
+    def release(self, workload: Workload, claimed: tuple[str, ...]) -> None:
+        """Nothing was applied: the keys this attempt newly claimed are free again."""
+        until_answered(
+            lambda: self.claims.release(workload.component_id, only=[(workload.bucket, k) for k in claimed]),
+            "release of refused claims",
+        )
+
+    def keep_only(self, workload: Workload, keep: list[tuple[str, str]], fence: Fence | None) -> None:
+        """After an apply: the component holds ``keep`` and nothing else (keys a re-pointed workload
+        left behind, or everything after an unprovision, are free again)."""
+        self.claims.release(workload.component_id, keep=keep, fence=fence)
+
+    def adopt(self, component_id: str, bucket: str, key: str, operator: str) -> bool:
+        """An operator's proof that ``s3://bucket/key`` is the component's (its next provision imports
+        it); whether an object is there now. Refused when another component claims the key."""
+        claimed = self.claims.claim(component_id, bucket, [key], origin="adopted", claimed_by=operator)
+        if claimed.conflicts:
+            holder = claimed.conflicts[0].component_id
+            raise DescriptorInvalid(
+                [Problem("object", f"s3://{bucket}/{key} is claimed by {holder}", "It cannot be adopted by another.")]
+            )
+        return self.s3.head(bucket, key) is not None
+
+    def holder(self, bucket: str, key: str) -> str | None:
+        """The component that claims ``s3://bucket/key``, if any."""
+        held = self.claims.holders(bucket, [key]).get(key)
+        return held.component_id if held else None
+
+    def tagged_as(self, workload: Workload, key: str) -> bool:
+        """Whether the object at ``key`` carries this service's tag for this component."""
+        return (self.s3.tags(workload.bucket, key) or {}).get(COMPONENT_TAG) == workload.component_id
 
     def existing(self, workload: Workload, managed: set[tuple[str, str]]) -> list[Proven]:
         """Objects already at the workload's keys that its state does not manage, each with its proof;

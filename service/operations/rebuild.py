@@ -13,39 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from service.engine.door import DoorPass, WorkloadDoor
-from service.engine.render import Renderer
+from service.domain.journal import Journal
+from service.engine.door import WorkloadDoor
 from service.engine.state_backend import StateBackend, managed_objects
 from service.engine.workspace import Workspaces
-from service.operations.journal import Journal
 from service.store.claims import ClaimStore
 from service.store.registry import Registry
 
 log = logging.getLogger("mwaa_sp.rebuild")
-
-
-def restore_workdir(door: DoorPass, workspaces: Workspaces, renderer: Renderer, backend: StateBackend) -> bool:
-    """Render the workload's root module from its state's values and initialise it. Only text DAGs
-    can be restored (a packaged DAG's bytes are not in the state); False when it cannot."""
-    state = backend.read_json(backend.key(door.key))
-    objects = managed_objects(state) if state else {}
-    dag, descriptor = objects.get("dag_text"), objects.get("descriptor")
-    if not dag or not descriptor:
-        return False
-    spec = {
-        "bucket": dag["bucket"],
-        "dag_key": dag["key"],
-        "dag_kind": "text",
-        "dag_content": dag.get("content") or "",
-        "descriptor_key": descriptor["key"],
-        "descriptor_content": descriptor.get("content") or "",
-        # The change tracking of the last apply: a source_hash in the state means opaque ETags.
-        "opaque_etags": bool(dag.get("source_hash")),
-        "tags": dag.get("tags") or {},
-    }
-    module = renderer.render_spec(spec, backend.config(backend.key(door.key)))
-    workspaces.open(door, Journal()).prepare(module)
-    return True
 
 
 class Rebuilder:
@@ -59,16 +34,14 @@ class Rebuilder:
         claims: ClaimStore,
         door: WorkloadDoor,
         workspaces: Workspaces,
-        renderer: Renderer,
     ) -> None:
         self.backend = backend
         self.registry = registry
         self.claims = claims
         self.door = door
         self.workspaces = workspaces
-        self.renderer = renderer
 
-    def __call__(self, progress: Callable[[int, int], None] = lambda done, total: None) -> list[str]:
+    def rebuild(self, progress: Callable[[int, int], None] = lambda done, total: None) -> list[str]:
         """Upsert a registry row per state that still manages objects; returns their component ids.
         ``progress`` is told after each state is read (and its working directory restored)."""
         state_keys = self.backend.state_keys()
@@ -118,5 +91,5 @@ class Rebuilder:
                 conflict.component_id,
             )
         if "dag_text" in objects:
-            self.door.run(workload_key, lambda p: restore_workdir(p, self.workspaces, self.renderer, backend))
+            self.door.run(workload_key, lambda door: self.workspaces.open(door, Journal()).restore())
         return str(component_id)

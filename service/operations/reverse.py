@@ -26,29 +26,28 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
-from service.api import bounded_json
 from service.aws.s3 import S3
+from service.background import Background
+from service.contract import bodies
+from service.contract.models import ReverseProvisioningRequest, ReverseProvisioningStatus
 from service.domain import naming
 from service.domain.buckets import BucketPolicy
 from service.domain.deployed_descriptor import listed_workloads
 from service.domain.descriptor import DEFAULT_MAX_DESCRIPTOR_BYTES, parse_descriptor
+from service.domain.journal import Journal
 from service.domain.workload import Workload
 from service.engine.door import DoorPass, WorkloadDoor
-from service.engine.render import Renderer
-from service.engine.state_backend import StateBackend, managed_keys
 from service.engine.workspace import Workspaces
 from service.errors import ClientError, MwaaSpError, Problem, RequestInvalid
 from service.metrics import OPERATIONS
-from service.operations.journal import Journal
 from service.operations.ownership import COMPONENT_TAG, Ownership
-from service.store.claims import ClaimStore
 from service.store.tasks import Status, TaskStore
 
 log = logging.getLogger("mwaa_sp.reverse")
@@ -108,29 +107,23 @@ class Refused(Exception):
     """The DAG cannot be reverse-provisioned; the message says why (a FAILED status, never a 5xx)."""
 
 
-def parse_request(raw: bytes, buckets: BucketPolicy) -> ReverseRequest:
-    """``ReverseProvisioningRequest`` → what this provisioner needs; every problem named by field."""
-    body: Any = bounded_json.loads(raw, "reverse provisioning request")
-    if not isinstance(body, dict):
-        raise RequestInvalid("The body is not a ReverseProvisioningRequest", [Problem("body", "not an object", "")])
-    problems = [
-        Problem(name, "is missing or not a string", "Send it as the contract requires.")
-        for name in ("useCaseTemplateId", "environment")
-        if not isinstance(body.get(name), str)
-    ]
-    params = body.get("params")
-    if not isinstance(params, dict):
-        problems.append(
-            Problem("params", "is missing or not an object", "Send params: {bucketName, dagKey} of the deployed DAG.")
+def reverse_request(body: ReverseProvisioningRequest, buckets: BucketPolicy) -> ReverseRequest:
+    """What this provisioner needs of a ``ReverseProvisioningRequest``: its ``params`` (the deployed
+    DAG, in an allowed bucket) and the data product its ``catalogInfo`` names; every problem by field."""
+    problems = []
+    params = body.params if isinstance(body.params, dict) else None
+    if params is None:
+        raise RequestInvalid(
+            "The reverse provisioning request is not valid",
+            [Problem("params", "is missing", "Send params: {bucketName, dagKey} of the deployed DAG.")],
         )
-        raise RequestInvalid("The reverse provisioning request is not valid", problems)
     bucket, key, skip = params.get("bucketName"), params.get("dagKey"), params.get("skipSafetyChecks", False)
     if not isinstance(bucket, str) or naming.check_bucket(bucket):
         why = "is missing or not a string" if not isinstance(bucket, str) else naming.check_bucket(bucket)
         problems.append(Problem("params.bucketName", str(why), "Name the MWAA environment's bucket."))
     else:
         problems += buckets.problems(bucket, "params.bucketName")
-    who = requester(body.get("catalogInfo"))
+    who = requester(body.catalog_info if isinstance(body.catalog_info, dict) else None)
     if who is None:
         problems.append(
             Problem(
@@ -163,17 +156,12 @@ def _key_problem(key: str) -> str | None:
     return naming.check_key(key)
 
 
-def status(state: str, updates: dict[str, Any], logs: list[dict[str, str]]) -> dict[str, Any]:
-    """``ReverseProvisioningStatus``: ``updates`` is always an object."""
-    return {"status": state, "updates": updates, "logs": logs}
-
-
-def _failed(message: str, journal: Journal) -> dict[str, Any]:
+def _failed(message: str, journal: Journal) -> ReverseProvisioningStatus:
     journal.add("reverse-provisioning", message, "ERROR")
-    return status("FAILED", {}, journal.entries)
+    return bodies.reverse("FAILED", {}, journal.entries)
 
 
-def failed(message: str) -> dict[str, Any]:
+def failed(message: str) -> ReverseProvisioningStatus:
     """A FAILED ``ReverseProvisioningStatus`` saying why (e.g. its replica stopped)."""
     return _failed(message, Journal())
 
@@ -182,57 +170,53 @@ class ReverseProvisioner:
     def __init__(
         self,
         s3: S3,
-        claims: ClaimStore,
+        ownership: Ownership,
         buckets: BucketPolicy,
         door: WorkloadDoor,
         workspaces: Workspaces,
-        renderer: Renderer,
-        backend: StateBackend,
         tasks: TaskStore,
+        background: Background,
         max_dag_bytes: int,
     ) -> None:
         self.s3 = s3
-        self.claims = claims
-        self.ownership = Ownership(s3, claims)
+        self.ownership = ownership
         self.buckets = buckets
         self.door = door
         self.workspaces = workspaces
-        self.renderer = renderer
-        self.backend = backend
         self.tasks = tasks
         self.max_dag_bytes = max_dag_bytes
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mwaa-sp-reverse")
+        self.background = background
 
-    def start(self, raw: bytes) -> tuple[str, Future[dict[str, Any]]]:
-        """Parse (a malformed request raises before any token exists), record the task, run it."""
-        request = parse_request(raw, self.buckets)
-        token = self.tasks.create("reverse", None, status("RUNNING", {}, []))
+    def start(self, body: ReverseProvisioningRequest) -> tuple[str, Future[ReverseProvisioningStatus]]:
+        """Check (a bad request raises before any token exists), record the task, run it."""
+        request = reverse_request(body, self.buckets)
+        token = self.tasks.create("reverse", None, bodies.reverse("RUNNING", {}, []))
 
-        def run() -> dict[str, Any]:
+        def run() -> ReverseProvisioningStatus:
             started = time.monotonic()
             try:
                 body = self.run(request)
             except Exception as exc:  # the contract's FAILED, never a lost token
                 log.exception("reverse provisioning failed")
                 body = failed(f"internal error: {type(exc).__name__}")
-            outcome: Status = "COMPLETED" if body["status"] == "COMPLETED" else "FAILED"
+            outcome: Status = "COMPLETED" if body.status == "COMPLETED" else "FAILED"
             OPERATIONS.labels("reverse", outcome).observe(time.monotonic() - started)
             self.tasks.finish(token, outcome, body)
             return body
 
-        future = self._pool.submit(run)
+        future = self.background.submit("reverse", 2, run)
 
-        def end(done: Future[dict[str, Any]]) -> None:
+        def end(done: Future[ReverseProvisioningStatus]) -> None:
             if self.tasks.running_here(token):  # its run never wrote the final status
                 self.tasks.finish(token, "FAILED", failed(f"the run ended without an outcome: {done.exception()}"))
 
         future.add_done_callback(end)
         return token, future
 
-    def status_of(self, token: str) -> dict[str, Any]:
-        return self.tasks.get(token, ["reverse"]).body
+    def status_of(self, token: str) -> ReverseProvisioningStatus:
+        return bodies.read(ReverseProvisioningStatus, self.tasks.get(token, ["reverse"]).body)
 
-    def run(self, request: ReverseRequest) -> dict[str, Any]:
+    def run(self, request: ReverseRequest) -> ReverseProvisioningStatus:
         journal = Journal()
         where = f"s3://{request.bucket}/{request.dag_key}"
         who = request.requester
@@ -246,12 +230,10 @@ class ReverseProvisioner:
                 )
             if self.s3.head(request.bucket, request.dag_key) is None:
                 raise Refused(f"{where} does not exist")
-            held = self.claims.holders(request.bucket, [request.dag_key]).get(request.dag_key)
+            held = self.ownership.holder(request.bucket, request.dag_key)
             if held:
-                mine = held.component_id.startswith(f"urn:dmb:cmp:{who.domain}:{who.data_product}:{who.major}:")
-                raise Refused(
-                    f"{where} is already managed by this service" + (f", as {held.component_id}" if mine else "")
-                )
+                mine = held.startswith(f"urn:dmb:cmp:{who.domain}:{who.data_product}:{who.major}:")
+                raise Refused(f"{where} is already managed by this service" + (f", as {held}" if mine else ""))
             component, descriptor_key, workload = self._component(request)
             journal.add("reverse-provisioning", f"{where} is {workload.component_id}, named in {descriptor_key}")
             self.door.run(workload.workload_key, lambda door: self._plan(door, workload, request, journal))
@@ -270,7 +252,7 @@ class ReverseProvisioner:
         }
         updates[f"{_SPECIFIC}.dagName"] = workload.dag_name
         journal.add("reverse-provisioning", f"done at {datetime.now(UTC).isoformat()}: the next provision adopts it")
-        return status("COMPLETED", updates, journal.entries)
+        return bodies.reverse("COMPLETED", updates, journal.entries)
 
     def _component(self, request: ReverseRequest) -> tuple[Mapping[str, Any], str, Workload]:
         """The requesting data product's workload component whose deployed file is the key's, from a
@@ -294,7 +276,7 @@ class ReverseProvisioner:
             trusted = (
                 owner == found[1].component_id
                 if key == ours
-                else owner is None and not self.claims.holders(request.bucket, [key])
+                else owner is None and self.ownership.holder(request.bucket, key) is None
             )
             if trusted:
                 return found[0], key, found[1]
@@ -326,8 +308,8 @@ class ReverseProvisioner:
 
     def _plan(self, door: DoorPass, workload: Workload, request: ReverseRequest, journal: Journal) -> None:
         """Plan the workload's module importing what is deployed; nothing is applied."""
-        state_key = self.backend.key(workload.workload_key)
-        managed = managed_keys(self.backend.read_json(state_key))
+        workspace = self.workspaces.open(door, journal)
+        managed = workspace.managed_keys()
         if managed:
             raise Refused(f"{workload.component_id} already has a Terraform state with objects in it")
         dag = self.s3.get(request.bucket, request.dag_key, self.max_dag_bytes) or b""
@@ -339,10 +321,8 @@ class ReverseProvisioner:
         for proven in existing:
             journal.add("plan", f"s3://{workload.bucket}/{proven.key} ({proven.resource}): {proven.proof}")
         adopt = {p.resource: f"{workload.bucket}/{p.key}" for p in existing}
-        workspace = self.workspaces.open(door, journal)
-        workspace.prepare(self.renderer.render(workload, dag, adopt))
+        workspace.prepare(workspace.render(workload, dag, adopt))
         plan = workspace.plan()
-        journal.add("plan", f"Plan: {plan.summary}")
         for resource in sorted(adopt):
             journal.add("plan", f"module.workload.aws_s3_object.{resource}[0] will be imported")
         if not request.skip_safety_checks:

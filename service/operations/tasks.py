@@ -9,29 +9,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
-from service.api import responses as status
-from service.api.request import ProvisioningRequest, parse_body
+from msgspec import Struct
+
 from service.aws.airflow import AirflowUi
+from service.background import Background
+from service.contract import bodies
+from service.contract.decode import decode, workload_of
+from service.contract.models import ProvisioningRequest, ProvisioningStatus, ValidationStatus
 from service.domain.buckets import BucketPolicy
-from service.domain.descriptor import parse_descriptor
+from service.domain.journal import Journal, LogEntry
 from service.domain.workload import Workload
 from service.engine.door import DoorPass, WorkloadDoor
-from service.engine.state_backend import StateBackend
-from service.errors import ClientError, MwaaSpError, Problem, validation_result
+from service.errors import ClientError, MwaaSpError, Problem
 from service.metrics import OPERATIONS, timed
 from service.operations import reverse
 from service.operations.access import AccessControl
-from service.operations.deploy import Provisioned, Worker
-from service.operations.journal import Entry, Journal
+from service.operations.deploy import Deployer, Provisioned
 from service.operations.ownership import Ownership
 from service.operations.staged import StagedDags
-from service.store.registry import Registry
 from service.store.tasks import TaskKind, TaskStore
 
-log = logging.getLogger("mwaa_sp.provisioner")
+log = logging.getLogger("mwaa_sp.tasks")
 
 
 def reason(exc: BaseException) -> str:
@@ -42,43 +43,43 @@ def reason(exc: BaseException) -> str:
     return exc.message if isinstance(exc, MwaaSpError) else f"internal error: {type(exc).__name__}: {exc}"
 
 
-class Provisioner:
+class TaskLauncher:
+    """Starts provisions, unprovisions and async validations as tasks behind tokens."""
+
     def __init__(
         self,
-        worker: Worker,
+        deployer: Deployer,
         staged: StagedDags,
-        registry: Registry,
-        backend: StateBackend,
+        ownership: Ownership,
         tasks: TaskStore,
         door: WorkloadDoor,
         access: AccessControl,
         airflow: AirflowUi,
         buckets: BucketPolicy,
+        background: Background,
         *,
         state_backend: str,
         require_reviewed_plan: bool,
         publish_progress: bool,
     ) -> None:
-        self.worker = worker
+        self.deployer = deployer
         self.staged = staged
-        self.registry = registry
-        self.backend = backend
         self.tasks = tasks
         self.door = door
         self.access = access
         self.airflow = airflow
         self.buckets = buckets
-        self.ownership: Ownership = worker.ownership
+        self.ownership = ownership
         self.state_backend = state_backend
         self.require_reviewed_plan = require_reviewed_plan
         self.publish_progress = publish_progress
         """Async tasks show their logs while they run; a sync caller has no token to poll with."""
-        self._validations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mwaa-sp-validate")
+        self.background = background
 
     def workload(self, request: ProvisioningRequest, *, deploying: bool = True) -> Workload:
         """The workload the request names, its bucket allowed. Unprovisioning checks no bucket: it
         removes only what the workload's own state manages, wherever the descriptor points."""
-        return parse_descriptor(request.descriptor, bucket_refusal=self.buckets.refusal if deploying else None)
+        return workload_of(request, bucket_refusal=self.buckets.refusal if deploying else None)
 
     def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
         """All rules, the S3 ones included; an empty list means valid."""
@@ -89,17 +90,17 @@ class Provisioner:
                 return list(exc.problems)
             return self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
 
-    def _publisher(self, token: str) -> Callable[[list[Entry]], None] | None:
-        def publish(entries: list[Entry]) -> None:
+    def _publisher(self, token: str) -> Callable[[list[LogEntry]], None] | None:
+        def publish(entries: list[LogEntry]) -> None:
             try:
-                self.tasks.progress(token, status.running(entries))
+                self.tasks.progress(token, bodies.running(entries))
             except Exception:  # progress is for watching; the run must not depend on it
                 log.warning("could not publish a task's progress", extra={"token": token[:6]}, exc_info=True)
 
         return publish if self.publish_progress else None
 
     def _ending(
-        self, token: str, failed: Callable[[str], dict[str, Any]], after: Callable[[], None] = lambda: None
+        self, token: str, failed: Callable[[str], Struct], after: Callable[[], None] = lambda: None
     ) -> Callable[[Future[Any]], None]:
         """A done-callback that ends the task if its run did not (it never started: the database
         went away while it waited for the workload's lock; or it crashed before its last write)."""
@@ -120,31 +121,31 @@ class Provisioner:
         workload = self.workload(request, deploying=kind == "provision")
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
-        token = self.tasks.create(kind, workload.component_id, status.running(journal.entries))
+        token = self.tasks.create(kind, workload.component_id, bodies.running(journal.entries))
         journal.token, journal.publish = token, self._publisher(token)
 
         def waiting() -> None:
             journal.add("queue", "waiting for the workload's lock: another process or replica is running Terraform")
             journal.checkpoint()
 
-        def run(door: DoorPass) -> dict[str, Any]:
+        def run(door: DoorPass) -> ProvisioningStatus:
             with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation=kind):
                 return outcome(door)
 
-        def outcome(door: DoorPass) -> dict[str, Any]:
+        def outcome(door: DoorPass) -> ProvisioningStatus:
             journal.add("queue", "inside the workload's door")
             journal.checkpoint()
             try:
                 if kind == "provision":
-                    body = self._provisioned(workload, self.worker.provision(door, workload, journal), journal)
+                    body = self._provisioned(workload, self.deployer.provision(door, workload, journal), journal)
                 else:
-                    done = self.worker.unprovision(door, workload, journal)
+                    done = self.deployer.unprovision(door, workload, journal)
                     self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
-                    body = status.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
+                    body = bodies.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
             except BaseException as exc:
                 if not isinstance(exc, MwaaSpError):
                     log.exception("task %s crashed", token[:6])
-                self.tasks.finish(token, "FAILED", status.failed(reason(exc), journal.entries))
+                self.tasks.finish(token, "FAILED", bodies.failed(reason(exc), journal.entries))
                 self._record_failure(workload, kind)
                 raise
             self.tasks.finish(token, "COMPLETED", body)
@@ -153,7 +154,7 @@ class Provisioner:
         future, ahead = self.door.enqueue(workload.workload_key, run, waiting)
         future.add_done_callback(
             self._ending(
-                token, lambda why: status.failed(why, journal.entries), lambda: self._record_failure(workload, kind)
+                token, lambda why: bodies.failed(why, journal.entries), lambda: self._record_failure(workload, kind)
             )
         )
         if ahead:
@@ -161,9 +162,9 @@ class Provisioner:
             journal.checkpoint()
         return token, future
 
-    def _provisioned(self, workload: Workload, done: Provisioned, journal: Journal) -> dict[str, Any]:
+    def _provisioned(self, workload: Workload, done: Provisioned, journal: Journal) -> ProvisioningStatus:
         fp = done.deployed_dag
-        return status.provisioned(
+        return bodies.provisioned(
             workload,
             state_backend=self.state_backend,
             state_key=done.state_key,
@@ -172,46 +173,50 @@ class Provisioner:
             summary=done.summary,
             plan_id=done.plan_id,
             no_op_without_terraform=done.verified_without_terraform,
-            logs=journal.entries,
+            journal=journal.entries,
             airflow_url=self.airflow.dag_url(workload.dag_id),
         )
 
-    def status(self, token: str, kinds: list[TaskKind]) -> dict[str, Any]:
-        """What a status poll answers: the task's body so far."""
-        return self.tasks.get(token, kinds).body
+    def status(self, token: str) -> ProvisioningStatus:
+        """What a provision's or unprovision's status poll answers: the task's body so far."""
+        return bodies.read(ProvisioningStatus, self.tasks.get(token, ["provision", "unprovision"]).body)
+
+    def validation_status(self, token: str) -> ValidationStatus:
+        """What an async validation's status poll answers."""
+        return bodies.read(ValidationStatus, self.tasks.get(token, ["validate"]).body)
 
     @staticmethod
-    def abandoned(kind: str) -> dict[str, Any]:
+    def abandoned(kind: str) -> Struct:
         """The body of a task whose replica stopped before finishing it."""
         message = (
             "the service replica running this task stopped before it finished; Terraform's state is the "
             "record of what was applied — send the request again"
         )
         if kind == "validate":
-            return status.validation("FAILED", validation_result([Problem("", message, "Validate again.")]))
+            return bodies.validation("FAILED", bodies.validation_result([Problem("", message, "Validate again.")]))
         if kind == "reverse":
             return reverse.failed(message)
-        return status.failed(message, [])
+        return bodies.failed(message, [])
 
     def _record_failure(self, workload: Workload, kind: TaskKind) -> None:
         try:
-            self.registry.record(workload, self.backend.key(workload.workload_key), kind, "FAILED", None, None)
+            self.deployer.record_failure(workload, kind)
         except Exception:  # the task's own failure is what the caller must see
             log.exception("could not record the failure of %s", workload.component_id)
 
     def start_validation(self, raw_body: bytes) -> tuple[str, Future[Any]]:
         """Async validation reports a malformed request in its result, like ``/v1/validate`` does."""
-        token = self.tasks.create("validate", None, status.validation("RUNNING", None))
+        token = self.tasks.create("validate", None, bodies.validation("RUNNING", None))
 
-        def failed(why: str) -> dict[str, Any]:
-            return status.validation(
-                "FAILED", validation_result([Problem("", f"validation could not run: {why}", "Validate again.")])
+        def failed(why: str) -> ValidationStatus:
+            return bodies.validation(
+                "FAILED", bodies.validation_result([Problem("", f"validation could not run: {why}", "Validate again.")])
             )
 
-        def run() -> dict[str, Any]:
+        def run() -> ValidationStatus:
             try:
                 try:
-                    request = parse_body(raw_body)
+                    request = decode(raw_body, ProvisioningRequest)
                 except ClientError as exc:
                     problems = list(exc.problems)
                 else:
@@ -221,12 +226,12 @@ class Provisioner:
                     log.exception("validation %s crashed", token[:6])
                 self.tasks.finish(token, "FAILED", failed(reason(exc)))
                 raise
-            body = status.validation("COMPLETED", validation_result(problems))
+            body = bodies.validation("COMPLETED", bodies.validation_result(problems))
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
         # Not on the door's pool: with the review gate on, validation waits for a plan that *is*
         # queued there, and a pool thread waiting on its own pool could starve it.
-        future = self._validations.submit(run)
+        future = self.background.submit("validate", 4, run)
         future.add_done_callback(self._ending(token, failed))
         return token, future

@@ -33,7 +33,7 @@ ABANDONED = (
 
 
 @dataclass(frozen=True)
-class DriftRun:
+class DriftRunRecord:
     run_id: str
     status: str
     done: int
@@ -43,21 +43,9 @@ class DriftRun:
     report: dict[str, Any] | None
     trigger: str = "request"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.run_id,
-            "status": self.status,
-            "trigger": self.trigger,
-            "progress": {"done": self.done, "total": self.total},
-            "counts": (self.report or {}).get("counts") or {},
-            "createdAt": self.created_at.isoformat(),
-            "options": self.options,
-            "report": self.report,
-        }
 
-
-def _run(row: DriftRunRow) -> DriftRun:
-    return DriftRun(
+def _run(row: DriftRunRow) -> DriftRunRecord:
+    return DriftRunRecord(
         run_id=row.run_id,
         status=row.status,
         done=row.done,
@@ -115,14 +103,14 @@ class DriftRunStore:
         finally:
             self._running.discard(run_id)
 
-    def get(self, run_id: str) -> DriftRun:
+    def get(self, run_id: str) -> DriftRunRecord:
         with Session(self.engine) as session:
             row = session.get(DriftRunRow, run_id)
             if row is None:
                 raise TokenUnknown(run_id)
             return _run(row)
 
-    def page(self, *, cursor: str | None = None, limit: int | None = None) -> Page[DriftRun]:
+    def page(self, *, cursor: str | None = None, limit: int | None = None) -> Page[DriftRunRecord]:
         """The newest runs first, a page at a time."""
         size = pages.limit_of(limit)
         query = pages.newest_first(

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, defer
 
+from service.domain.deployment import ChangeSummary
 from service.domain.review import PlanArtifact
-from service.engine.results import ChangeSummary
 from service.store import pages
 from service.store.clock import sql_now
 from service.store.models import PlanRow
@@ -38,17 +40,41 @@ def _artifact(row: PlanRow) -> PlanArtifact:
     )
 
 
-def summary(row: PlanRow) -> dict[str, Any]:
-    return {
-        "planId": row.plan_id,
-        "componentId": row.component_id,
-        "kind": row.kind,
-        "createdAt": row.created_at.isoformat(),
-        "applied": row.applied,
-        "summary": {"add": row.add, "change": row.change, "destroy": row.destroy, "import": row.imported},
-        "requestedBy": row.requested_by,
-        "driftedSinceApply": row.drifted_since_apply,
-    }
+@dataclass(frozen=True)
+class StoredPlan:
+    """A stored plan as listed (its plan file and renderings are not read)."""
+
+    plan_id: str
+    component_id: str
+    kind: str
+    created_at: datetime
+    applied: bool
+    summary: ChangeSummary
+    requested_by: str | None
+    drifted_since_apply: bool
+
+
+@dataclass(frozen=True)
+class PlanRendering:
+    """Terraform's text and JSON of a stored plan, and the DAG's diff."""
+
+    text: str
+    plan_json: dict[str, Any]
+    dag_diff: str
+    dag_digest: str | None
+
+
+def _stored(row: PlanRow) -> StoredPlan:
+    return StoredPlan(
+        plan_id=row.plan_id,
+        component_id=row.component_id,
+        kind=row.kind,
+        created_at=row.created_at,
+        applied=row.applied,
+        summary=ChangeSummary(row.add, row.change, row.destroy, row.imported),
+        requested_by=row.requested_by,
+        drifted_since_apply=row.drifted_since_apply,
+    )
 
 
 def kept(plans: list[tuple[str, str, bool]], retention: int) -> set[str]:
@@ -119,7 +145,7 @@ class PlanStore:
         if doomed:
             session.execute(delete(PlanRow).where(PlanRow.plan_id.in_(doomed)))
 
-    def page(self, component_id: str, *, cursor: str | None = None, limit: int | None = None) -> Page[dict[str, Any]]:
+    def page(self, component_id: str, *, cursor: str | None = None, limit: int | None = None) -> Page[StoredPlan]:
         """The workload's plans, newest first, a page at a time (the plan files are not read)."""
         size = pages.limit_of(limit)
         query = pages.newest_first(
@@ -133,7 +159,7 @@ class PlanStore:
             rows = list(session.scalars(query))
         shown = rows[:size]
         more = pages.encode(shown[-1].created_at, shown[-1].plan_id) if len(rows) > size else None
-        return Page([summary(r) for r in shown], more)
+        return Page([_stored(r) for r in shown], more)
 
     def plan_file(self, component_id: str, plan_id: str) -> tuple[bool, bytes | None] | None:
         """(already rendered?, the saved plan file) or None when there is no such plan."""
@@ -150,17 +176,13 @@ class PlanStore:
                 row.text, row.plan_json, row.dag_diff = artifact.text, json.dumps(artifact.plan_json), artifact.dag_diff
                 row.changes_digest, row.rendered = artifact.changes_digest, True
 
-    def get(self, component_id: str, plan_id: str) -> dict[str, Any] | None:
+    def get(self, component_id: str, plan_id: str) -> tuple[StoredPlan, PlanRendering] | None:
         with Session(self.engine) as session:
             row = session.get(PlanRow, plan_id)
             if row is None or row.component_id != component_id:
                 return None
-            return summary(row) | {
-                "text": row.text,
-                "json": json.loads(row.plan_json),
-                "dagDiff": row.dag_diff,
-                "dagDigest": row.dag_digest,
-            }
+            rendering = PlanRendering(row.text, json.loads(row.plan_json), row.dag_diff, row.dag_digest)
+            return _stored(row), rendering
 
     def latest_reviewed(self, component_id: str) -> PlanArtifact | None:
         """The newest speculative/validate plan made since the workload's last applied plan."""

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from service.aws.s3 import ObjectFingerprint
+from service.domain.deployment import Deployed, ObjectFingerprint
 from service.domain.workload import Workload
 from service.store import pages
 from service.store.clock import sql_now
@@ -24,16 +24,7 @@ DRIFT_HISTORY_KEPT = 100
 
 
 @dataclass(frozen=True)
-class Deployed:
-    """What the last successful apply left, as recorded."""
-
-    inputs_digest: str
-    state_fingerprint: str | None
-    objects: dict[str, ObjectFingerprint]
-
-
-@dataclass(frozen=True)
-class Entry:
+class RegistryEntry:
     """One registry row, for listing, drift checks and rebuilds."""
 
     component_id: str
@@ -105,8 +96,8 @@ def _deployed(row: WorkloadRow) -> Deployed | None:
     return Deployed(row.inputs_digest, row.state_fingerprint, objects)
 
 
-def _entry(row: WorkloadRow) -> Entry:
-    return Entry(
+def _entry(row: WorkloadRow) -> RegistryEntry:
+    return RegistryEntry(
         component_id=row.component_id,
         workload_key=row.workload_key,
         data_product_id=row.data_product_id,
@@ -137,12 +128,14 @@ class Registry:
             row = session.get(WorkloadRow, component_id)
             return None if row is None else _deployed(row)
 
-    def get(self, component_id: str) -> Entry | None:
+    def get(self, component_id: str) -> RegistryEntry | None:
         with Session(self.engine) as session:
             row = session.get(WorkloadRow, component_id)
             return None if row is None else _entry(row)
 
-    def list(self, data_product: str | None = None, status: str | None = None, drift: str | None = None) -> list[Entry]:
+    def list(
+        self, data_product: str | None = None, status: str | None = None, drift: str | None = None
+    ) -> list[RegistryEntry]:
         """Every matching workload (a drift run checks them all); lists for people are :meth:`page`d."""
         query = _filtered(select(WorkloadRow), data_product, status, drift).order_by(WorkloadRow.component_id)
         with Session(self.engine) as session:
@@ -156,7 +149,7 @@ class Registry:
         *,
         cursor: str | None = None,
         limit: int | None = None,
-    ) -> Page[Entry]:
+    ) -> Page[RegistryEntry]:
         """Workloads last touched first, a page at a time (filters and order in SQL, by an index)."""
         size = pages.limit_of(limit)
         query = pages.newest_first(

@@ -1,6 +1,6 @@
 """Web view sessions, server-side: one row per sign-in, deleted by signing out.
 
-The cookie (``service.ui.session``) carries the session's id and expiry, signed with the token that
+The cookie (``service.api.session``) carries the session's id and expiry, signed with the token that
 opened it; the row is what makes signing out final — a copy of the cookie taken before is worth
 nothing after — and what makes two sign-ins two different sessions. Expiry is judged by the
 database's clock, like every lease here."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ class TaskStore:
         """This replica's id: it owns the tasks it starts and renews their leases while it runs them."""
         self._running = Running(TaskRow, TaskRow.token)
 
-    def create(self, kind: TaskKind, component_id: str | None, body: dict[str, Any]) -> str:
+    def create(self, kind: TaskKind, component_id: str | None, body: object) -> str:
         """A new RUNNING task, in the database before its token is returned; the token is
         unguessable (192 random bits). The caller must end it (:meth:`finish`)."""
         token = secrets.token_urlsafe(24)
@@ -65,7 +66,7 @@ class TaskStore:
                     status="RUNNING",
                     created_at=stamp,
                     updated_at=stamp,
-                    body=json.dumps(body),
+                    body=_encoded(body),
                     owner=self.owner,
                     heartbeat_at=stamp,
                 )
@@ -86,12 +87,12 @@ class TaskStore:
         replica fails the unfinished tasks now rather than when the leases would have run out."""
         return self._running.release(self.engine)
 
-    def progress(self, token: str, body: dict[str, Any]) -> None:
+    def progress(self, token: str, body: object) -> None:
         """The body a RUNNING task answers with so far (its logs grow as phases start)."""
         with Session(self.engine) as session, session.begin():
             row = session.get(TaskRow, token)
             if row is not None and row.status == "RUNNING":
-                row.body = json.dumps(body)
+                row.body = _encoded(body)
                 row.updated_at = sql_now(session)
 
     def prune(self, older_than: timedelta) -> int:
@@ -101,7 +102,7 @@ class TaskStore:
             result = session.execute(delete(TaskRow).where(TaskRow.status != "RUNNING", TaskRow.updated_at < cutoff))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def fail_expired(self, lease: timedelta, body: Callable[[str], dict[str, Any]]) -> list[str]:
+    def fail_expired(self, lease: timedelta, body: Callable[[str], object]) -> list[str]:
         """FAIL every RUNNING task whose lease ran out by the database's clock (its replica died, or
         lost it): a token never stays RUNNING forever. Returns the tokens failed."""
         with Session(self.engine) as session, session.begin():
@@ -112,11 +113,11 @@ class TaskStore:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                row.status, row.body, row.ended_by = "FAILED", json.dumps(body(row.kind)), "lease"
+                row.status, row.body, row.ended_by = "FAILED", _encoded(body(row.kind)), "lease"
                 row.updated_at = sql_now(session)
             return [row.token for row in rows]
 
-    def finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
+    def finish(self, token: str, status: Status, body: object) -> None:
         """The task's outcome, retried until the database answers. It replaces a failure that lease
         expiry wrote meanwhile (the run's own outcome is the truth), never another final status."""
         if status == "RUNNING":
@@ -126,7 +127,7 @@ class TaskStore:
         finally:
             self._running.discard(token)
 
-    def _finish(self, token: str, status: Status, body: dict[str, Any]) -> None:
+    def _finish(self, token: str, status: Status, body: object) -> None:
         with Session(self.engine) as session, session.begin():
             row = session.get(TaskRow, token, with_for_update=True)
             if row is None:
@@ -139,7 +140,7 @@ class TaskStore:
                     extra={"token": token[:6], "status": status},
                 )
             row.status = status
-            row.body = json.dumps(body)
+            row.body = _encoded(body)
             row.ended_by = "owner"
             row.updated_at = sql_now(session)
 
@@ -149,3 +150,8 @@ class TaskStore:
             if row is None or row.kind not in set(kinds):
                 raise TokenUnknown(token)
             return Task(row.token, row.kind, row.status, json.loads(row.body))  # type: ignore[arg-type]
+
+
+def _encoded(body: object) -> str:
+    """A body (a contract type, or JSON-ready builtins) as the row keeps it."""
+    return msgspec.json.encode(body).decode()

@@ -1,4 +1,4 @@
-"""The web view for platform engineers (``/ui``): workloads, plans, drift — read through Operations."""
+"""The web view for platform engineers (``/ui``): workloads, plans, drift — read through PlatformOperations."""
 
 from service.ui.routes import UiController, error_page
 

@@ -1,6 +1,6 @@
 """The web view: server-rendered pages under ``/ui`` for platform engineers.
 
-It reads through :class:`Operations` (the object the JSON API uses), renders with Jinja2 with
+It reads through :class:`PlatformOperations` (the object the JSON API uses), renders with Jinja2 with
 autoescape on (descriptor values are hostile), and loads nothing from outside the service: one
 inline stylesheet, no script at all (a running drift run refreshes its page with a meta tag).
 Authentication is the middleware's (``MWAA_SP_API_TOKENS``); this module only offers the token form.
@@ -17,23 +17,23 @@ from jinja2 import Environment, FileSystemLoader
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException, PermissionDeniedException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from service import resources
-from service.api import docs
+from service.api import docs, session
 from service.api.bulkheads import Bulkheads
+from service.api.failures import Failure
 from service.api.origin import cross_site
 from service.api.scopes import require_reconcile, token_of
 from service.aws.airflow import AirflowUi
 from service.domain.naming import dag_id_of
-from service.errors import ClientError, MwaaSpError, TokenUnknown, WorkloadUnknown
-from service.operations.platform import Operations
+from service.operations.platform import PlatformOperations
 from service.settings import Settings
 from service.store.sessions import SessionStore
-from service.ui import session, views
+from service.ui import views
 
 log = logging.getLogger("mwaa_sp.ui")
 # The forms hold a token, a few ids and flags: far less than the JSON API's MWAA_SP_MAX_BODY_BYTES,
@@ -75,28 +75,17 @@ def _page(template: str, settings: Settings, status: int = 200, **context: Any) 
     return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
 
 
-def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
-    """The web view's answer to any failure: an HTML page (a person is reading), never JSON."""
-    if isinstance(exc, WorkloadUnknown | TokenUnknown):
-        status, title, message = 404, "Not found", exc.message
-    elif isinstance(exc, ClientError):
-        status, title, message = exc.status_code, "Refused", exc.message
-    elif isinstance(exc, MwaaSpError):
-        log.error("web view: %s", exc.message)
-        status, title, message = 500, "The service failed", exc.message
-    elif isinstance(exc, HTTPException):
-        status, message = exc.status_code, str(exc.detail)
-        title = "Not found" if status == 404 else "Refused"
-        if isinstance(exc, NotFoundException | MethodNotAllowedException):
-            # The router's own answer (no route there): its detail says nothing a person can use.
-            message = f"The web view has no page at {request.url.path}"
-    else:
-        log.exception("web view: unexpected error", exc_info=exc)
-        status, title, message = 500, "The service failed", f"internal error: {type(exc).__name__}"
+def error_page(request: Request[Any, Any, Any], failure: Failure, exc: BaseException) -> Response[str]:
+    """The web view's answer to any failure (mapped by ``service.api.failures``): an HTML page."""
+    title = {"not found": "Not found", "refused": "Refused", "failed": "The service failed"}[failure.kind]
+    message = failure.message
+    if isinstance(exc, NotFoundException | MethodNotAllowedException):
+        # The router's own answer (no route there): its detail says nothing a person can use.
+        message = f"The web view has no page at {request.url.path}"
     html = _ENV.get_template("error.html.j2").render(
-        signed_in=False, title=title, message=message, status=status, path=request.url.path
+        signed_in=False, title=title, message=message, status=failure.status, path=request.url.path
     )
-    return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS)
+    return Response(html, status_code=failure.status, media_type=MediaType.HTML, headers=_HEADERS)
 
 
 def _cross_site(request: Request[Any, Any, Any]) -> bool:
@@ -123,13 +112,13 @@ def _first(form: dict[str, list[str]], name: str) -> str:
 
 
 def _workload_page_data(
-    operations: Operations, airflow: AirflowUi, component_id: str, plans_cursor: str | None
+    operations: PlatformOperations, airflow: AirflowUi, component_id: str, plans_cursor: str | None
 ) -> dict[str, Any]:
-    workload = operations.workload(component_id)
+    workload = views.as_json(operations.workload(component_id))
     plans = operations.plans_of(component_id, cursor=plans_cursor, limit=views.PAGE_SIZE)
     return {
         "workload": workload,
-        "plans": plans.items,
+        "plans": [views.as_json(p) for p in plans.items],
         "older_plans": f"{views.workload_url(component_id)}?{urlencode({'plans': plans.next})}" if plans.next else None,
         "history": operations.drift_history(component_id),
         "airflow_url": airflow.dag_url(dag_id_of(workload["dagKey"])) if workload["deployed"] else None,
@@ -140,16 +129,11 @@ class UiController(Controller):
     path = "/ui"
     include_in_schema = False
     request_max_body_size = _FORM_MAX_BYTES
-    exception_handlers = {  # noqa: RUF012 - Litestar reads it from the class
-        MwaaSpError: error_page,
-        HTTPException: error_page,
-        Exception: error_page,
-    }
 
     @get("/", include_in_schema=False)
     async def workloads(
         self,
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
         data_product: Annotated[str | None, QueryParameter(name="dataProduct")] = None,
@@ -167,7 +151,7 @@ class UiController(Controller):
         return _page(
             "workloads.html.j2",
             settings,
-            workloads=shown.items,
+            workloads=[views.as_json(w) for w in shown.items],
             next_page=views.list_url(**chosen, cursor=shown.next) if shown.next else None,
             data_products=data_products,
             statuses=views.STATUSES,
@@ -178,7 +162,7 @@ class UiController(Controller):
     async def workload(
         self,
         component_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         settings: NamedDependency[Settings],
         airflow: NamedDependency[AirflowUi],
         bulkheads: NamedDependency[Bulkheads],
@@ -207,12 +191,12 @@ class UiController(Controller):
         self,
         component_id: FromPath[str],
         plan_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
         # The first read of a stored plan runs `terraform show` (through the workload's door).
-        plan = await bulkheads.operations.run(operations.plan, component_id, plan_id)
+        plan = views.as_json(await bulkheads.operations.run(operations.plan, component_id, plan_id))
         return _page(
             "plan.html.j2",
             settings,
@@ -225,7 +209,7 @@ class UiController(Controller):
     @get("/drift-runs", include_in_schema=False)
     async def drift_runs(
         self,
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
         workload: Annotated[str | None, QueryParameter(name="workload")] = None,
@@ -240,7 +224,7 @@ class UiController(Controller):
             "drift_runs.html.j2",
             settings,
             data_products=data_products,
-            runs=runs.items,
+            runs=[views.as_json(r) for r in runs.items],
             next_page=f"/ui/drift-runs?{urlencode({'cursor': runs.next})}" if runs.next else None,
             chosen={"workload": workload or "", "dataProduct": data_product or ""},
         )
@@ -249,7 +233,7 @@ class UiController(Controller):
     async def start_drift_run(
         self,
         request: Request[Any, Any, Any],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Redirect:
         form = await _form(request)
@@ -272,11 +256,11 @@ class UiController(Controller):
     async def drift_run(
         self,
         run_id: FromPath[str],
-        operations: NamedDependency[Operations],
+        operations: NamedDependency[PlatformOperations],
         settings: NamedDependency[Settings],
         bulkheads: NamedDependency[Bulkheads],
     ) -> Response[str]:
-        run = await bulkheads.reads.run(operations.drift_run, run_id)
+        run = views.as_json(await bulkheads.reads.run(operations.drift_run, run_id))
         report = run["report"] or {}
         return _page(
             "drift_run.html.j2",

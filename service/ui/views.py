@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import msgspec
+
 VERDICTS = ("in_sync", "drifted", "missing", "error", "unchecked")
 STATUSES = ("COMPLETED", "FAILED", "RUNNING")
 UNCHECKED = "unchecked"
@@ -15,6 +17,12 @@ UNCHECKED = "unchecked"
 
 PAGE_SIZE = 50
 """Rows a page of the web view shows (the rest are a "next page" link away)."""
+
+
+def as_json(body: msgspec.Struct) -> dict[str, Any]:
+    """A body as the JSON API answers it: the pages show exactly what a client would read."""
+    found: dict[str, Any] = msgspec.to_builtins(body)
+    return found
 
 
 def workload_url(component_id: str) -> str:
@@ -127,7 +135,7 @@ def resource_rows(plan_json: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def drift_changes(report: dict[str, Any] | None) -> list[str]:
-    """One sentence per thing that drifted, from a verdict (``Verdict.as_dict``)."""
+    """One sentence per thing that drifted, from a verdict (``DriftVerdict`` as JSON)."""
     if not report:
         return []
     found = []

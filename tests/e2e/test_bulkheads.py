@@ -119,7 +119,7 @@ def test_ready_when_the_database_and_s3_answer(service_factory: Any) -> None:
     ready = httpx.get(f"{service.url}/ready", timeout=30)
     assert ready.status_code == 200, ready.text
     assert ready.json()["status"] == "ready"
-    assert {c["name"]: c["ok"] for c in ready.json()["checks"]} == {"database": True, "s3": True}
+    assert {c["name"]: c["ok"] for c in ready.json()["checks"]} == {"database": True, "schema": True, "s3": True}
 
 
 def _closed(sock: socket.socket) -> bool:

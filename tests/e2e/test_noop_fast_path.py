@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import build
 from service.domain.descriptor import parse_descriptor
+from service.domain.journal import Journal
 from service.engine.door import DoorPass
-from service.operations.journal import Journal
 from service.settings import Settings
+from service.wiring import build
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 
 pytestmark = pytest.mark.e2e
@@ -56,15 +56,17 @@ def test_fast_path_agrees_with_terraform_plan(
     workload = parse_descriptor(text)
     dag_key = workload.deployed_key
 
-    def terraform_plan(door: DoorPass) -> int:
+    def verdicts_inside(door: DoorPass) -> tuple[bool, int]:
+        """The provision's own no-op verdict, and Terraform's, on the same inputs."""
         staged = s3.get_object(Bucket=bucket, Key=staged_key(spec))["Body"].read()
         workspace = parts.workspaces.open(door, Journal())
-        workspace.prepare(parts.renderer.render(workload, staged))
-        return 2 if workspace.plan().has_changes else 0
+        module = workspace.render(workload, staged)
+        fast = parts.deployer.no_op(workload, module, parts.deployer.observe(workload, workspace)) is not None
+        workspace.prepare(module)
+        return fast, 2 if workspace.plan().has_changes else 0
 
     def verdicts() -> tuple[bool, int]:
-        fast = parts.worker.unchanged(workload)
-        return fast, parts.door.run(workload.workload_key, terraform_plan)
+        return parts.door.run(workload.workload_key, verdicts_inside)
 
     assert verdicts() == (True, 0)
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.standin.mirror import install_packed_mirror
+from mwaa_sp_standin.mirror import install_packed_mirror
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.processes import wait_finished
 

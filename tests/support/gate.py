@@ -1,4 +1,4 @@
-"""The stand-in provider's test gate (``service.standin.gate``), driven from a test.
+"""The stand-in provider's test gate (``mwaa_sp_standin.gate``), driven from a test.
 
 ``hold("apply")`` makes the next ApplyResourceChange of any Terraform run started with
 :attr:`env` stop there; :meth:`wait_reached` returns once one did — the observable event a test
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from service.standin.gate import GATE_ENV
+from mwaa_sp_standin.gate import GATE_ENV
 
 
 class Gate:

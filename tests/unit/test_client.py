@@ -142,7 +142,7 @@ def test_serve_ignores_the_url_in_the_environment_and_refuses_the_flag(
     p = cli.parser()
     args = p.parse_args(["serve"])
     cli._where(p, args)
-    assert args.run is cli._serve
+    assert args.run is cli.serving.serve
     assert not hasattr(args, "url")
     assert capsys.readouterr().out == ""
     with pytest.raises(SystemExit) as exited:

@@ -26,8 +26,8 @@ def _bounds(client: object) -> tuple[float, float, int]:
 
 def test_s3_iam_sts_and_mwaa_calls_are_bounded(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, s3_endpoint="http://127.0.0.1:9")
-    assert _bounds(S3(settings).client) == (3, 10, 3)
-    iam = Iam(settings)
+    assert _bounds(S3(settings.aws).client) == (3, 10, 3)
+    iam = Iam(settings.aws)
     assert _bounds(iam.client) == (3, 10, 3)
     assert _bounds(iam.sts) == (3, 10, 3)
     assert _bounds(MwaaEnvironment("env", "us-east-1", None)._client()) == (3, 10, 2)  # noqa: SLF001

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.domain.dag_check import Compiler, Verdict, problems, zip_problem
+from service.domain.dag_check import Compiler, CompileVerdict, problems, zip_problem
 from service.domain.descriptor import parse_descriptor
 from service.errors import Overloaded
 from tests.support.archives import zip_of
@@ -25,7 +25,7 @@ def compiler() -> Iterator[Compiler]:
     pool.close()
 
 
-def compile_error(name: str, source: bytes) -> Verdict:
+def compile_error(name: str, source: bytes) -> CompileVerdict:
     """A fresh pool each time: these cases are about the verdict, not about the memory of it."""
     pool = Compiler(1)
     try:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from service.cli.commands import markdown
+from service.contract import bodies
 from service.domain import review
-from service.engine.results import ChangeSummary
-from service.operations.drift import Verdict, changes_from_drift, exit_code, markdown, verdict_status
+from service.domain.deployment import ChangeSummary
+from service.domain.drift import Verdict, changes_from_drift, exit_code, verdict_status
 
 BEFORE = {
     "key": "dags/a.py",
@@ -58,7 +60,7 @@ def test_verdicts_and_exit_codes() -> None:
 
 def test_markdown_report() -> None:
     verdict = Verdict("urn:x", "drifted", "terraform", "t", [{"key": "k", "what": "content", "old": "1", "new": "2"}])
-    assert "| urn:x | drifted | terraform | k: content (1 → 2) |" in markdown([verdict])
+    assert "| urn:x | drifted | terraform | k: content (1 → 2) |" in markdown([bodies.verdict(verdict)])
 
 
 def test_dag_diff_text_and_binary() -> None:

@@ -9,10 +9,10 @@ import pytest
 
 from service.aws.etags import BucketEtags, opaque_etags
 from service.domain.descriptor import parse_descriptor
-from service.engine.render import Renderer
 from service.errors import ConfigurationError, StorageAccessDenied, StorageError
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor
+from tests.support.rendering import rendered
 
 
 class Reader:
@@ -77,8 +77,8 @@ def test_the_setting_is_read_and_checked() -> None:
 def test_the_flag_travels_as_a_value(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     workload = parse_descriptor(descriptor(WorkloadSpec(bucket="enc")))
-    kms = Renderer(settings, etags=BucketEtags("auto", Reader({"enc": "aws:kms"}))).render(workload, b"x = 1\n")
-    plain = Renderer(settings, etags=BucketEtags("auto", Reader({"enc": None}))).render(workload, b"x = 1\n")
+    kms = rendered(settings, workload, b"x = 1\n", BucketEtags("auto", Reader({"enc": "aws:kms"})))
+    plain = rendered(settings, workload, b"x = 1\n", BucketEtags("auto", Reader({"enc": None})))
     assert json.loads(kms.text("terraform.tfvars.json"))["workload"]["opaque_etags"] is True
     assert json.loads(plain.text("terraform.tfvars.json"))["workload"]["opaque_etags"] is False
     assert kms.text("main.tf") == plain.text("main.tf")
@@ -94,7 +94,7 @@ def test_s3_tells_a_refusal_from_an_outage(code: str, status: int, expected: typ
 
     from service.aws.s3 import S3
 
-    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
+    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True).aws)
     with Stubber(s3.client) as stub:
         stub.add_client_error("get_bucket_encryption", service_error_code=code, http_status_code=status)
         with pytest.raises(StorageError) as raised:
@@ -108,7 +108,7 @@ def test_s3_reads_the_default_algorithm_or_none() -> None:
 
     from service.aws.s3 import S3
 
-    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True))
+    s3 = S3(Settings(s3_endpoint="http://127.0.0.1:9", emulator=True).aws)
     rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}
     with Stubber(s3.client) as stub:
         stub.add_response("get_bucket_encryption", {"ServerSideEncryptionConfiguration": {"Rules": [rule]}})

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from service.api import bounded_json
 from service.app import create_app
+from service.contract import json_input as bounded_json
 from service.domain import safe_yaml
 from service.errors import RequestInvalid
 from service.settings import Settings

@@ -226,8 +226,8 @@ def _answers(doc: Doc, operation: Doc) -> dict[str, str]:
 JSON = "application/json"
 INVALID, UNKNOWN, BROKEN = f"{JSON} RequestValidationError", f"{JSON} RequestValidationError", f"{JSON} SystemError"
 PLATFORM: dict[tuple[str, str], tuple[str | None, dict[str, str]]] = {
-    ("get", "/workloads"): (None, {"200": f"{JSON} [Workload]", "500": BROKEN}),
-    ("get", "/workloads/{component_id}"): (None, {"200": f"{JSON} Workload", "404": UNKNOWN, "500": BROKEN}),
+    ("get", "/workloads"): (None, {"200": f"{JSON} [WorkloadRecord]", "500": BROKEN}),
+    ("get", "/workloads/{component_id}"): (None, {"200": f"{JSON} WorkloadRecord", "404": UNKNOWN, "500": BROKEN}),
     ("get", "/workloads/{component_id}/plans"): (None, {"200": f"{JSON} [Plan]", "404": UNKNOWN, "500": BROKEN}),
     ("get", "/workloads/{component_id}/plans/{plan_id}"): (
         None,
@@ -273,7 +273,7 @@ def test_platform_schemas_name_their_fields(served: Doc) -> None:
     assert schemas["DriftRunRequest"].get("required", []) == []
     assert set(schemas["PlanSummary"]["properties"]) == {"add", "change", "destroy", "import"}
     assert set(schemas["PlanDetail"]["properties"]) >= {"planId", "summary", "text", "json", "dagDiff"}
-    assert _named(served, schemas["Workload"]["properties"]["drift"]) == "WorkloadDrift"
+    assert _named(served, schemas["WorkloadRecord"]["properties"]["drift"]) == "WorkloadDrift"
     assert schemas["DriftRun"]["properties"]["status"]["enum"] == ["RUNNING", "COMPLETED", "FAILED"]
 
 

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
-from service.app import build, create_app
+from service.app import create_app
 from service.domain.descriptor import parse_descriptor
 from service.errors import RequestInvalid
 from service.settings import Settings
 from service.store.database import open_database
 from service.store.models import WorkloadRow
 from service.store.registry import Registry
+from service.wiring import build
 from tests.support.descriptors import WorkloadSpec, descriptor
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)

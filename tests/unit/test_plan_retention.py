@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from service.domain.deployment import ChangeSummary
 from service.domain.review import PlanArtifact
-from service.engine.results import ChangeSummary
 from service.store.database import open_database
 from service.store.plans import PlanStore, kept
 
@@ -39,6 +39,6 @@ def test_saving_prunes_the_workloads_older_plans_only(tmp_path: Path) -> None:
     reviewed = store.save("urn:a", _artifact("speculative"), applied=False)
     others = [store.save("urn:b", _artifact("provision"), applied=False) for _ in range(2)]
     newest = [store.save("urn:a", _artifact("provision"), applied=False) for _ in range(5)]
-    ids = {p["planId"] for p in store.page("urn:a").items}
+    ids = {p.plan_id for p in store.page("urn:a").items}
     assert ids == {applied, reviewed, *newest[-3:]}
-    assert {p["planId"] for p in store.page("urn:b").items} == set(others)
+    assert {p.plan_id for p in store.page("urn:b").items} == set(others)

@@ -58,7 +58,7 @@ def test_an_iam_failure_is_a_clear_system_error_not_a_traceback(monkeypatch: pyt
     from service.settings import Settings
 
     monkeypatch.setattr(os, "environ", {**os.environ, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
-    iam = Iam(Settings(data_dir=Path("/nonexistent"), iam_endpoint="http://127.0.0.1:9"))  # nothing answers there
+    iam = Iam(Settings(data_dir=Path("/nonexistent"), iam_endpoint="http://127.0.0.1:9").aws)  # nothing answers there
     with pytest.raises(StorageError, match="IAM could not be asked whether the user 'alice@example.com' exists"):
         map_refs(["user:alice_example.com"], template_mapper("user:{user}", "group:{group}"), iam.exists)
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from service.domain.descriptor import parse_descriptor
-from service.engine.render import Renderer, write_module
+from service.engine.render import write_module
 from service.settings import Settings
 from tests.support.descriptors import WorkloadSpec, descriptor
+from tests.support.rendering import rendered
 
 GOLDEN = Path(__file__).parent / "golden"
 DAG = b"from airflow import DAG\n"
@@ -52,7 +53,7 @@ def _check(name: str, content: str) -> None:
     ],
 )
 def test_root_module_matches_golden(tmp_path: Path, variant: str, changes: dict[str, object]) -> None:
-    module = Renderer(_settings(tmp_path, **changes)).render(parse_descriptor(descriptor(WorkloadSpec())), DAG)
+    module = rendered(_settings(tmp_path, **changes), parse_descriptor(descriptor(WorkloadSpec())), DAG)
     _check(f"main.{variant}.tf", module.text("main.tf"))
     _check(f"backend.{variant}.json", module.text("backend.json"))
     _check("terraform.tfvars.json", module.text("terraform.tfvars.json"))
@@ -60,7 +61,7 @@ def test_root_module_matches_golden(tmp_path: Path, variant: str, changes: dict[
 
 def test_binary_dag_travels_as_an_artifact(tmp_path: Path) -> None:
     workload = parse_descriptor(descriptor(WorkloadSpec(dag_name="pkg.zip")))
-    module = Renderer(_settings(tmp_path)).render(workload, b"PK\x03\x04binary")
+    module = rendered(_settings(tmp_path), workload, b"PK\x03\x04binary")
     tfvars = json.loads(module.text("terraform.tfvars.json"))["workload"]
     assert tfvars["dag_kind"] == "binary"
     assert tfvars["dag_source"] == "artifacts/finance_invoices_1_pkg.zip"
@@ -72,7 +73,7 @@ def test_binary_dag_travels_as_an_artifact(tmp_path: Path) -> None:
 def test_hostile_values_stay_data(tmp_path: Path) -> None:
     hostile = '${file("etc-passwd")}%{ if true }x%{ endif }".py'
     workload = parse_descriptor(descriptor(WorkloadSpec(dag_name=hostile)))
-    module = Renderer(_settings(tmp_path)).render(workload, b'"}\n${jsonencode(1)}')
+    module = rendered(_settings(tmp_path), workload, b'"}\n${jsonencode(1)}')
     for name, content in module.files.items():
         if name.endswith(".tf"):
             assert b"etc-passwd" not in content, name
@@ -83,21 +84,21 @@ def test_hostile_values_stay_data(tmp_path: Path) -> None:
 
 
 def test_digest_tracks_every_input(tmp_path: Path) -> None:
-    renderer = Renderer(_settings(tmp_path))
+    renderer = _settings(tmp_path)
     workload = parse_descriptor(descriptor(WorkloadSpec()))
-    base = renderer.render(workload, DAG).digest
-    assert renderer.render(workload, DAG).digest == base
-    assert renderer.render(workload, DAG + b"#").digest != base
+    base = rendered(renderer, workload, DAG).digest
+    assert rendered(renderer, workload, DAG).digest == base
+    assert rendered(renderer, workload, DAG + b"#").digest != base
     other = parse_descriptor(descriptor(WorkloadSpec(cron="@daily")))
-    assert renderer.render(other, DAG).digest != base
+    assert rendered(renderer, other, DAG).digest != base
 
 
 def test_write_module_drops_stale_artifacts(tmp_path: Path) -> None:
-    renderer = Renderer(_settings(tmp_path))
+    renderer = _settings(tmp_path)
     zipped = parse_descriptor(descriptor(WorkloadSpec(dag_name="pkg.zip")))
-    write_module(renderer.render(zipped, b"zip"), tmp_path)
+    write_module(rendered(renderer, zipped, b"zip"), tmp_path)
     assert (tmp_path / "artifacts" / "finance_invoices_1_pkg.zip").exists()
-    write_module(renderer.render(parse_descriptor(descriptor(WorkloadSpec())), DAG), tmp_path)
+    write_module(rendered(renderer, parse_descriptor(descriptor(WorkloadSpec())), DAG), tmp_path)
     assert not (tmp_path / "artifacts" / "finance_invoices_1_pkg.zip").exists()
     assert (tmp_path / "modules" / "workload" / "main.tf").exists()
 
@@ -106,7 +107,7 @@ def test_only_emulator_mode_skips_the_checks_only_aws_answers(tmp_path: Path) ->
     workload = parse_descriptor(descriptor(WorkloadSpec()))
     endpoint = {"state_backend": "s3", "state_bucket": "tf-states", "s3_endpoint": "https://vpce.example"}
     for emulator, expected in ((False, False), (True, True)):
-        main = Renderer(_settings(tmp_path, **endpoint, emulator=emulator)).render(workload, DAG).text("main.tf")
+        main = rendered(_settings(tmp_path, **endpoint, emulator=emulator), workload, DAG).text("main.tf")
         for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
             assert (flag in main) is expected, (emulator, flag)
         assert ("s3_use_path_style" in main) is expected

@@ -19,14 +19,16 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Components, build, create_app
+from service.api import session
+from service.app import create_app
 from service.domain import review
+from service.domain.deployment import ChangeSummary
 from service.domain.descriptor import parse_descriptor
-from service.engine.results import ChangeSummary
 from service.settings import Settings
 from service.store.registry import DRIFT_HISTORY_KEPT
 from service.store.sessions import SessionStore
-from service.ui import session, views
+from service.ui import views
+from service.wiring import Components, build
 from tests.support.descriptors import WorkloadSpec, descriptor
 from tests.support.html import Links
 

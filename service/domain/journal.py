@@ -1,4 +1,4 @@
-"""The ``logs`` of a ProvisioningStatus, collected as an operation goes, and shown while it runs."""
+"""Domain: the ``logs`` of a ProvisioningStatus, collected as an operation goes, and shown while it runs."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 log = logging.getLogger("mwaa_sp.operation")
-Entry = dict[str, str]
+LogEntry = dict[str, str]
 
 
 @dataclass
 class Journal:
     token: str | None = None
     """The task this operation answers on, if any."""
-    publish: Callable[[list[Entry]], None] | None = None
+    publish: Callable[[list[LogEntry]], None] | None = None
     """Makes the entries so far visible on the task's status (called at checkpoints only: the
     no-op path never pays for it)."""
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[LogEntry] = field(default_factory=list)
     _published: int = 0
 
     def add(self, phase: str, message: str, level: str = "INFO") -> None:

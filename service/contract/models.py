@@ -7,30 +7,20 @@ contract marks optional is ``UNSET`` when absent: it is left out of the JSON, ne
 
 The second part is this service's own: the platform engineers' registry, plans and drift runs.
 
-The core builds these bodies as JSON-ready dicts, because it stores them (task and drift-run rows)
-and reads them back; :func:`typed` turns one into its type at the HTTP edge, which also proves the
-shape: a body that does not fit its type is a 500, not an answer outside the contract.
+Requests are decoded into these types (``service.contract.decode``) and every answer is built as
+one of them (``service.contract.bodies``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
-T = TypeVar("T")
-
 TaskState = Literal["RUNNING", "COMPLETED", "FAILED"]
-
-
-def typed(model: type[T], body: Mapping[str, Any]) -> T:
-    """``body`` (as the core builds and stores it) as ``model``: a missing or mistyped field raises
-    (a 500, never an answer outside the contract); keys the model does not declare are left out."""
-    return msgspec.convert(body, model)
 
 
 # -- the contract -------------------------------------------------------------------------------
@@ -154,7 +144,7 @@ class WorkloadDrift(Struct, rename="camel"):
     report: dict[str, Any] | None
 
 
-class Workload(Struct, rename="camel"):
+class WorkloadRecord(Struct, rename="camel"):
     """A workload in the registry: where it is deployed, its last operation and drift check."""
 
     component_id: str
@@ -219,6 +209,28 @@ class DriftRunRequest(Struct, rename="camel"):
     data_product: str | None = None
     thorough: bool = False
     reconcile: bool = False
+
+
+class DriftVerdict(Struct, rename="camel"):
+    """One workload's drift check: ``status`` is ``in_sync``, ``drifted``, ``missing`` or ``error``;
+    ``method`` ``fast`` (no Terraform needed) or ``terraform`` (a refresh-only plan)."""
+
+    component_id: str
+    status: str
+    method: str
+    checked_at: str
+    changes: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    ignored: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    reconciled: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class DriftReport(Struct, rename="camel"):
+    """A finished drift run: Terraform's detailed exit code (0 in sync, 2 drift, 1 a check failed)."""
+
+    exit_code: int
+    counts: dict[str, int]
+    workloads: list[DriftVerdict]
 
 
 class DriftRunStarted(Struct, rename="camel"):

@@ -1,4 +1,5 @@
-"""Configuration: one frozen object, read once from the environment and passed down explicitly.
+"""Configuration: one frozen object, read once from the environment and passed down explicitly, and
+the per-concern slices of it each part is given (AWS access, state storage, rendering, Airflow access).
 
 Nothing reads ``os.environ`` at import time, so tests build their own ``Settings`` and several apps
 with different settings can live in one process.
@@ -6,133 +7,104 @@ with different settings can live in one process.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 from service import resources
 from service.errors import ConfigurationError
+from service.settings.environment import (
+    SCOPES,
+    ApiToken,
+    Boto3Credentials,
+    BucketEncryption,
+    Scope,
+    StateBackendKind,
+    api_tokens,
+    boolean,
+    integer,
+    listed,
+    log_level,
+    networks,
+    quotas,
+    secret,
+    tokens,
+)
 
-StateBackend = Literal["local", "s3"]
-Scope = Literal["coordinator", "reader", "admin"]
-SCOPES: tuple[Scope, ...] = ("coordinator", "reader", "admin")
-BucketEncryption = Literal["auto", "sse-s3", "kms"]
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-# Package data: the templates and the Terraform module ship inside the package, so a wheel installed
-# anywhere finds them (files of a regular install are real paths).
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
-    return value
+__all__ = [
+    "SCOPES",
+    "AirflowAccess",
+    "ApiToken",
+    "AwsAccess",
+    "Boto3Credentials",
+    "BucketEncryption",
+    "Rendering",
+    "Scope",
+    "Settings",
+    "StateBackendKind",
+    "StateStorage",
+    "api_tokens",
+    "log_level",
+]
 
 
 @dataclass(frozen=True)
-class ApiToken:
-    """A bearer token of MWAA_SP_API_TOKENS: who (its name: logs, who reviewed a plan) and what it may."""
+class AwsAccess:
+    """How the service's own AWS calls are made (boto3: S3, IAM, STS, MWAA)."""
 
-    name: str
-    scope: Scope
-    secret: str = field(repr=False)
+    region: str
+    s3_endpoint: str | None
+    iam_endpoint: str | None
+    sts_endpoint: str | None
+    mwaa_endpoint: str | None
+    emulator: bool
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
 
-
-def api_tokens(entries: tuple[str, ...]) -> tuple[ApiToken, ...]:
-    """``name:scope:secret`` entries (scope coordinator, reader or admin); an entry of another form is
-    a secret of the older setting, with every power (``admin``), named ``token<n>``."""
-    found: list[ApiToken] = []
-    for number, entry in enumerate(entries, start=1):
-        name, scope, secret = (entry.split(":", 2) + ["", ""])[:3]
-        if scope in SCOPES and name and secret:
-            found.append(ApiToken(name, scope, secret))
-        else:
-            found.append(ApiToken(f"token{number}", "admin", entry))
-    names = [t.name for t in found]
-    doubled = sorted({n for n in names if names.count(n) > 1})
-    if doubled:
-        raise ConfigurationError(f"MWAA_SP_API_TOKENS names {', '.join(doubled)} more than once")
-    return tuple(found)
+    @property
+    def boto3_credentials(self) -> Boto3Credentials:
+        if self.credentials is None:
+            return {}
+        key, secret_key = self.credentials
+        return {"aws_access_key_id": key, "aws_secret_access_key": secret_key}
 
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+@dataclass(frozen=True)
+class StateStorage:
+    """Where Terraform keeps states: the backend, its bucket and prefix, or the local directory."""
+
+    kind: StateBackendKind
+    bucket: str | None
+    prefix: str
+    region: str
+    local_root: Path
+    max_bytes: int
 
 
-def log_level(env: Mapping[str, str]) -> str:
-    """MWAA_SP_LOG_LEVEL (read before the rest, so that even a bad setting is logged as JSON)."""
-    level = env.get("MWAA_SP_LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    if level not in LOG_LEVELS:
-        raise ConfigurationError(f"MWAA_SP_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
-    return level
+@dataclass(frozen=True)
+class Rendering:
+    """What a rendered root module is made from, besides the workload."""
+
+    templates_dir: Path
+    module_dir: Path
+    state_backend: StateBackendKind
+    emulator: bool
+    region: str
+    max_retries: int | None
+    bucket_encryption: BucketEncryption = "auto"
 
 
-def _secret(env: Mapping[str, str], name: str) -> str | None:
-    """A secret from ``NAME`` or from the file ``NAME_FILE`` names (a mounted Kubernetes Secret), not both."""
-    path = env.get(f"{name}_FILE")
-    if path is None:
-        return env.get(name)
-    if env.get(name) is not None:
-        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{name}_FILE {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from exc
+@dataclass(frozen=True)
+class AirflowAccess:
+    """updateacl: the MWAA environment, the Airflow role, how refs become IAM principals, IAM's quotas."""
 
-
-def _tokens(env: Mapping[str, str]) -> tuple[str, ...]:
-    entries = tuple(t.strip() for t in (_secret(env, "MWAA_SP_API_TOKENS") or "").split(",") if t.strip())
-    api_tokens(entries)  # refused here, at start-up, rather than at the first request
-    return entries
-
-
-def _list(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
-    """A comma-separated list; None when the variable is unset (an empty value is an empty list)."""
-    raw = env.get(name)
-    if raw is None:
-        return None
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
-def _quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
-    found = []
-    for item in _list(env, name) or ():
-        kind, equals, figure = item.partition("=")
-        if not equals or kind.strip() not in ("user", "group", "role") or not figure.strip().isdigit():
-            raise ConfigurationError(f"{name}: {item!r} is not <user|group|role>=<characters>")
-        found.append((kind.strip(), int(figure)))
-    return tuple(found)
-
-
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    found = _list(env, name) or ()
-    for item in found:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError as exc:
-            raise ConfigurationError(f"{name}: {item!r} is not an IP address or network") from exc
-    return found
+    environment: str | None
+    region: str
+    airflow_role: str
+    user_principal: str
+    group_principal: str
+    principal_mapper: str | None
+    inline_quota: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -145,7 +117,7 @@ class Settings:
     """MWAA_SP_PORT: HTTP port (8093 is the port Witboost's Postman collection uses)."""
     data_dir: Path = field(default_factory=lambda: Path("data").resolve())
     """MWAA_SP_DATA_DIR: working directories, local states, the SQLite database, the provider mirror."""
-    state_backend: StateBackend = "local"
+    state_backend: StateBackendKind = "local"
     """MWAA_SP_STATE_BACKEND: ``local`` (files under the data dir) or ``s3``."""
     state_bucket: str | None = None
     """MWAA_SP_STATE_BUCKET: bucket of the S3 state backend (required when the backend is ``s3``)."""
@@ -250,10 +222,64 @@ class Settings:
     every record."""
     ready_timeout_s: int = 5
     """MWAA_SP_READY_TIMEOUT: seconds /ready waits for the database and the S3 endpoint."""
+    aws_credentials: tuple[str, str] | None = field(default=None, repr=False)
+    """Not read from the environment: an AWS emulator's (access key id, secret access key), which the
+    sandbox passes explicitly to boto3 and Terraform; unset, the usual credential chain applies."""
 
     @property
     def tokens(self) -> tuple[ApiToken, ...]:
         return api_tokens(self.api_tokens)
+
+    @property
+    def boto3_credentials(self) -> Boto3Credentials:
+        return self.aws.boto3_credentials
+
+    @property
+    def aws(self) -> AwsAccess:
+        return AwsAccess(
+            self.aws_region,
+            self.s3_endpoint,
+            self.iam_endpoint,
+            self.sts_endpoint,
+            self.mwaa_endpoint,
+            self.emulator,
+            self.aws_credentials,
+        )
+
+    @property
+    def states(self) -> StateStorage:
+        return StateStorage(
+            self.state_backend,
+            self.state_bucket,
+            self.state_prefix,
+            self.aws_region,
+            self.data_dir / "states",
+            self.max_dag_bytes * 4,
+        )
+
+    @property
+    def rendering(self) -> Rendering:
+        return Rendering(
+            self.templates_dir,
+            self.module_dir,
+            self.state_backend,
+            self.emulator,
+            self.aws_region,
+            self.aws_max_retries,
+            self.bucket_encryption,
+        )
+
+    @property
+    def airflow_access(self) -> AirflowAccess:
+        return AirflowAccess(
+            self.mwaa_environment,
+            self.aws_region,
+            self.acl_airflow_role,
+            self.acl_user_principal,
+            self.acl_group_principal,
+            self.acl_principal_mapper,
+            self.iam_inline_quota,
+        )
 
     @property
     def effective_database_url(self) -> str:
@@ -282,22 +308,22 @@ class Settings:
         tf_cli = env.get("TF_CLI_CONFIG_FILE")
         return cls(
             host=env.get("MWAA_SP_HOST", defaults.host),
-            port=_int(env, "MWAA_SP_PORT", defaults.port),
+            port=integer(env, "MWAA_SP_PORT", defaults.port),
             data_dir=Path(env.get("MWAA_SP_DATA_DIR", "data")).resolve(),
             state_backend=backend,  # type: ignore[arg-type]
             state_bucket=state_bucket,
             state_prefix=prefix,
-            database_url=_secret(env, "MWAA_SP_DATABASE_URL") or None,
-            async_mode=_bool(env, "MWAA_SP_ASYNC", False),
-            sandbox=_bool(env, "MWAA_SP_SANDBOX", False),
-            max_parallel=_int(env, "MWAA_SP_MAX_PARALLEL", defaults.max_parallel),
-            max_body_bytes=_int(env, "MWAA_SP_MAX_BODY_BYTES", defaults.max_body_bytes),
-            max_dag_bytes=_int(env, "MWAA_SP_MAX_DAG_BYTES", defaults.max_dag_bytes),
+            database_url=secret(env, "MWAA_SP_DATABASE_URL") or None,
+            async_mode=boolean(env, "MWAA_SP_ASYNC", False),
+            sandbox=boolean(env, "MWAA_SP_SANDBOX", False),
+            max_parallel=integer(env, "MWAA_SP_MAX_PARALLEL", defaults.max_parallel),
+            max_body_bytes=integer(env, "MWAA_SP_MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_dag_bytes=integer(env, "MWAA_SP_MAX_DAG_BYTES", defaults.max_dag_bytes),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or defaults.aws_region,
             s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or None,
-            emulator=_bool(env, "MWAA_SP_EMULATOR", False),
+            emulator=boolean(env, "MWAA_SP_EMULATOR", False),
             bucket_encryption=encryption,  # type: ignore[arg-type]
-            aws_max_retries=_int(env, "MWAA_SP_AWS_MAX_RETRIES", 0, minimum=0)
+            aws_max_retries=integer(env, "MWAA_SP_AWS_MAX_RETRIES", 0, minimum=0)
             if env.get("MWAA_SP_AWS_MAX_RETRIES")
             else None,
             templates_dir=Path(env.get("MWAA_SP_TEMPLATES_DIR", str(defaults.templates_dir))),
@@ -311,24 +337,24 @@ class Settings:
             acl_user_principal=env.get("MWAA_SP_ACL_USER_PRINCIPAL") or defaults.acl_user_principal,
             acl_group_principal=env.get("MWAA_SP_ACL_GROUP_PRINCIPAL") or defaults.acl_group_principal,
             acl_principal_mapper=env.get("MWAA_SP_ACL_PRINCIPAL_MAPPER") or None,
-            require_reviewed_plan=_bool(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
+            require_reviewed_plan=boolean(env, "MWAA_SP_REQUIRE_REVIEWED_PLAN", False),
             drift_ignore=tuple(p.strip() for p in env.get("MWAA_SP_DRIFT_IGNORE", "").split(",") if p.strip()),
-            drift_interval_s=_int(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
-            terraform_timeout_s=_int(env, "MWAA_SP_TERRAFORM_TIMEOUT", defaults.terraform_timeout_s),
-            shutdown_grace_s=_int(env, "MWAA_SP_SHUTDOWN_GRACE", defaults.shutdown_grace_s, minimum=0),
-            lock_timeout_s=_int(env, "MWAA_SP_LOCK_TIMEOUT", defaults.lock_timeout_s, minimum=0),
-            task_retention_days=_int(env, "MWAA_SP_TASK_RETENTION_DAYS", defaults.task_retention_days),
-            api_tokens=_tokens(env),
-            task_lease_s=_int(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
-            allowed_buckets=_list(env, "MWAA_SP_ALLOWED_BUCKETS"),
-            iam_inline_quota=_quotas(env, "MWAA_SP_IAM_INLINE_QUOTA"),
-            compile_workers=_int(env, "MWAA_SP_COMPILE_WORKERS", defaults.compile_workers),
-            plan_retention=_int(env, "MWAA_SP_PLAN_RETENTION", defaults.plan_retention),
-            trusted_proxies=_networks(env, "MWAA_SP_TRUSTED_PROXIES"),
-            header_timeout_s=_int(env, "MWAA_SP_HEADER_TIMEOUT", defaults.header_timeout_s),
-            body_timeout_s=_int(env, "MWAA_SP_BODY_TIMEOUT", defaults.body_timeout_s),
-            ready_timeout_s=_int(env, "MWAA_SP_READY_TIMEOUT", defaults.ready_timeout_s),
-            lock_check_s=_int(env, "MWAA_SP_LOCK_CHECK_INTERVAL", defaults.lock_check_s),
-            migrate=_bool(env, "MWAA_SP_MIGRATE", True),
+            drift_interval_s=integer(env, "MWAA_SP_DRIFT_INTERVAL", 0, minimum=0),
+            terraform_timeout_s=integer(env, "MWAA_SP_TERRAFORM_TIMEOUT", defaults.terraform_timeout_s),
+            shutdown_grace_s=integer(env, "MWAA_SP_SHUTDOWN_GRACE", defaults.shutdown_grace_s, minimum=0),
+            lock_timeout_s=integer(env, "MWAA_SP_LOCK_TIMEOUT", defaults.lock_timeout_s, minimum=0),
+            task_retention_days=integer(env, "MWAA_SP_TASK_RETENTION_DAYS", defaults.task_retention_days),
+            api_tokens=tokens(env),
+            task_lease_s=integer(env, "MWAA_SP_TASK_LEASE", defaults.task_lease_s, minimum=2),
+            allowed_buckets=listed(env, "MWAA_SP_ALLOWED_BUCKETS"),
+            iam_inline_quota=quotas(env, "MWAA_SP_IAM_INLINE_QUOTA"),
+            compile_workers=integer(env, "MWAA_SP_COMPILE_WORKERS", defaults.compile_workers),
+            plan_retention=integer(env, "MWAA_SP_PLAN_RETENTION", defaults.plan_retention),
+            trusted_proxies=networks(env, "MWAA_SP_TRUSTED_PROXIES"),
+            header_timeout_s=integer(env, "MWAA_SP_HEADER_TIMEOUT", defaults.header_timeout_s),
+            body_timeout_s=integer(env, "MWAA_SP_BODY_TIMEOUT", defaults.body_timeout_s),
+            ready_timeout_s=integer(env, "MWAA_SP_READY_TIMEOUT", defaults.ready_timeout_s),
+            lock_check_s=integer(env, "MWAA_SP_LOCK_CHECK_INTERVAL", defaults.lock_check_s),
+            migrate=boolean(env, "MWAA_SP_MIGRATE", True),
             log_level=log_level(env),
         )

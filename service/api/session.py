@@ -42,7 +42,7 @@ def verify(value: str, tokens: tuple[bytes, ...], now: float | None = None) -> t
     session_id, _, mac = rest.partition(".")
     # isdigit() alone accepts '²' and other digits int() refuses: a forged cookie is no session, not a 500.
     digits = expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= _EXPIRES_MAX_DIGITS
-    if not digits or not mac or not _SESSION_ID.match(session_id):
+    if not digits or not mac or not _SESSION_ID.fullmatch(session_id):
         return None
     expires = int(expires_text)
     current = now if now is not None else time.time()
