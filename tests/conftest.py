@@ -9,20 +9,9 @@ import boto3
 import pytest
 
 from tests.support.gate import Gate
+from tests.support.postgres import POSTGRES
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop
-
-REPO = Path(__file__).resolve().parents[1]
-# The PostgreSQL server of this machine kind (trust auth, database ``test``), as CI has it.
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-SHARED = REPO.parent / "shared"
-
-
-def shared_path(*parts: str) -> Path:
-    """A file of ../shared (the official contract and samples); skip cleanly on a clone without it."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent: ../shared (Witboost contract, samples, provider facts) is not beside the repo")
-    return path
+from tests.support.real_parts import missing
 
 
 @pytest.fixture(autouse=True)
@@ -105,12 +94,8 @@ def postgres_schema() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+        missing(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
     yield schema
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-def postgres_url(schema: str) -> str:
-    return f"{POSTGRES}?options=-csearch_path%3D{schema}"

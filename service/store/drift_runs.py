@@ -112,15 +112,10 @@ class DriftRunStore:
 
     def page(self, *, cursor: str | None = None, limit: int | None = None) -> Page[DriftRunRecord]:
         """The newest runs first, a page at a time."""
-        size = pages.limit_of(limit)
-        query = pages.newest_first(
-            select(DriftRunRow), DriftRunRow.created_at, DriftRunRow.run_id, pages.decode(cursor), size
+        query = select(DriftRunRow)
+        return pages.read(
+            self.engine, query, DriftRunRow.created_at, DriftRunRow.run_id, _run, cursor=cursor, limit=limit
         )
-        with Session(self.engine) as session:
-            rows = list(session.scalars(query))
-        shown = rows[:size]
-        more = pages.encode(shown[-1].created_at, shown[-1].run_id) if len(rows) > size else None
-        return Page([_run(row) for row in shown], more)
 
     def claim_schedule(self, interval: timedelta, name: str = "drift") -> bool:
         """Whether this replica starts the scheduled run now: the interval has passed since the last

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Engine, Select, literal, tuple_
+from sqlalchemy.orm import Session
 
 from service.errors import Problem, RequestInvalid
 
@@ -73,3 +75,25 @@ def newest_first(query: Select[Any], moment: Any, key: Any, cursor: Cursor | Non
     if cursor is not None:
         query = query.where(tuple_(moment, key) < tuple_(literal(cursor.moment, moment.type), cursor.key))
     return query.order_by(moment.desc(), key.desc()).limit(limit + 1)
+
+
+def read(
+    engine: Engine,
+    query: Select[Any],
+    moment: Any,
+    key: Any,
+    convert: Callable[[Any], T],
+    *,
+    cursor: str | None,
+    limit: int | None,
+) -> Page[T]:
+    """One page of ``query``'s rows, newest by ``(moment, key)`` first, each ``convert``-ed, with the
+    cursor of the next page when there is one (one row more than the page is read to know)."""
+    size = limit_of(limit)
+    statement = newest_first(query, moment, key, decode(cursor), size)
+    with Session(engine) as session:
+        rows = list(session.scalars(statement))
+    shown = rows[:size]
+    last = shown[-1] if len(rows) > size else None
+    more = encode(getattr(last, moment.key), getattr(last, key.key)) if last is not None else None
+    return Page([convert(row) for row in shown], more)

@@ -147,19 +147,8 @@ class PlanStore:
 
     def page(self, component_id: str, *, cursor: str | None = None, limit: int | None = None) -> Page[StoredPlan]:
         """The workload's plans, newest first, a page at a time (the plan files are not read)."""
-        size = pages.limit_of(limit)
-        query = pages.newest_first(
-            select(PlanRow).where(PlanRow.component_id == component_id).options(defer(PlanRow.plan_file)),
-            PlanRow.created_at,
-            PlanRow.plan_id,
-            pages.decode(cursor),
-            size,
-        )
-        with Session(self.engine) as session:
-            rows = list(session.scalars(query))
-        shown = rows[:size]
-        more = pages.encode(shown[-1].created_at, shown[-1].plan_id) if len(rows) > size else None
-        return Page([_stored(r) for r in shown], more)
+        query = select(PlanRow).where(PlanRow.component_id == component_id).options(defer(PlanRow.plan_file))
+        return pages.read(self.engine, query, PlanRow.created_at, PlanRow.plan_id, _stored, cursor=cursor, limit=limit)
 
     def plan_file(self, component_id: str, plan_id: str) -> tuple[bool, bytes | None] | None:
         """(already rendered?, the saved plan file) or None when there is no such plan."""

@@ -151,19 +151,10 @@ class Registry:
         limit: int | None = None,
     ) -> Page[RegistryEntry]:
         """Workloads last touched first, a page at a time (filters and order in SQL, by an index)."""
-        size = pages.limit_of(limit)
-        query = pages.newest_first(
-            _filtered(select(WorkloadRow), data_product, status, drift),
-            WorkloadRow.last_at,
-            WorkloadRow.component_id,
-            pages.decode(cursor),
-            size,
+        query = _filtered(select(WorkloadRow), data_product, status, drift)
+        return pages.read(
+            self.engine, query, WorkloadRow.last_at, WorkloadRow.component_id, _entry, cursor=cursor, limit=limit
         )
-        with Session(self.engine) as session:
-            rows = list(session.scalars(query))
-        shown = rows[:size]
-        more = pages.encode(shown[-1].last_at, shown[-1].component_id) if len(rows) > size else None
-        return Page([_entry(r) for r in shown], more)
 
     def data_products(self) -> builtins.list[str]:
         with Session(self.engine) as session:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.descriptors import WorkloadSpec, component_id, descriptor, request, staged_key
 from tests.support.gate import Gate
-from tests.support.processes import REPO, base_env, wait_finished, wait_logged
+from tests.support.processes import REPO, base_env, run_cli, wait_finished, wait_logged
 
 pytestmark = pytest.mark.e2e
 DAG_KEY = "dags/finance_invoices_1_my_dag.py"
@@ -27,12 +27,6 @@ def _cli_env(data: Path, moto_endpoint: str, provider_cli_config: Path, gate: Ga
         base_env(moto_endpoint)
         | {"TF_CLI_CONFIG_FILE": str(provider_cli_config), "MWAA_SP_DATA_DIR": str(data)}
         | (gate.env if gate else {})
-    )
-
-
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
     )
 
 
@@ -60,19 +54,19 @@ def _wait_stderr(proc: subprocess.Popen[str], needle: str) -> list[str]:
 
 def test_exit_codes(tmp_path: Path, s3: Any, moto_endpoint: str, provider_cli_config: Path) -> None:
     env = _cli_env(tmp_path / "data", moto_endpoint, provider_cli_config)
-    absent = _cli(["drift"], env)  # no database yet: said, and nothing created (exit 78, EX_CONFIG)
+    absent = run_cli(["drift"], env)  # no database yet: said, and nothing created (exit 78, EX_CONFIG)
     assert absent.returncode == 78, absent.stderr
     assert not (tmp_path / "data").exists()
-    assert _cli(["db", "upgrade"], env).returncode == 0
-    unknown = _cli(["drift", "--workload", "urn:dmb:cmp:no:such:1:thing"], env)
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    unknown = run_cli(["drift", "--workload", "urn:dmb:cmp:no:such:1:thing"], env)
     assert unknown.returncode == 64, unknown.stderr
     assert "urn:dmb:cmp:no:such:1:thing is unknown" in unknown.stderr
-    assert _cli(["show", "urn:dmb:cmp:no:such:1:thing"], env).returncode == 64
-    usage = _cli(["drift", "--no-such-flag"], env)
+    assert run_cli(["show", "urn:dmb:cmp:no:such:1:thing"], env).returncode == 64
+    usage = run_cli(["drift", "--no-such-flag"], env)
     assert usage.returncode == 64
     assert "unrecognized arguments: --no-such-flag" in usage.stderr
-    assert _cli([], env).returncode == 64
-    nothing = _cli(["drift", "--json"], env)  # an empty registry is in sync
+    assert run_cli([], env).returncode == 64
+    nothing = run_cli(["drift", "--json"], env)  # an empty registry is in sync
     assert nothing.returncode == 0, nothing.stderr
     assert json.loads(nothing.stdout)["counts"] == {}
 

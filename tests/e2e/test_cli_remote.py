@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 
 from tests.support.descriptors import WorkloadSpec, component_id, descriptor, request, staged_key
 from tests.support.gate import Gate
-from tests.support.processes import REPO, free_port, wait_until
+from tests.support.processes import REPO, free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e
 TOKEN = "cron-token-7f3a"
@@ -36,12 +35,6 @@ def _remote_env(url: str | None, token: str | None = TOKEN) -> dict[str, str]:
     if token:
         env["MWAA_SP_TOKEN"] = token
     return env
-
-
-def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def _registry(url: str, cid: str) -> dict[str, Any]:
@@ -75,7 +68,7 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     env = _remote_env(service.url)
 
     # In sync: 0, one stderr line per step, stdout only the report; the verdicts are the service's.
-    in_sync = _cli(["drift", "--json"], env, cron)
+    in_sync = run_cli(["drift", "--json"], env, cron)
     assert in_sync.returncode == 0, in_sync.stderr
     assert json.loads(in_sync.stdout)["counts"] == {"in_sync": 2}
     started, *steps = in_sync.stderr.splitlines()
@@ -86,32 +79,32 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
 
     # Overwritten behind Terraform's back: 2, and the service's registry says so.
     s3.put_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_1.py", Body=b"evil = True\n")
-    drifted = _cli(["drift", "--json"], env, cron)
+    drifted = run_cli(["drift", "--json"], env, cron)
     assert drifted.returncode == 2, drifted.stderr
     verdicts = {w["componentId"]: w["status"] for w in json.loads(drifted.stdout)["workloads"]}
     assert verdicts == {ids[0]: "in_sync", ids[1]: "drifted"}
     row = _registry(service.url, ids[1])
     assert row["drift"]["status"] == "drifted"
     assert "content" in {c["what"] for c in row["drift"]["report"]["changes"]}
-    text = _cli(["drift", "--workload", ids[1]], env, cron)
+    text = run_cli(["drift", "--workload", ids[1]], env, cron)
     assert text.returncode == 2, text.stderr
     assert text.stdout.startswith(f"drifted  terraform {ids[1]}  dags/finance_invoices_1_dag_1.py content")
 
     # Unknown workloads: the usage code, naming them, as locally.
-    unknown = _cli(["drift", "--workload", UNKNOWN], env, cron)
+    unknown = run_cli(["drift", "--workload", UNKNOWN], env, cron)
     assert unknown.returncode == 64, unknown.stderr
     assert f"{UNKNOWN} is unknown" in unknown.stderr
-    assert _cli(["show", UNKNOWN], env, cron).returncode == 64
+    assert run_cli(["show", UNKNOWN], env, cron).returncode == 64
 
     # The registry and the stored plans, read through the API (ids with ':' in the path).
-    listed = _cli(["workloads", "--json"], env, cron)
+    listed = run_cli(["workloads", "--json"], env, cron)
     assert listed.returncode == 0, listed.stderr
     assert sorted(w["componentId"] for w in json.loads(listed.stdout)) == sorted(ids)
-    shown = _cli(["show", ids[0]], env, cron)
+    shown = run_cli(["show", ids[0]], env, cron)
     assert shown.returncode == 0, shown.stderr
     workload = json.loads(shown.stdout)
     assert (workload["componentId"], [p["kind"] for p in workload["plans"]]) == (ids[0], ["provision"])
-    stored = _cli(["show", ids[0], "--plan", workload["plans"][0]["planId"], "--json"], env, cron)
+    stored = run_cli(["show", ids[0], "--plan", workload["plans"][0]["planId"], "--json"], env, cron)
     assert stored.returncode == 0, stored.stderr
     assert "aws_s3_object.dag_text[0] will be created" in json.loads(stored.stdout)["text"]
 
@@ -119,13 +112,13 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     s3.put_object(Bucket=bucket, Key=staged_key(specs[0]), Body=b"x = 100\n")
     path = tmp_path / "descriptor.yaml"
     path.write_text(descriptor(*specs))
-    planned = _cli(["plan", str(path)], env, cron)
+    planned = run_cli(["plan", str(path)], env, cron)
     assert planned.returncode == 0, planned.stderr
     assert "-x = 0\n+x = 100\n" in planned.stdout
     assert "Plan: 0 to add, 1 to change, 0 to destroy." in planned.stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text(descriptor(WorkloadSpec(bucket=bucket, dag_name="x.sql")))
-    invalid = _cli(["plan", str(broken)], env, cron)
+    invalid = run_cli(["plan", str(broken)], env, cron)
     assert invalid.returncode == 65, invalid.stderr
     assert "dataProduct.components[0].specific.dagName" in invalid.stderr
 
@@ -133,7 +126,7 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     # The gate, not the clock, keeps the run from finishing: --timeout is generous so every request
     # answers well within it even on a slow machine, and only the held run can outlast it.
     gate.hold("read")
-    waited = _cli(["drift", "--thorough", "--timeout", "20", "--workload", ids[0]], env, cron)
+    waited = run_cli(["drift", "--thorough", "--timeout", "20", "--workload", ids[0]], env, cron)
     assert waited.returncode == 75, waited.stderr
     started, error = waited.stderr.splitlines()  # the run's start, then one line saying why it stopped waiting
     assert started.startswith("drift run ")
@@ -152,13 +145,13 @@ def test_cron_job_against_the_service(service_factory: Any, s3: Any, tmp_path: P
     assert _registry(service.url, ids[0])["drift"]["report"]["method"] == "terraform"
 
     # Refused tokens: 77, one line, no traceback.
-    _one_line_error(_cli(["workloads"], env | {"MWAA_SP_TOKEN": "wrong"}, cron), 77, "refused the token")
-    _one_line_error(_cli(["drift"], _remote_env(service.url, token=None), cron), 77, "requires a token")
-    flagged = _cli(["workloads", "--token", TOKEN], _remote_env(service.url, token=None), cron)
+    _one_line_error(run_cli(["workloads"], env | {"MWAA_SP_TOKEN": "wrong"}, cron), 77, "refused the token")
+    _one_line_error(run_cli(["drift"], _remote_env(service.url, token=None), cron), 77, "requires a token")
+    flagged = run_cli(["workloads", "--token", TOKEN], _remote_env(service.url, token=None), cron)
     assert flagged.returncode == 0, flagged.stderr
 
     # The registry rebuilt by the service from its Terraform states.
-    rebuilt = _cli(["registry", "rebuild"], env, cron)
+    rebuilt = run_cli(["registry", "rebuild"], env, cron)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert sorted(rebuilt.stdout.split()) == ids
 
@@ -172,17 +165,17 @@ def test_unreachable_service_and_usage(tmp_path: Path) -> None:
     path = tmp_path / "descriptor.yaml"
     path.write_text(descriptor(WorkloadSpec()))
     for args in (["drift", "--json"], ["workloads"], ["show", UNKNOWN], ["plan", str(path)], ["registry", "rebuild"]):
-        _one_line_error(_cli(args, _remote_env(url), cron), 69, f"cannot reach the service at {url}")
+        _one_line_error(run_cli(args, _remote_env(url), cron), 69, f"cannot reach the service at {url}")
     # MWAA_SP_URL in the environment is ignored by serve (tests/unit/test_client.py); it has no --url.
-    serve = _cli(["serve", "--url", url], _remote_env(None), cron)
+    serve = run_cli(["serve", "--url", url], _remote_env(None), cron)
     assert serve.returncode == 64
     assert "unrecognized arguments: --url" in serve.stderr
     for bad in ("http://127.0.0.1:abc", "http://[::1"):
-        _one_line_error(_cli(["workloads"], _remote_env(bad), cron), 64, f"got {bad!r}")
+        _one_line_error(run_cli(["workloads"], _remote_env(bad), cron), 64, f"got {bad!r}")
     # A token without a URL would otherwise open a fresh local registry and report "in sync" forever.
-    lost_url = _cli(["drift"], _remote_env(None), cron)
+    lost_url = run_cli(["drift"], _remote_env(None), cron)
     assert lost_url.returncode == 64
     assert "MWAA_SP_URL / --url is not" in lost_url.stderr
-    sandbox = _cli(["drift", "--sandbox"], _remote_env(url), cron)
+    sandbox = run_cli(["drift", "--sandbox"], _remote_env(url), cron)
     assert sandbox.returncode == 64
     assert list(cron.iterdir()) == []

@@ -19,10 +19,11 @@ import pytest
 import sqlalchemy as sa
 
 from service.store.database import normalise_url
-from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.gate import Gate
+from tests.support.postgres import postgres_url
 from tests.support.processes import wait_finished, wait_until
+from tests.support.real_parts import missing
 
 pytestmark = pytest.mark.e2e
 LEASE_S = 5
@@ -32,7 +33,7 @@ SKEW_S = 30
 def _libfaketime() -> Path:
     found = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
     if not found:
-        pytest.skip("libfaketime is not installed: install Debian's faketime to run this test (.ci/run does)")
+        missing("libfaketime is not installed: install Debian's faketime to run this test (.ci/run does)")
     return found[0]
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import SHARED
 from tests.support.processes import ServiceProcess, base_env
+from tests.support.shared import SHARED
 
 pytestmark = pytest.mark.e2e
 SPEC = SHARED / "witboost" / "interface-specification-2.2.0.yml"

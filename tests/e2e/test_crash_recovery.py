@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from service.engine.door import advisory_lock_id
 from service.store.database import normalise_url
 from service.store.replicas import terraform_who
-from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.gate import Gate
+from tests.support.postgres import postgres_url
 from tests.support.processes import wait_finished, wait_logged, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -194,14 +194,8 @@ def test_reconcile_on_one_replica_and_provision_on_the_other(
         assert env.lock() is None
 
 
-def _drift_run(url: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while (body := httpx.get(f"{url}/drift-runs/{run_id}", timeout=30).json())["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "the drift run stayed RUNNING"
-        time.sleep(0.2)
-    return dict(body)
+def _drift_run(url: str, run_id: str) -> dict[str, Any]:
+    return wait_finished(f"{url}/drift-runs/{run_id}", message="the drift run stayed RUNNING")
 
 
 def test_a_drift_run_whose_replica_dies_ends_within_the_lease(

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, component_id, descriptor, request, staged_key
 from tests.support.gate import Gate
+from tests.support.postgres import postgres_url
 from tests.support.processes import wait_finished, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import shared_path
 from tests.support.contract import assert_conforms
+from tests.support.shared import shared_path
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.postgres import postgres_url
 from tests.support.processes import wait_finished, wait_logged
 
 pytestmark = pytest.mark.e2e

@@ -60,7 +60,7 @@ def _body(bucket: str, key: str, catalog_info: dict[str, Any] | None = None, **p
 def test_reverse_provisioning_recovers_the_original_and_plans_the_import(
     service_factory: Any, s3: Any, tmp_path: Any
 ) -> None:
-    from tests.conftest import shared_path
+    from tests.support.shared import shared_path
 
     spec_file = shared_path("witboost", "interface-specification-2.2.0.yml")
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from datetime import datetime
@@ -16,18 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import postgres_url
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
-from tests.support.processes import REPO, base_env, wait_until
+from tests.support.postgres import postgres_url
+from tests.support.processes import base_env, run_cli, wait_finished, wait_until
 
 pytestmark = pytest.mark.e2e
 DP = "urn:dmb:dp:finance:invoices:1"
-
-
-def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def _by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -78,9 +70,9 @@ def test_plans_drift_reconcile_and_rebuild(
         "TF_CLI_CONFIG_FILE": str(provider_cli_config),
         "MWAA_SP_DATA_DIR": str(tmp_path / "data0"),
     }
-    fast = _cli(["drift", "--json"], env)
+    fast = run_cli(["drift", "--json"], env)
     assert fast.returncode == 2, fast.stdout + fast.stderr
-    thorough = _cli(["drift", "--thorough", "--json"], env)
+    thorough = run_cli(["drift", "--thorough", "--json"], env)
     assert thorough.returncode == 2, thorough.stdout + thorough.stderr
     fast_v, thorough_v = _by_id(json.loads(fast.stdout)), _by_id(json.loads(thorough.stdout))
     assert {i: (v["status"], sorted(c["what"] for c in v["changes"])) for i, v in fast_v.items()} == {
@@ -97,20 +89,17 @@ def test_plans_drift_reconcile_and_rebuild(
     assert content["old"] != content["new"]
     assert "checked" in fast.stderr
 
-    markdown = _cli(["drift", "--markdown", "--workload", ids[2]], env)
+    markdown = run_cli(["drift", "--markdown", "--workload", ids[2]], env)
     assert markdown.returncode == 2
     assert f"| {ids[2]} | drifted | terraform | dags/finance_invoices_1_dag_2.py: deleted |" in markdown.stdout
 
-    ignoring = _cli(["drift", "--json", "--workload", ids[3]], env | {"MWAA_SP_DRIFT_IGNORE": ids[3]})
+    ignoring = run_cli(["drift", "--json", "--workload", ids[3]], env | {"MWAA_SP_DRIFT_IGNORE": ids[3]})
     assert ignoring.returncode == 0
     assert _by_id(json.loads(ignoring.stdout))[ids[3]]["ignored"][0]["what"] == "tags"
 
     # The API: a drift run with progress, and metrics from the registry.
     run = httpx.post(f"{service.url}/drift-runs", json={"dataProduct": DP}).json()
-    deadline = time.monotonic() + 300
-    while (body := httpx.get(f"{service.url}/drift-runs/{run['id']}").json())["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    body = wait_finished(f"{service.url}/drift-runs/{run['id']}", message="the drift run stayed RUNNING")
     assert body["status"] == "COMPLETED"
     assert body["progress"] == {"done": 4, "total": 4}
     assert body["report"]["exitCode"] == 2
@@ -119,25 +108,25 @@ def test_plans_drift_reconcile_and_rebuild(
     assert 'mwaa_sp_workloads_drift{verdict="drifted"} 3' in metrics
 
     # Reconcile restores what Terraform last applied; the next run is clean.
-    reconciled = _cli(["drift", "--reconcile", "--json"], env)
+    reconciled = run_cli(["drift", "--reconcile", "--json"], env)
     assert reconciled.returncode == 2
     assert all(v["reconciled"] for v in json.loads(reconciled.stdout)["workloads"] if v["status"] != "in_sync")
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_1.py")["Body"].read() == b"x = 1\n"
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_dag_2.py")["Body"].read() == b"x = 2\n"
     tags = s3.get_object_tagging(Bucket=bucket, Key="dags/finance_invoices_1_dag_3.py")["TagSet"]
     assert {"Key": "owner", "Value": "me"} not in tags
-    clean = _cli(["drift", "--json"], env)
+    clean = run_cli(["drift", "--json"], env)
     assert clean.returncode == 0, clean.stdout
     assert {v["method"] for v in json.loads(clean.stdout)["workloads"]} == {"fast"}
 
     # Lose the database and the working directories; the states rebuild the registry.
     fresh = tmp_path / "fresh"
     shutil.copytree(tmp_path / "data0" / "states", fresh / "states")
-    assert _cli(["db", "upgrade"], env | {"MWAA_SP_DATA_DIR": str(fresh)}).returncode == 0
-    rebuilt = _cli(["registry", "rebuild"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
+    assert run_cli(["db", "upgrade"], env | {"MWAA_SP_DATA_DIR": str(fresh)}).returncode == 0
+    rebuilt = run_cli(["registry", "rebuild"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert sorted(rebuilt.stdout.split()) == ids
-    after = _cli(["drift", "--json"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
+    after = run_cli(["drift", "--json"], env | {"MWAA_SP_DATA_DIR": str(fresh)})
     assert after.returncode == 0, after.stdout + after.stderr
     assert {v["method"] for v in json.loads(after.stdout)["workloads"]} == {"terraform"}
 
@@ -306,7 +295,7 @@ def test_the_review_shows_what_is_deployed_now(service_factory: Any, s3: Any) ->
     assert "+v = 2" in diff
     assert "-v = 1" not in diff  # not from what the last apply left
 
-    cli = _cli(["show", workload, "--plan", plan["planId"]], service.env)
+    cli = run_cli(["show", workload, "--plan", plan["planId"]], service.env)
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.startswith("NOTE: drifted since the last apply")
     assert "-intruder = True" in cli.stdout

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from service.store.database import head, normalise_url
-from tests.conftest import postgres_url
+from tests.support.postgres import postgres_url
 from tests.support.processes import base_env, run_cli, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -64,7 +64,7 @@ def _acl(url: str, refs: list[str], spec: WorkloadSpec) -> httpx.Response:
 
 
 def test_updateacl_grants_revokes_and_scales(service_factory: Any, s3: Any, moto_endpoint: str) -> None:
-    from tests.conftest import shared_path
+    from tests.support.shared import shared_path
 
     contract = shared_path("witboost", "interface-specification-2.2.0.yml")
     iam = _iam(moto_endpoint)

@@ -192,7 +192,7 @@ def test_force_destroy_default_matches_facts(facts: dict[str, Any]) -> None:
 @pytest.mark.parametrize("type_name", iam_policy.TYPES)
 def test_iam_inline_policy_schemas_match_facts(type_name: str, schema_response: Any) -> None:
     """``../shared/terraform/aws_iam_schema.json``: attributes, types, flags and force-new."""
-    from tests.conftest import shared_path
+    from tests.support.shared import shared_path
 
     facts = json.loads(shared_path("terraform", "aws_iam_schema.json").read_text(encoding="utf-8"))
     resource = facts[f"related_resource_{type_name}"]

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.real_parts import missing
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 def chrome(profile: Path) -> Any:
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the [test] extra)")
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip(
+        missing(
             f"no Chromium here ({CHROMIUM}, {CHROMEDRIVER}): install Debian's chromium and chromium-driver "
             "to run the browser test (.ci/run does)"
         )

@@ -1,5 +1,6 @@
-"""A PostgreSQL server of a test's own — ``initdb`` and ``pg_ctl`` under a temporary directory —
-so that a test can stop it and start it again (the machine's shared server must stay up).
+"""PostgreSQL for tests: the machine's shared server (``POSTGRES``, a schema per test), and a server
+of a test's own — ``initdb`` and ``pg_ctl`` under a temporary directory — so that a test can stop it
+and start it again (the machine's shared server must stay up).
 
 As root (this machine kind, CI), PostgreSQL refuses to run: the cluster then runs as the
 ``postgres`` user, in a directory it owns."""
@@ -12,9 +13,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from tests.support.processes import free_port
+from tests.support.real_parts import missing
+
+# The PostgreSQL server of this machine kind (trust auth, database ``test``), as CI has it.
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_url(schema: str) -> str:
+    """The shared server, searching ``schema`` (see the ``postgres_schema`` fixture)."""
+    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
 
 
 def _bin_dir() -> Path | None:
@@ -29,7 +37,7 @@ class Cluster:
     def __init__(self) -> None:
         bin_dir = _bin_dir()
         if bin_dir is None:
-            pytest.skip("PostgreSQL's initdb and pg_ctl are not installed: this test starts a server of its own")
+            missing("PostgreSQL's initdb and pg_ctl are not installed: this test starts a server of its own")
         self.bin = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="mwaa-sp-pg-"))
         self.root.chmod(0o755)

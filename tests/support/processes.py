@@ -123,10 +123,12 @@ class ServiceProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``mwaa-sp <args>`` in a process of its own, with exactly ``env``."""
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path = REPO, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``mwaa-sp <args>`` in a process of its own, with exactly ``env``, in ``cwd``."""
     return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "service", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "service", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -14,7 +14,7 @@ from service.errors import LockLost
 from service.store.claims import ClaimStore
 from service.store.database import open_database
 from service.store.fences import FenceStore
-from tests.conftest import postgres_url
+from tests.support.postgres import postgres_url
 
 A, B = "urn:dmb:cmp:fin:inv:1:wl", "urn:dmb:cmp:fin:inv_1:2:wl"
 KEY = "dags/fin_inv_1_2_load.py"

@@ -4,8 +4,8 @@ import pytest
 
 from service.domain.descriptor import parse_descriptor
 from service.errors import DescriptorInvalid
-from tests.conftest import shared_path
 from tests.support.descriptors import WorkloadSpec, descriptor
+from tests.support.shared import shared_path
 
 
 def _problems(text: str) -> list[str]:

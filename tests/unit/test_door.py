@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from service.engine.door import AdvisoryLocks, DoorPass, FileLocks, WorkloadDoor
 from service.store.database import normalise_url
-from tests.conftest import postgres_url
+from tests.support.postgres import postgres_url
 
 DEADLINE = 30.0
 

@@ -16,9 +16,9 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import shared_path
 from tests.support.contract import assert_conforms
 from tests.support.descriptors import WorkloadSpec, descriptor, request
+from tests.support.shared import shared_path
 
 SCALARS = st.one_of(
     st.none(),

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from service.store.database import migrate, open_database
 from service.store.models import Base
-from tests.conftest import postgres_url
+from tests.support.postgres import postgres_url
 
 
 def test_upgrade_keeps_existing_rows(tmp_path: Path) -> None:

@@ -19,9 +19,9 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import shared_path
 from tests.support.contract import load_spec
 from tests.support.descriptors import WorkloadSpec, descriptor, request
+from tests.support.shared import shared_path
 
 Doc = dict[str, Any]
 MAX_BODY = 64 * 1024
