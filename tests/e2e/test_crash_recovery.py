@@ -194,8 +194,8 @@ def test_reconcile_on_one_replica_and_provision_on_the_other(
         assert env.lock() is None
 
 
-def _drift_run(url: str, run_id: str) -> dict[str, Any]:
-    return wait_finished(f"{url}/drift-runs/{run_id}", message="the drift run stayed RUNNING")
+def _drift_run(url: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
+    return wait_finished(f"{url}/drift-runs/{run_id}", timeout, message="the drift run stayed RUNNING")
 
 
 def test_a_drift_run_whose_replica_dies_ends_within_the_lease(
