@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# A real Apache Airflow for the post-deploy check's tests, in a virtual environment of its own (its
+# dependencies would clash with the service's); installed once, kept while the version stays.
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_VERSION ?= 3.1.8
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-$(AIRFLOW_VERSION)
 
 .PHONY: run test lint bench mutate clean
 
@@ -13,10 +18,16 @@ $(STAMP): pyproject.toml standin/pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ./standin -e '.[test,sandbox]'
 	touch $(STAMP)
 
+$(AIRFLOW_STAMP):
+	rm -rf $(AIRFLOW_VENV)
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check 'apache-airflow==$(AIRFLOW_VERSION)'
+	touch $@
+
 run: $(STAMP)
 	$(VENV)/bin/mwaa-sp serve --sandbox
 
-test: $(STAMP)
+test: $(STAMP) $(AIRFLOW_STAMP)
 	$(VENV)/bin/ruff check service tests bench standin
 	$(VENV)/bin/ruff format --check service tests bench standin
 	$(VENV)/bin/mypy
@@ -45,4 +56,4 @@ mutate: $(STAMP)
 		      exit (all == 0 || 100 * k / all < min) }'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -147,6 +147,16 @@ class StorageAccessDenied(StorageError):
     """AWS refused the call for lack of a permission (not an outage: retrying will not help)."""
 
 
+class AirflowUnanswered(ServerError):
+    """The environment's Airflow could not be asked (MWAA InvokeRestApi failed, timed out, or Airflow
+    answered 5xx); the message says which and what was asked."""
+
+
+class AirflowRejected(ServerError):
+    """Airflow did not load the deployed DAG (its import error, the stack trace's tail), or could not
+    say so in time, and MWAA_SP_AIRFLOW_CHECK says that fails the provision."""
+
+
 class Overloaded(ServerError):
     """A bulkhead is full (e.g. every DAG compiler busy): the request is refused, not queued without bound."""
 

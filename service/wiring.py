@@ -32,6 +32,7 @@ from service.errors import (
 )
 from service.leases import Leases
 from service.operations.access import AccessControl
+from service.operations.airflow_check import AirflowCheck
 from service.operations.deploy import Deployer
 from service.operations.drift import DriftChecker
 from service.operations.ownership import Ownership
@@ -146,6 +147,7 @@ class Outside:
     s3: S3 | None = None
     iam: Iam | None = None
     runner: TerraformRunner | None = None
+    mwaa: MwaaEnvironment | None = None
 
 
 def build(settings: Settings, kind: str = "service", outside: Outside = Outside()) -> Components:  # noqa: B008
@@ -181,7 +183,7 @@ def build(settings: Settings, kind: str = "service", outside: Outside = Outside(
     staged = StagedDags(s3, settings.max_dag_bytes, compiler)
     background = Background()
     fingerprints = Fingerprints(s3, backend, background.pool("io", 5 * settings.max_parallel + 1))
-    environment = MwaaEnvironment(
+    environment = outside.mwaa or MwaaEnvironment(
         settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint, settings.boto3_credentials
     )
     buckets = bucket_policy(settings, environment)
@@ -195,11 +197,13 @@ def build(settings: Settings, kind: str = "service", outside: Outside = Outside(
         ownership,
         SharedDescriptors(s3, registry, claims),
         require_reviewed_plan=settings.require_reviewed_plan,
+        keep_previous=settings.airflow_check == "rollback",
     )
     access = AccessControl(
         settings.airflow_access, door, workspaces, GrantStore(engine), outside.iam or Iam(settings.aws)
     )
     airflow = AirflowUi(environment)
+    airflow_check = AirflowCheck(environment, settings.airflow_checking, background.stopping)
     launcher = TaskLauncher(
         deployer,
         staged,
@@ -210,6 +214,7 @@ def build(settings: Settings, kind: str = "service", outside: Outside = Outside(
         airflow,
         buckets,
         background,
+        airflow_check,
         state_backend=settings.state_backend,
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,

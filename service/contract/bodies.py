@@ -41,6 +41,7 @@ from service.contract.models import (
     WorkloadDrift,
     WorkloadRecord,
 )
+from service.domain.airflow_view import Seen
 from service.domain.deployment import ChangeSummary
 from service.domain.drift import Verdict
 from service.domain.review import PlanArtifact
@@ -88,6 +89,7 @@ def provisioned(
     no_op_without_terraform: bool,
     journal: Entries,
     airflow_url: str | None = None,
+    airflow: Seen | None = None,
 ) -> ProvisioningStatus:
     uri = f"s3://{workload.bucket}/{workload.deployed_key}"
     console = f"https://s3.console.aws.amazon.com/s3/object/{workload.bucket}?prefix={quote(workload.deployed_key)}"
@@ -104,6 +106,8 @@ def provisioned(
         "schedule": _string("Schedule", workload.schedule_cron),
         "deployedAt": {"type": "date", "label": "Deployed at", "value": datetime.now(UTC).isoformat()},
     }
+    if airflow is not None:
+        public |= _airflow(airflow)
     private = {
         "bucket": workload.bucket,
         "dagKey": workload.deployed_key,
@@ -119,15 +123,36 @@ def provisioned(
     return ProvisioningStatus("COMPLETED", f"DAG deployed to {uri} ({summary})", Info(public, private), logs(journal))
 
 
+def _airflow(seen: Seen) -> dict[str, Any]:
+    """Airflow's view of the DAG for ``publicInfo``: loaded or not, paused or not, its next run."""
+    shown: dict[str, Any] = {"airflowStatus": _string("Airflow", seen.finding)}
+    if seen.version:
+        shown["airflowVersion"] = _string("Airflow version", seen.version)
+    if seen.dag is not None:
+        shown["airflowPaused"] = _string("Paused in Airflow", "yes" if seen.dag.is_paused else "no")
+        if seen.dag.next_run:
+            shown["airflowNextRun"] = {"type": "date", "label": "Next run", "value": seen.dag.next_run}
+    return shown
+
+
 def unprovisioned(
-    workload: Workload, state_key: str, summary: ChangeSummary, plan_id: str | None, journal: Entries
+    workload: Workload,
+    state_key: str,
+    summary: ChangeSummary,
+    plan_id: str | None,
+    journal: Entries,
+    airflow: str | None = None,
 ) -> ProvisioningStatus:
+    """``airflow``: whether Airflow still lists the DAG, when the environment was asked."""
     where = f"s3://{workload.bucket}/{workload.deployed_key}"
     result = (
         f"DAG removed from {where} ({summary})" if summary.destroy else f"Nothing to remove: {where} is not deployed"
     )
+    if airflow:
+        result = f"{result}; {airflow}"
+    public = {"airflowStatus": _string("Airflow", airflow)} if airflow else {}
     private = {"stateKey": state_key, "planSummary": summary.as_dict(), "planId": plan_id}
-    return ProvisioningStatus("COMPLETED", result, Info({}, private), logs(journal))
+    return ProvisioningStatus("COMPLETED", result, Info(public, private), logs(journal))
 
 
 def access_granted(

@@ -164,7 +164,8 @@ class WorkloadRecord(Struct, rename="camel"):
 
 
 class Plan(Struct, rename="camel"):
-    """A stored plan: ``kind`` is provision, unprovision, speculative, acl or reconcile; a speculative
+    """A stored plan: ``kind`` is provision, unprovision, speculative, acl, reconcile or rollback (the
+    post-deploy check applied the previous DAG again); a speculative
     plan names who asked for it (``requestedBy``: a token's name, ``cli:user@host``)."""
 
     plan_id: str

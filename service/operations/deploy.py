@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from service.domain import review
 from service.domain.deployment import ChangeSummary, Deployed, ObjectFingerprint
@@ -38,6 +39,12 @@ class Provisioned:
     state_key: str
     deployed_dag: ObjectFingerprint | None
     verified_without_terraform: bool
+    applied_at: datetime | None = None
+    """When an apply that changed something ended (the post-deploy check waits for a parse after it)."""
+    previous_dag: bytes | None = None
+    """The DAG deployed before the apply (kept only to roll back to); None where there was none."""
+    after_failure: bool = False
+    """The workload's last operation failed: an unchanged provision is checked again all the same."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Deployer:
         shared_descriptors: SharedDescriptors,
         *,
         require_reviewed_plan: bool,
+        keep_previous: bool = False,
     ) -> None:
         self.staged = staged
         self.fingerprints = fingerprints
@@ -68,6 +76,8 @@ class Deployer:
         self.ownership = ownership
         self.shared_descriptors = shared_descriptors
         self.require_reviewed_plan = require_reviewed_plan
+        self.keep_previous = keep_previous
+        """Read the deployed DAG before an apply changes it, to roll back to (MWAA_SP_AIRFLOW_CHECK=rollback)."""
 
     def observe(self, workload: Workload, workspace: Workspace) -> Callable[[], Observation]:
         """Start reading the workload's state and deployed objects; call the result to wait."""
@@ -88,6 +98,8 @@ class Deployer:
     def provision(self, door: DoorPass, workload: Workload, journal: Journal) -> Provisioned:
         workspace = self.workspaces.open(door, journal)
         state_key = workspace.state_key
+        entry = self.registry.get(workload.component_id)
+        after_failure = entry is not None and entry.last_status == "FAILED"
         # Speculatively in flight while the staged DAG is read: wasted only when Terraform runs anyway.
         observing = self.observe(workload, workspace) if self.registry.deployed(workload.component_id) else None
         dag = self.staged.read(workload)
@@ -98,7 +110,8 @@ class Deployer:
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
             # No plan was made: the registry's last plan (its id and summary) stays the one before.
             self.registry.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=door.fence)
-            return Provisioned(ChangeSummary(), None, state_key, recorded.objects.get(workload.deployed_key), True)
+            fingerprint = recorded.objects.get(workload.deployed_key)
+            return Provisioned(ChangeSummary(), None, state_key, fingerprint, True, after_failure=after_failure)
         claimed = self.ownership.claim(workload, door.fence)
         try:
             self.staged.loadable(workload, dag)  # nothing Airflow cannot load reaches the DAG folder
@@ -121,6 +134,7 @@ class Deployer:
         except BaseException:
             self.ownership.release(workload, claimed)  # nothing was applied
             raise
+        previous = self.staged.deployed(workload) if self.keep_previous and plan.has_changes else None
         try:
             plan_id = workspace.apply_and_save(plan, workload.component_id, artifact)
         except LockLost as exc:
@@ -128,7 +142,8 @@ class Deployer:
                 raise
             journal.add("apply", f"{exc.message}; the DAG had been deployed before Terraform stopped", "WARNING")
             journal.add("record", "the registry is left to the next provision (it plans again)", "WARNING")
-            return Provisioned(plan.summary, None, state_key, None, False)
+            return Provisioned(plan.summary, None, state_key, None, False, datetime.now(UTC), previous)
+        applied_at = datetime.now(UTC) if plan.has_changes else None
         state, objects = self.observe(workload, workspace)()
         deployed = Deployed(module.digest, state, objects) if objects else None
         mine = [(workload.bucket, workload.deployed_key), (workload.bucket, workload.descriptor_key)]
@@ -151,7 +166,41 @@ class Deployer:
         if adopt:
             self.shared_descriptors.retire(workload, journal)
         dag_fingerprint = deployed.objects.get(workload.deployed_key) if deployed else None
-        return Provisioned(plan.summary, plan_id, state_key, dag_fingerprint, False)
+        return Provisioned(
+            plan.summary, plan_id, state_key, dag_fingerprint, False, applied_at, previous, after_failure
+        )
+
+    def roll_back(self, door: DoorPass, workload: Workload, previous: bytes | None, journal: Journal) -> str:
+        """Apply the DAG deployed before the last apply again, through Terraform, the plan stored (kind
+        ``rollback``); with none before (a first deployment), remove what was deployed. What was done."""
+        if previous is None:
+            done = self.unprovision(door, workload, journal)
+            return f"the first deployment was removed ({done.summary})"
+        workspace = self.workspaces.open(door, journal)
+        module = workspace.render(workload, previous)
+        workspace.prepare(module)
+        plan = workspace.plan()
+        plan_id = workspace.apply_and_save(
+            plan, workload.component_id, review.unrendered("rollback", plan.summary, previous)
+        )
+        state, objects = self.observe(workload, workspace)()
+        deployed = Deployed(module.digest, state, objects) if objects else None
+
+        def record() -> None:
+            self.registry.record(
+                workload,
+                workspace.state_key,
+                "provision",
+                "FAILED",
+                plan.summary.as_dict(),
+                deployed,
+                plan_id=plan_id,
+                module_version=workspace.module_version,
+                fence=door.fence,
+            )
+
+        self._record(door, record, "rolled back", journal)
+        return f"the previous DAG was applied again ({plan.summary}, plan {plan_id})"
 
     def unprovision(self, door: DoorPass, workload: Workload, journal: Journal) -> Unprovisioned:
         """Removes what the workload's own state manages, and releases its claims: nothing of

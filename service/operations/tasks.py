@@ -19,14 +19,17 @@ from service.background import Background
 from service.contract import bodies
 from service.contract.decode import decode, workload_of
 from service.contract.models import ProvisioningRequest, ProvisioningStatus, ValidationStatus
+from service.domain.airflow_view import Broken, Seen
 from service.domain.buckets import BucketPolicy
+from service.domain.deployment import ChangeSummary
 from service.domain.journal import Journal, LogEntry
 from service.domain.workload import Workload
 from service.engine.door import DoorPass, WorkloadDoor
-from service.errors import ClientError, MwaaSpError, Problem
+from service.errors import AirflowRejected, ClientError, MwaaSpError, Problem
 from service.metrics import OPERATIONS, timed
 from service.operations import reverse
 from service.operations.access import AccessControl
+from service.operations.airflow_check import AirflowCheck, Finding
 from service.operations.deploy import Deployer, Provisioned
 from service.operations.ownership import Ownership
 from service.operations.staged import StagedDags
@@ -57,6 +60,7 @@ class TaskLauncher:
         airflow: AirflowUi,
         buckets: BucketPolicy,
         background: Background,
+        airflow_check: AirflowCheck,
         *,
         state_backend: str,
         require_reviewed_plan: bool,
@@ -68,6 +72,7 @@ class TaskLauncher:
         self.door = door
         self.access = access
         self.airflow = airflow
+        self.airflow_check = airflow_check
         self.buckets = buckets
         self.ownership = ownership
         self.state_backend = state_backend
@@ -137,11 +142,16 @@ class TaskLauncher:
             journal.checkpoint()
             try:
                 if kind == "provision":
-                    body = self._provisioned(workload, self.deployer.provision(door, workload, journal), journal)
+                    deployed = self.deployer.provision(door, workload, journal)
+                    seen = self._airflow_loaded(door, workload, deployed, journal)
+                    body = self._provisioned(workload, deployed, journal, seen)
                 else:
                     done = self.deployer.unprovision(door, workload, journal)
                     self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
-                    body = bodies.unprovisioned(workload, done.state_key, done.summary, done.plan_id, journal.entries)
+                    listed = self.airflow_check.removed(workload, journal) if self._asks_airflow(done.summary) else None
+                    body = bodies.unprovisioned(
+                        workload, done.state_key, done.summary, done.plan_id, journal.entries, listed
+                    )
             except BaseException as exc:
                 if not isinstance(exc, MwaaSpError):
                     log.exception("task %s crashed", token[:6])
@@ -162,7 +172,29 @@ class TaskLauncher:
             journal.checkpoint()
         return token, future
 
-    def _provisioned(self, workload: Workload, done: Provisioned, journal: Journal) -> ProvisioningStatus:
+    def _asks_airflow(self, summary: ChangeSummary) -> bool:
+        return self.airflow_check.enabled and summary.destroy > 0
+
+    def _airflow_loaded(self, door: DoorPass, workload: Workload, done: Provisioned, journal: Journal) -> Seen | None:
+        """The post-deploy check, after an apply that changed something (or an unchanged provision
+        after a failed one): Airflow's view, or — under ``fail``/``rollback`` — a FAILED provision,
+        rolled back first under ``rollback``."""
+        if not self.airflow_check.enabled or (done.applied_at is None and not done.after_failure):
+            return None
+        finding = self.airflow_check.loaded(workload, done.applied_at, journal)
+        loaded = finding.loaded
+        if loaded is not None or self.airflow_check.mode == "warn":
+            return Seen(finding.version, loaded, finding.summary)
+        why = _rejection(finding)
+        if self.airflow_check.mode == "rollback":
+            journal.add("rollback", "rolling back: the DAG Airflow could not load is replaced by the previous one")
+            journal.checkpoint()
+            why = f"{why}\nRolled back: {self.deployer.roll_back(door, workload, done.previous_dag, journal)}"
+        raise AirflowRejected(why)
+
+    def _provisioned(
+        self, workload: Workload, done: Provisioned, journal: Journal, seen: Seen | None = None
+    ) -> ProvisioningStatus:
         fp = done.deployed_dag
         return bodies.provisioned(
             workload,
@@ -175,6 +207,7 @@ class TaskLauncher:
             no_op_without_terraform=done.verified_without_terraform,
             journal=journal.entries,
             airflow_url=self.airflow.dag_url(workload.dag_id),
+            airflow=seen,
         )
 
     def status(self, token: str) -> ProvisioningStatus:
@@ -235,3 +268,10 @@ class TaskLauncher:
         future = self.background.submit("validate", 4, run)
         future.add_done_callback(self._ending(token, failed))
         return token, future
+
+
+def _rejection(finding: Finding) -> str:
+    """The FAILED result: Airflow's own error (the stack trace's tail), or why it could not say."""
+    if isinstance(finding.verdict, Broken):
+        return f"Airflow {finding.version} cannot import the deployed DAG:\n{finding.verdict.error}"
+    return f"Airflow did not confirm the DAG loaded: {finding.problem}"

@@ -16,11 +16,13 @@ from service import resources
 from service.errors import ConfigurationError
 from service.settings.environment import (
     SCOPES,
+    AirflowCheckMode,
     ApiToken,
     Boto3Credentials,
     BucketEncryption,
     Scope,
     StateBackendKind,
+    airflow_check,
     api_tokens,
     boolean,
     integer,
@@ -35,6 +37,8 @@ from service.settings.environment import (
 __all__ = [
     "SCOPES",
     "AirflowAccess",
+    "AirflowCheckMode",
+    "AirflowChecking",
     "ApiToken",
     "AwsAccess",
     "Boto3Credentials",
@@ -92,6 +96,15 @@ class Rendering:
     region: str
     max_retries: int | None
     bucket_encryption: BucketEncryption = "auto"
+
+
+@dataclass(frozen=True)
+class AirflowChecking:
+    """The post-deploy check: what a finding does, how long to wait for Airflow's parse, how often to ask."""
+
+    mode: AirflowCheckMode
+    timeout_s: int
+    interval_s: int
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,16 @@ class Settings:
     """AWS_ENDPOINT_URL_MWAA: MWAA API endpoint override (GetEnvironment, for the Airflow UI link)."""
     mwaa_environment: str | None = None
     """MWAA_SP_MWAA_ENVIRONMENT: the MWAA environment's name; updateacl needs it."""
+    airflow_check: AirflowCheckMode = "off"
+    """MWAA_SP_AIRFLOW_CHECK: after an apply that changed the DAG, ask the environment's Airflow (InvokeRestApi)
+    whether it loaded it — ``off``, ``warn`` (COMPLETED with the finding), ``fail`` (FAILED with Airflow's
+    error) or ``rollback`` (as fail, and the previous DAG applied again); default ``fail`` when
+    MWAA_SP_MWAA_ENVIRONMENT is set, else ``off``."""
+    airflow_check_timeout_s: int = 600
+    """MWAA_SP_AIRFLOW_CHECK_TIMEOUT: seconds to wait for Airflow to parse the deployed file (MWAA's sync, then
+    Airflow's folder listing and parse intervals: a new file may wait for a 300 s listing)."""
+    airflow_check_interval_s: int = 10
+    """MWAA_SP_AIRFLOW_CHECK_INTERVAL: seconds between two questions to Airflow while waiting."""
     acl_airflow_role: str = "Viewer"
     """MWAA_SP_ACL_AIRFLOW_ROLE: Airflow role granted; may use {domain}, {data_product}, {major}, {component}."""
     acl_user_principal: str = "user:{user}"
@@ -270,6 +293,10 @@ class Settings:
         )
 
     @property
+    def airflow_checking(self) -> AirflowChecking:
+        return AirflowChecking(self.airflow_check, self.airflow_check_timeout_s, self.airflow_check_interval_s)
+
+    @property
     def airflow_access(self) -> AirflowAccess:
         return AirflowAccess(
             self.mwaa_environment,
@@ -333,6 +360,9 @@ class Settings:
             sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or None,
             mwaa_endpoint=env.get("AWS_ENDPOINT_URL_MWAA") or None,
             mwaa_environment=env.get("MWAA_SP_MWAA_ENVIRONMENT") or None,
+            airflow_check=airflow_check(env),
+            airflow_check_timeout_s=integer(env, "MWAA_SP_AIRFLOW_CHECK_TIMEOUT", defaults.airflow_check_timeout_s),
+            airflow_check_interval_s=integer(env, "MWAA_SP_AIRFLOW_CHECK_INTERVAL", defaults.airflow_check_interval_s),
             acl_airflow_role=env.get("MWAA_SP_ACL_AIRFLOW_ROLE") or defaults.acl_airflow_role,
             acl_user_principal=env.get("MWAA_SP_ACL_USER_PRINCIPAL") or defaults.acl_user_principal,
             acl_group_principal=env.get("MWAA_SP_ACL_GROUP_PRINCIPAL") or defaults.acl_group_principal,

@@ -14,6 +14,8 @@ StateBackendKind = Literal["local", "s3"]
 Scope = Literal["coordinator", "reader", "admin"]
 SCOPES: tuple[Scope, ...] = ("coordinator", "reader", "admin")
 BucketEncryption = Literal["auto", "sse-s3", "kms"]
+AirflowCheckMode = Literal["off", "warn", "fail", "rollback"]
+AIRFLOW_CHECK_MODES: tuple[AirflowCheckMode, ...] = ("off", "warn", "fail", "rollback")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -85,6 +87,20 @@ def log_level(env: Mapping[str, str]) -> str:
     if level not in LOG_LEVELS:
         raise ConfigurationError(f"MWAA_SP_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     return level
+
+
+def airflow_check(env: Mapping[str, str]) -> AirflowCheckMode:
+    """MWAA_SP_AIRFLOW_CHECK; by default ``fail`` where there is an environment to ask, else ``off``."""
+    default: AirflowCheckMode = "fail" if env.get("MWAA_SP_MWAA_ENVIRONMENT") else "off"
+    raw = env.get("MWAA_SP_AIRFLOW_CHECK", "").strip().lower() or default
+    for mode in AIRFLOW_CHECK_MODES:
+        if raw == mode:
+            if mode != "off" and not env.get("MWAA_SP_MWAA_ENVIRONMENT"):
+                raise ConfigurationError(
+                    f"MWAA_SP_AIRFLOW_CHECK={mode} needs MWAA_SP_MWAA_ENVIRONMENT (the environment to ask)"
+                )
+            return mode
+    raise ConfigurationError(f"MWAA_SP_AIRFLOW_CHECK must be one of {', '.join(AIRFLOW_CHECK_MODES)}, got {raw!r}")
 
 
 def secret(env: Mapping[str, str], name: str) -> str | None:

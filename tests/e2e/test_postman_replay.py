@@ -41,7 +41,9 @@ def _requests() -> list[tuple[str, dict[str, Any]]]:
 
 def test_collection_replays_with_documented_answers(service_factory: Any) -> None:
     spec = shared_path("witboost", "interface-specification-2.2.0.yml")
-    service = service_factory(mwaa_environment="postman-env")
+    service = service_factory(
+        mwaa_environment="postman-env", airflow_check="off"
+    )  # the Airflow loop: test_airflow_loop.py
     replayed = set()
     for folder, item in _requests():
         req = item["request"]

@@ -22,6 +22,8 @@ from tests.support.contract import assert_conforms
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 
 pytestmark = pytest.mark.e2e
+# These tests are about updateacl: the post-deploy Airflow check (on by default with an environment)
+# has its own tests (test_airflow_loop.py), so it is off here (MWAA_SP_AIRFLOW_CHECK=off).
 ACCOUNT = "123456789012"  # moto's
 
 
@@ -83,7 +85,7 @@ def test_updateacl_grants_revokes_and_scales(service_factory: Any, s3: Any, moto
     arn = f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/{environment}/Viewer"
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
     # The environment's source bucket cannot be read here (no MWAA endpoint): the operator names it.
-    service = service_factory(mwaa_environment=environment, allowed_buckets=bucket)
+    service = service_factory(mwaa_environment=environment, allowed_buckets=bucket, airflow_check="off")
     s3.create_bucket(Bucket=bucket)
     first = WorkloadSpec(name=f"w1-{tag}", dag_name="w1.py", bucket=bucket)
     s3.put_object(Bucket=bucket, Key=staged_key(first), Body=b"x = 1\n")
@@ -155,6 +157,7 @@ def test_refs_mapped_to_roles_with_a_per_data_product_airflow_role(service_facto
     environment = f"sso-{tag}"
     service = service_factory(
         mwaa_environment=environment,
+        airflow_check="off",
         acl_group_principal="role:AWSReservedSSO_{group}",
         acl_airflow_role="{domain}-{data_product}-viewer",
     )
@@ -198,7 +201,9 @@ def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-        service = service_factory(mwaa_environment="prod-env", env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint})
+        service = service_factory(
+            mwaa_environment="prod-env", airflow_check="off", env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint}
+        )
         s3.create_bucket(Bucket=bucket)
         spec = WorkloadSpec(bucket=bucket)
         s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=b"x = 1\n")
@@ -245,7 +250,7 @@ def test_a_role_per_data_product_fits_iams_quotas_and_a_grant_past_one_is_refuse
     iam.create_user(UserName=user)
     iam.create_group(GroupName=group)
     environment = f"quota-{tag}"
-    settings = {"mwaa_environment": environment, "acl_airflow_role": "{data_product}-viewer"}
+    settings = {"mwaa_environment": environment, "acl_airflow_role": "{data_product}-viewer", "airflow_check": "off"}
     data = tmp_path / "quota-data"
     service = service_factory(data_dir=data, **settings)
     user_ref, group_ref = f"user:{user.replace('@', '_')}", f"group:{group}"
@@ -328,7 +333,11 @@ def test_the_earlier_layouts_policies_are_retired_without_a_gap(
     user = f"erin{tag}@example.com"
     iam.create_user(UserName=user)
     ref = f"user:{user.replace('@', '_')}"
-    settings = {"mwaa_environment": f"upgrade-{tag}", "acl_airflow_role": "{data_product}-viewer"}
+    settings = {
+        "mwaa_environment": f"upgrade-{tag}",
+        "acl_airflow_role": "{data_product}-viewer",
+        "airflow_check": "off",
+    }
     data = tmp_path / "upgrade-data"
     arn = {dp: f"arn:aws:airflow:us-east-1:{ACCOUNT}:role/upgrade-{tag}/{dp}-viewer" for dp in ("sales", "hr")}
 
@@ -377,7 +386,9 @@ def test_workloads_granting_one_principal_at_once_all_land_in_its_one_policy(
     group = f"ops{tag}"
     iam.create_group(GroupName=group)
     environment = f"race-{tag}"
-    service = service_factory(mwaa_environment=environment, acl_airflow_role="{data_product}-viewer")
+    service = service_factory(
+        mwaa_environment=environment, acl_airflow_role="{data_product}-viewer", airflow_check="off"
+    )
 
     def grant(dp: str) -> int:
         spec = WorkloadSpec(name="w", dag_name="w.py", bucket="mwaa-unused")

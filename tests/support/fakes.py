@@ -16,9 +16,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.aws.mwaa import RestAnswer
 from service.domain.deployment import ObjectFingerprint
 from service.domain.iam_quota import characters
 from service.domain.principals import Principal
@@ -90,6 +92,78 @@ class FakeS3:
             return found
 
         return collect
+
+
+class FakeMwaa:
+    """The MWAA adapter's interface (GetEnvironment, InvokeRestApi) over a pretend Airflow that parses
+    the bucket's ``dags/`` files of :class:`FakeS3` when asked, the way its DAG processor would: a file
+    that imports ``not_installed_pkg`` is an import error, any other ``.py`` file a DAG named after it.
+    ``parse_after`` asks pass before it parses anything (a slow sync); ``unreachable`` makes every
+    InvokeRestApi fail as a network error would. Airflow itself is faked only here, in unit tests."""
+
+    def __init__(self, s3: FakeS3, bucket: str = "mwaa-bucket", version: str = "3.0.6") -> None:
+        self.s3, self.bucket, self.version = s3, bucket, version
+        self.name = "env"
+        self.parse_after = 0
+        self.unreachable = False
+        self.asked: list[tuple[str, dict[str, str]]] = []
+        self._parsed: dict[str, tuple[bytes, str]] = {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"AirflowVersion": self.version, "DagS3Path": "dags", "WebserverUrl": "airflow.example"}
+
+    def airflow_version(self) -> str:
+        return self.version
+
+    def invoke_rest_api(self, path: str, query: dict[str, str]) -> RestAnswer:
+        from service.domain.airflow_view import check_path
+        from service.errors import AirflowUnanswered
+
+        check_path(path)
+        self.asked.append((path, dict(query)))
+        if self.unreachable:
+            raise AirflowUnanswered(f"InvokeRestApi GET {path} on env: Connect timeout")
+        if len(self.asked) > self.parse_after:
+            self._parse()
+        if path == "/dags":
+            return RestAnswer(200, {"dags": self._dags(query.get("dag_id_pattern", ""))})
+        if path == "/importErrors":
+            return RestAnswer(200, {"import_errors": self._errors()})
+        return RestAnswer(404, {"detail": "Not Found"})
+
+    def _parse(self) -> None:
+        now = datetime.now(UTC).isoformat()
+        files = {k.removeprefix("dags/"): o.body for (b, k), o in self.s3.objects.items() if b == self.bucket}
+        files = {f: body for f, body in files.items() if f.endswith(".py") and not f.endswith("_descriptor.yaml")}
+        for gone in set(self._parsed) - set(files):
+            del self._parsed[gone]
+        for name, body in files.items():
+            if name not in self._parsed or self._parsed[name][0] != body:
+                self._parsed[name] = (body, now)
+
+    def _dags(self, pattern: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "dag_id": name.removesuffix(".py"),
+                "fileloc": f"/usr/local/airflow/dags/{name}",
+                "is_paused": True,
+                "last_parsed_time": at,
+                "next_dagrun_logical_date": "2026-12-06T05:05:00+00:00",
+            }
+            for name, (body, at) in self._parsed.items()
+            if b"not_installed_pkg" not in body and pattern in name
+        ]
+
+    def _errors(self) -> list[dict[str, Any]]:
+        trace = (
+            'Traceback (most recent call last):\n  File "/usr/local/airflow/dags/{}", line 1\n'
+            "ModuleNotFoundError: No module named 'not_installed_pkg'"
+        )
+        return [
+            {"filename": name, "timestamp": at, "stack_trace": trace.format(name)}
+            for name, (body, at) in self._parsed.items()
+            if b"not_installed_pkg" in body
+        ]
 
 
 class FakeIam:

@@ -17,7 +17,7 @@ from service.engine.door import DoorPass
 from service.settings import Settings
 from service.wiring import Components, Outside, build
 from tests.support.descriptors import WorkloadSpec, descriptor, staged_key
-from tests.support.fakes import FakeIam, FakeS3, FakeTerraform
+from tests.support.fakes import FakeIam, FakeMwaa, FakeS3, FakeTerraform
 
 T = TypeVar("T")
 BUCKET = "mwaa-bucket"
@@ -29,6 +29,7 @@ class Harness:
     s3: FakeS3
     iam: FakeIam
     terraform: FakeTerraform
+    mwaa: FakeMwaa
 
     def stage(self, spec: WorkloadSpec, dag: bytes = b"x = 1\n", **where: str) -> Workload:
         """Stage ``dag`` as CI would, and answer the workload the descriptor names."""
@@ -49,11 +50,12 @@ class Harness:
 @contextmanager
 def harness(tmp_path: Path, principals: tuple[Principal, ...] = (), **changes: Any) -> Iterator[Harness]:
     s3, iam = FakeS3((BUCKET, "other-bucket")), FakeIam(principals)
-    terraform = FakeTerraform(s3, iam)
+    terraform, mwaa = FakeTerraform(s3, iam), FakeMwaa(s3, BUCKET)
     settings = Settings(data_dir=tmp_path / "data", allowed_buckets=(BUCKET,), **changes)
-    parts = build(settings, "service", Outside(s3=s3, iam=iam, runner=terraform))  # type: ignore[arg-type]
+    outside = Outside(s3=s3, iam=iam, runner=terraform, mwaa=mwaa)  # type: ignore[arg-type]
+    parts = build(settings, "service", outside)
     try:
-        yield Harness(parts, s3, iam, terraform)
+        yield Harness(parts, s3, iam, terraform, mwaa)
     finally:
         parts.door.shutdown(0)
         parts.background.shutdown(5)

@@ -1,0 +1,158 @@
+"""Operations: the post-deploy check — after an apply that changed a DAG, ask the environment's running
+Airflow (MWAA InvokeRestApi) until it has parsed the deployed file: loaded, or its import error; after
+a removal, whether Airflow still lists the DAG. Bounded by ``MWAA_SP_AIRFLOW_CHECK_TIMEOUT``: a slow
+or unreachable Airflow is a finding naming the timeout, never a hang.
+
+What a finding does to the operation (``warn``, ``fail``, ``rollback``) is decided by the caller."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.aws.mwaa import MwaaEnvironment
+from service.domain import airflow_view
+from service.domain.airflow_view import AirflowDag, Api, Broken, Loaded, Pending, UnsupportedAirflow, Verdict
+from service.domain.journal import Journal
+from service.domain.workload import Workload
+from service.errors import AirflowUnanswered, MwaaSpError
+from service.settings import AirflowChecking
+
+log = logging.getLogger("mwaa_sp.airflow")
+PHASE = "airflow"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the check found: Airflow's verdict, or why it could not say (unreachable, timed out)."""
+
+    verdict: Verdict | None
+    version: str | None
+    problem: str | None = None
+
+    @property
+    def loaded(self) -> AirflowDag | None:
+        return self.verdict.dag if isinstance(self.verdict, Loaded) else None
+
+    @property
+    def summary(self) -> str:
+        """One line for ``result`` and ``publicInfo``."""
+        if isinstance(self.verdict, Loaded):
+            paused = "paused" if self.verdict.dag.is_paused else "active"
+            return f"Airflow {self.version} loaded DAG {self.verdict.dag.dag_id} ({paused})"
+        if isinstance(self.verdict, Broken):
+            last = self.verdict.error.strip().splitlines()[-1:] or ["(no stack trace)"]
+            return f"Airflow {self.version} cannot import the DAG: {last[0]}"
+        return self.problem or "Airflow did not say"
+
+
+class AirflowCheck:
+    def __init__(
+        self,
+        environment: MwaaEnvironment,
+        settings: AirflowChecking,
+        stopping: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``stopping``: set when the service stops; a waiting check ends then, unconfirmed."""
+        self._environment = environment
+        self.mode = settings.mode
+        self._timeout_s = settings.timeout_s
+        self._interval_s = settings.interval_s
+        self._clock = clock
+        self._stop = stopping or threading.Event()
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+    def _api(self) -> tuple[Api, str | None]:
+        described = self._environment.describe()
+        api = airflow_view.api_for(str(described.get("AirflowVersion") or ""))
+        dag_folder = described.get("DagS3Path")
+        return api, str(dag_folder) if isinstance(dag_folder, str) else None
+
+    def loaded(self, workload: Workload, since: datetime | None, journal: Journal) -> Finding:
+        """Ask until Airflow has parsed the deployed file after ``since`` (when the apply ended; None:
+        nothing was applied now, and what Airflow says of the file as it stands is the answer)."""
+        try:
+            api, dag_folder = self._api()
+        except (MwaaSpError, UnsupportedAirflow) as exc:
+            return self._unanswered(journal, f"the environment's Airflow cannot be asked: {exc}", None)
+        file_name = airflow_view.relative_file(workload.deployed_key, dag_folder)
+        journal.add(PHASE, f"waiting for Airflow {api.version} to parse {file_name} (REST API {api.name})")
+        journal.checkpoint()
+        deadline = self._clock() + self._timeout_s
+        said = ""
+        while True:
+            try:
+                dags = self._get(airflow_view.dags_request(workload.dag_id))
+                errors = self._get(airflow_view.import_errors_request(api, file_name))
+            except AirflowUnanswered as exc:
+                verdict: Verdict = Pending(exc.message)
+            else:
+                verdict = airflow_view.judge(dags, errors, workload.dag_id, file_name, since)
+            if not isinstance(verdict, Pending):
+                finding = Finding(verdict, api.version)
+                level = "INFO" if isinstance(verdict, Loaded) else "ERROR"
+                journal.add(PHASE, finding.summary if isinstance(verdict, Loaded) else _broken(verdict), level)
+                return finding
+            if verdict.reason != said:
+                said = verdict.reason
+                journal.add(PHASE, said)
+                journal.checkpoint()
+            if not self._wait(deadline):
+                why = f"Airflow did not parse {file_name} within {self._timeout_s} s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)"
+                if self._stop.is_set():
+                    why = f"the service stopped before Airflow parsed {file_name}"
+                return self._unanswered(journal, f"{why}: {said}", api.version)
+
+    def removed(self, workload: Workload, journal: Journal) -> str:
+        """Ask until Airflow no longer lists the DAG; what to tell the user either way."""
+        try:
+            _, dag_folder = self._api()
+        except (MwaaSpError, UnsupportedAirflow) as exc:
+            return self._said(journal, f"whether Airflow still lists the DAG is unknown: {exc}", "WARNING")
+        file_name = airflow_view.relative_file(workload.deployed_key, dag_folder)
+        deadline = self._clock() + self._timeout_s
+        while True:
+            try:
+                if airflow_view.gone(self._get(airflow_view.dags_request(workload.dag_id)), workload.dag_id, file_name):
+                    return self._said(journal, f"Airflow no longer lists DAG {workload.dag_id}", "INFO")
+                why = f"Airflow still lists DAG {workload.dag_id}"
+            except AirflowUnanswered as exc:
+                why = exc.message
+            if not self._wait(deadline):
+                return self._said(
+                    journal, f"{why} after {self._timeout_s} s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)", "WARNING"
+                )
+
+    def _wait(self, deadline: float) -> bool:
+        """Wait one interval; False when the deadline has passed or the service is stopping."""
+        left = deadline - self._clock()
+        return left > 0 and not self._stop.wait(min(self._interval_s, left))
+
+    def _get(self, request: airflow_view.Request) -> object:
+        answer = self._environment.invoke_rest_api(request.path, request.query)
+        if answer.status >= 400:
+            raise AirflowUnanswered(f"Airflow answered {answer.status} to GET {request.path}")
+        return answer.body
+
+    @staticmethod
+    def _said(journal: Journal, message: str, level: str) -> str:
+        journal.add(PHASE, message, level)
+        return message
+
+    @staticmethod
+    def _unanswered(journal: Journal, problem: str, version: str | None) -> Finding:
+        journal.add(PHASE, problem, "WARNING")
+        log.warning("airflow check unanswered", extra={"problem": problem})
+        return Finding(None, version, problem)
+
+
+def _broken(verdict: Broken) -> str:
+    return f"Airflow cannot import the deployed DAG:\n{verdict.error}"

@@ -1,0 +1,155 @@
+"""The post-deploy check against a real Apache Airflow 3 (API server and DAG processor, started here),
+behind an MWAA API test double over real HTTP that syncs the bucket's ``dags/`` into Airflow's DAG
+folder: a good DAG completes with Airflow's view; one that compiles but cannot import fails quoting
+Airflow (``fail``), is rolled back to the previous version that Airflow loads again (``rollback``), or
+completes with the finding (``warn``); unprovision confirms the DAG left Airflow's list; an Airflow
+that does not answer is a FAILED naming the timeout, never a hang."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.airflow import Airflow
+from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.mwaa_double import MwaaDouble
+from tests.support.processes import wait_finished, wait_until
+
+pytestmark = pytest.mark.e2e
+ENVIRONMENT = "loop-env"
+TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+    with Airflow(tmp_path_factory.mktemp("airflow")) as running:
+        yield running
+
+
+@pytest.fixture
+def world(airflow: Airflow, s3: Any, service_factory: Any) -> Iterator[Any]:
+    """A bucket of its own, the double syncing it into Airflow, and a function starting the service."""
+    bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    with MwaaDouble(ENVIRONMENT, airflow.url, airflow.version, s3, bucket, airflow.dags_folder) as double:
+
+        def start(mode: str, timeout_s: int = TIMEOUT_S, endpoint: str | None = None) -> Any:
+            return service_factory(
+                mwaa_environment=ENVIRONMENT,
+                airflow_check=mode,
+                airflow_check_timeout=str(timeout_s),
+                airflow_check_interval="1",
+                env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint or double.url, "MWAA_SP_ASYNC": "true"},
+            )
+
+        yield bucket, double, start
+        double.sync()  # what the test left is removed from Airflow's folder with the bucket's objects
+
+
+def _dag(dag_id: str, marker: str, broken: bool = False) -> bytes:
+    head = "import not_installed_pkg\n" if broken else ""
+    return (
+        f"{head}from datetime import datetime\nfrom airflow.sdk import DAG\n"
+        f"with DAG({dag_id!r}, schedule='5 5 * * *', start_date=datetime(2024, 1, 1), catchup=False, "
+        f"description={marker!r}):\n    pass\n"
+    ).encode()
+
+
+def _provision(service: Any, s3: Any, spec: WorkloadSpec, dag: bytes, kind: str = "provision") -> dict[str, Any]:
+    s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=dag)
+    response = httpx.post(f"{service.url}/v1/{kind}", json=request(descriptor(spec)), timeout=60)
+    assert response.status_code == 202, response.text
+    return wait_finished(f"{service.url}/v1/provision/{response.json()}/status", timeout=TIMEOUT_S + 120)
+
+
+def _spec(bucket: str) -> tuple[WorkloadSpec, str]:
+    name = f"d{uuid.uuid4().hex[:8]}"
+    return WorkloadSpec(name=name, dag_name=f"{name}.py", bucket=bucket), f"finance_invoices_1_{name}"
+
+
+def test_a_good_dag_completes_with_airflows_view_and_leaves_with_unprovision(
+    world: Any, s3: Any, airflow: Airflow
+) -> None:
+    bucket, double, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    body = _provision(service, s3, spec, _dag(dag_id, "v1"))
+    assert body["status"] == "COMPLETED", body
+    public = body["info"]["publicInfo"]
+    assert public["airflowStatus"]["value"] == f"Airflow {airflow.version} loaded DAG {dag_id} (paused)"
+    assert public["airflowVersion"]["value"] == airflow.version
+    assert public["airflowNextRun"]["type"] == "date"
+    assert any(e["phase"] == "airflow" and "waiting for Airflow" in e["message"] for e in body["logs"])
+    listed = airflow.dag(dag_id)
+    assert listed is not None
+    assert listed["description"] == "v1"
+    assert all(len(call["Path"]) <= 64 for call in double.invoked)
+
+    gone = _provision(service, s3, spec, b"", "unprovision")
+    assert gone["status"] == "COMPLETED", gone
+    assert f"Airflow no longer lists DAG {dag_id}" in gone["result"]
+    assert airflow.dag(dag_id) is None
+
+
+def test_a_dag_that_cannot_import_fails_quoting_airflow(world: Any, s3: Any, airflow: Airflow) -> None:
+    bucket, _, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    body = _provision(service, s3, spec, _dag(dag_id, "v1", broken=True))
+    assert body["status"] == "FAILED", body
+    assert f"Airflow {airflow.version} cannot import the deployed DAG" in body["result"]
+    assert "ModuleNotFoundError: No module named 'not_installed_pkg'" in body["result"]
+    assert any("not_installed_pkg" in e["message"] for e in body["logs"] if e["phase"] == "airflow")
+
+
+def test_rollback_deploys_the_previous_version_again_and_airflow_loads_it(
+    world: Any, s3: Any, airflow: Airflow
+) -> None:
+    bucket, _, start = world
+    service = start("rollback")
+    spec, dag_id = _spec(bucket)
+    assert _provision(service, s3, spec, _dag(dag_id, "good"))["status"] == "COMPLETED"
+    body = _provision(service, s3, spec, _dag(dag_id, "bad", broken=True))
+    assert body["status"] == "FAILED", body
+    assert "not_installed_pkg" in body["result"]
+    assert "Rolled back: the previous DAG was applied again" in body["result"]
+    deployed = s3.get_object(Bucket=bucket, Key=f"dags/{dag_id}.py")["Body"].read()
+    assert deployed == _dag(dag_id, "good")
+    plans = httpx.get(f"{service.url}/workloads/urn:dmb:cmp:finance:invoices:1:{spec.name}/plans", timeout=30).json()
+    assert plans[0]["kind"] == "rollback"
+    assert plans[0]["applied"] is True
+
+    def loaded_again() -> bool:
+        dag = airflow.dag(dag_id)
+        return dag is not None and dag["description"] == "good" and dag["has_import_errors"] is False
+
+    wait_until(loaded_again, timeout=TIMEOUT_S, what="Airflow loading the rolled-back DAG")
+
+
+def test_warn_completes_with_the_finding(world: Any, s3: Any) -> None:
+    bucket, _, start = world
+    service = start("warn")
+    spec, dag_id = _spec(bucket)
+    body = _provision(service, s3, spec, _dag(dag_id, "v1", broken=True))
+    assert body["status"] == "COMPLETED", body
+    assert "No module named 'not_installed_pkg'" in body["info"]["publicInfo"]["airflowStatus"]["value"]
+
+
+def test_an_airflow_that_does_not_answer_fails_naming_the_timeout(
+    world: Any, s3: Any, tmp_path: Path, airflow: Airflow
+) -> None:
+    bucket, double, start = world
+    # The environment's Airflow does not answer: a double forwarding to a port nobody listens on.
+    dead = MwaaDouble(ENVIRONMENT, "http://127.0.0.1:9", airflow.version, s3, bucket, tmp_path / "unused")
+    with dead:
+        service = start("fail", timeout_s=5, endpoint=dead.url)
+        spec, dag_id = _spec(bucket)
+        body = _provision(service, s3, spec, _dag(dag_id, "v1"))
+    assert body["status"] == "FAILED", body
+    assert "within 5 s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)" in body["result"]
+    assert "InternalServerException" in body["result"]
