@@ -219,7 +219,7 @@ def build(settings: Settings, kind: str = "service", outside: Outside = Outside(
         require_reviewed_plan=settings.require_reviewed_plan,
         publish_progress=settings.async_mode,
     )
-    checker = DriftChecker(door, workspaces, fingerprints, registry, settings.drift_ignore)
+    checker = DriftChecker(door, workspaces, fingerprints, registry, settings.drift_ignore, airflow_check)
     operations = PlatformOperations(deployer, door, registry, plans, checker, drift_runs, buckets, background)
     reverse = ReverseProvisioner(s3, ownership, buckets, door, workspaces, tasks, background, settings.max_dag_bytes)
     leases = Leases(

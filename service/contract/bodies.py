@@ -322,6 +322,8 @@ def drift_report(verdicts: Sequence[DriftVerdict], exit_code: int) -> DriftRepor
     counts: dict[str, int] = {}
     for v in verdicts:
         counts[v.status] = counts.get(v.status, 0) + 1
+        if v.airflow_error:
+            counts["airflow_error"] = counts.get("airflow_error", 0) + 1
     return DriftReport(exit_code, counts, list(verdicts))
 
 
@@ -348,4 +350,5 @@ def verdict(found: Verdict) -> DriftVerdict:
         ignored=list(found.ignored),
         reconciled=found.reconciled,
         error=found.error,
+        airflow_error=found.airflow_error,
     )

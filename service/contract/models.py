@@ -224,6 +224,9 @@ class DriftVerdict(Struct, rename="camel"):
     ignored: list[dict[str, Any]] = msgspec.field(default_factory=list)
     reconciled: dict[str, Any] | None = None
     error: str | None = None
+    airflow_error: str | None = None
+    """With the post-deploy check on: Airflow cannot import the deployed DAG (its stack trace's tail),
+    whatever the S3 verdict; counted apart as ``airflow_error``."""
 
 
 class DriftReport(Struct, rename="camel"):

@@ -209,7 +209,7 @@ def parse_descriptor(
             f"belongs to {urn.data_product_id}, not to this data product {dp_id}",
             "Provision the component with the descriptor of the data product it belongs to.",
         )
-    descriptor_yaml = yaml.safe_dump(dict(data_product), sort_keys=False, allow_unicode=True)
+    descriptor_yaml = yaml.safe_dump(_shared_view(data_product, component), sort_keys=False, allow_unicode=True)
     workload = None
     if urn is not None:
         workload = _workload_from_component(component, field, urn, descriptor_yaml, problems)
@@ -235,3 +235,18 @@ def parse_descriptor(
     if problems.items or workload is None:
         raise DescriptorInvalid(problems.items)
     return workload
+
+
+def _shared_view(data_product: Mapping[str, Any], component: Mapping[str, Any]) -> dict[str, Any]:
+    """The data product as the descriptor file beside the DAG shows it. Tech Adapter API 2.6 enriches
+    the components this one depends on with their provisioning ``info`` (publicInfo, privateInfo):
+    kept there, so the DAG can read its upstream components' connection details; removed from every
+    other component, whose details this DAG has no business reading."""
+    depends_on = component.get("dependsOn")
+    upstream = {d for d in depends_on if isinstance(d, str)} if isinstance(depends_on, list) else set()
+    shown = []
+    for other in data_product.get("components") or []:
+        if isinstance(other, Mapping) and "info" in other and other.get("id") not in upstream:
+            other = {k: v for k, v in other.items() if k != "info"}
+        shown.append(other)
+    return {**data_product, "components": shown}

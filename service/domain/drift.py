@@ -31,6 +31,8 @@ class Verdict:
     ignored: list[dict[str, Any]] = field(default_factory=list)
     reconciled: dict[str, Any] | None = None
     error: str | None = None
+    airflow_error: str | None = None
+    """Airflow cannot import the deployed DAG (its stack trace's tail), beside the S3 verdict."""
 
 
 def changes_from_drift(plan_json: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,6 +24,9 @@ from service.settings import AirflowChecking
 
 log = logging.getLogger("mwaa_sp.airflow")
 PHASE = "airflow"
+_PAGE = 100
+_MAX_ERRORS = 2000
+"""A drift run reads at most this many of Airflow's import errors (newest first)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,28 @@ class AirflowCheck:
                 return self._said(
                     journal, f"{why} after {self._timeout_s} s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)", "WARNING"
                 )
+
+    def broken(self, deployed_keys: list[str]) -> dict[str, str]:
+        """Which of these deployed DAGs Airflow cannot import now: key → its stack trace's tail; an
+        Airflow that cannot be asked is said in every key's place (a drift run reports, never hangs)."""
+        try:
+            api, dag_folder = self._api()
+            files = {airflow_view.relative_file(key, dag_folder): key for key in deployed_keys}
+            found: dict[str, str] = {}
+            for offset in range(0, _MAX_ERRORS, _PAGE):
+                query = airflow_view.import_errors_request(api, "").query | {"offset": str(offset), "limit": str(_PAGE)}
+                query.pop("filename_pattern", None)
+                body = self._get(airflow_view.Request("/importErrors", query))
+                errors = body.get("import_errors") if isinstance(body, dict) else None
+                for file_name, key in files.items():
+                    broken = airflow_view.import_error(body, file_name, None)
+                    if broken is not None and key not in found:
+                        found[key] = broken.error
+                if not isinstance(errors, list) or len(errors) < _PAGE:
+                    break
+            return found
+        except (MwaaSpError, UnsupportedAirflow) as exc:
+            return {key: f"Airflow could not be asked: {exc}" for key in deployed_keys}
 
     def _wait(self, deadline: float) -> bool:
         """Wait one interval; False when the deadline has passed or the service is stopping."""

@@ -24,6 +24,7 @@ from service.engine.fingerprints import Fingerprints, Observation, matches
 from service.engine.workspace import Workspace, Workspaces
 from service.errors import MwaaSpError, StorageError
 from service.metrics import DRIFT_VERDICTS
+from service.operations.airflow_check import AirflowCheck
 from service.store.registry import Registry, RegistryEntry
 
 
@@ -37,7 +38,11 @@ class DriftChecker:
         fingerprints: Fingerprints,
         registry: Registry,
         ignore: tuple[str, ...],
+        airflow: AirflowCheck | None = None,
     ) -> None:
+        """``airflow``: with the post-deploy check on, each run also asks Airflow which deployed DAGs
+        it cannot import."""
+        self.airflow = airflow if airflow is not None and airflow.enabled else None
         self.door = door
         self.workspaces = workspaces
         self.fingerprints = fingerprints
@@ -137,6 +142,10 @@ class DriftChecker:
         for done, future in enumerate(futures, start=1):
             verdicts.append(future.result())
             progress(done, len(futures))
+        if self.airflow is not None and deployed:
+            broken = self.airflow.broken([e.dag_key for e in deployed])
+            for entry, found in zip(deployed, verdicts, strict=True):
+                found.airflow_error = broken.get(entry.dag_key)
         return verdicts
 
 

@@ -269,6 +269,7 @@ class UiController(Controller):
             report=report,
             verdicts=report.get("workloads") or [],
             changes=views.drift_changes,
+            airflow_checked=settings.airflow_check != "off",
         )
 
     @get("/api", include_in_schema=False)

@@ -153,3 +153,52 @@ def test_an_airflow_that_does_not_answer_fails_naming_the_timeout(
     assert body["status"] == "FAILED", body
     assert "within 5 s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)" in body["result"]
     assert "InternalServerException" in body["result"]
+
+
+def test_a_drift_run_reports_a_dag_broken_behind_our_back(world: Any, s3: Any, airflow: Airflow) -> None:
+    bucket, _, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    assert _provision(service, s3, spec, _dag(dag_id, "good"))["status"] == "COMPLETED"
+    key = f"dags/{dag_id}.py"
+    s3.put_object(Bucket=bucket, Key=key, Body=_dag(dag_id, "<b>intruder</b>", broken=True))
+
+    def airflow_sees_it_broken() -> bool:
+        errors = httpx.get(f"{airflow.url}/api/v2/importErrors", headers=airflow.auth(), timeout=10).json()
+        return any(e["filename"].endswith(f"{dag_id}.py") for e in errors["import_errors"])
+
+    wait_until(airflow_sees_it_broken, timeout=TIMEOUT_S, what="Airflow recording the import error")
+    component = f"urn:dmb:cmp:finance:invoices:1:{spec.name}"
+    run = httpx.post(f"{service.url}/drift-runs", json={"workloads": [component]}, timeout=60).json()
+    body = wait_finished(f"{service.url}/drift-runs/{run['id']}")
+    assert body["status"] == "COMPLETED", body
+    [verdict] = body["report"]["workloads"]
+    assert verdict["status"] == "drifted"
+    assert "No module named 'not_installed_pkg'" in verdict["airflowError"]
+    assert body["report"]["counts"]["airflow_error"] == 1
+    page = httpx.get(f"{service.url}/ui/drift-runs/{run['id']}", timeout=30)
+    assert page.status_code == 200
+    assert 'data-verdict="airflow_error"' in page.text
+    assert "No module named &#39;not_installed_pkg&#39;" in page.text
+
+
+def test_invoke_rest_api_relays_airflows_answers_and_keeps_mwaas_limits(world: Any, airflow: Airflow) -> None:
+    """The adapter against the double, as boto3 speaks to MWAA: Airflow's 404 comes back as an answer
+    (RestApiClientException parsed), a path past 64 characters is refused before anything is sent."""
+    from service.aws.mwaa import MwaaEnvironment
+
+    _, double, _ = world
+    environment = MwaaEnvironment(
+        ENVIRONMENT, "us-east-1", double.url, {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    )
+    assert environment.describe()["AirflowVersion"] == airflow.version
+    missing = environment.invoke_rest_api("/dags/no_such_dag", {})
+    assert missing.status == 404
+    assert "no_such_dag" in str(missing.body), missing.body
+    listed = environment.invoke_rest_api("/dags", {"limit": "1"})
+    assert listed.status == 200
+    assert "total_entries" in listed.body
+    sent = len(double.invoked)
+    with pytest.raises(ValueError, match="1 to 64"):
+        environment.invoke_rest_api("/dags/" + "d" * 59, {})
+    assert len(double.invoked) == sent

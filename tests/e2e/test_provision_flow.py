@@ -219,3 +219,28 @@ def test_a_terraform_run_past_its_deadline_is_stopped(service_factory: Any, s3: 
     healthy = service_factory(data_dir=data)
     assert _post(f"{healthy.url}/v1/provision", request(descriptor(spec))).status_code == 200
     assert s3.get_object(Bucket=bucket, Key="dags/finance_invoices_1_my_dag.py")["Body"].read() == DAG_V1
+
+
+def test_a_2_6_enriched_descriptor_provisions_with_its_upstream_info_beside_the_dag(
+    service_factory: Any, s3: Any
+) -> None:
+    """Tech Adapter API 2.6: the components a workload depends on arrive with their provisioning info;
+    it lands in the descriptor file beside the DAG, where the DAG code reads it."""
+    import yaml
+
+    bucket = _bucket(s3)
+    service = service_factory()
+    spec = WorkloadSpec(bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=staged_key(spec), Body=DAG_V1)
+    document = yaml.safe_load(descriptor(spec))
+    upstream = "urn:dmb:cmp:finance:invoices:1:raw-table"
+    info = {"publicInfo": {}, "privateInfo": {"jdbcUrl": "jdbc:postgresql://db.internal:5432/raw"}}
+    document["dataProduct"]["components"][0]["dependsOn"] = [upstream]
+    document["dataProduct"]["components"].append({"kind": "storage", "id": upstream, "info": info})
+    answer = _post(f"{service.url}/v1/provision", request(yaml.safe_dump(document)))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "COMPLETED"
+    key = answer.json()["info"]["privateInfo"]["descriptorKey"]
+    written = yaml.safe_load(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    [dependency] = [c for c in written["components"] if c["id"] == upstream]
+    assert dependency["info"] == info

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from service.domain.descriptor import parse_descriptor
 from service.errors import DescriptorInvalid
@@ -89,3 +90,31 @@ def test_non_descriptors_are_rejected(text: str) -> None:
 def test_unknown_extra_fields_are_tolerated() -> None:
     spec = WorkloadSpec(extra={"sqlName": "x.sql", "futureField": "y"})
     assert parse_descriptor(descriptor(spec)).dag_name == "my_dag.py"
+
+
+def test_a_2_6_enriched_descriptor_keeps_only_the_upstream_components_info() -> None:
+    """Tech Adapter API 2.6: the components a workload depends on arrive with their provisioning info;
+    the descriptor file beside the DAG keeps theirs (the DAG reads its upstream's connection details)
+    and drops any other component's."""
+    document = yaml.safe_load(descriptor(WorkloadSpec()))
+    mine = document["dataProduct"]["components"][0]
+    mine["dependsOn"] = ["urn:dmb:cmp:finance:invoices:1:raw-table"]
+    upstream_info = {
+        "publicInfo": {"table": {"type": "string", "label": "Table", "value": "raw.invoices"}},
+        "privateInfo": {"jdbcUrl": "jdbc:postgresql://db:5432/raw"},
+    }
+    document["dataProduct"]["components"] += [
+        {"kind": "storage", "id": "urn:dmb:cmp:finance:invoices:1:raw-table", "info": upstream_info},
+        {"kind": "storage", "id": "urn:dmb:cmp:finance:invoices:1:unrelated", "info": {"privateInfo": {"k": "v"}}},
+    ]
+    workload = parse_descriptor(yaml.safe_dump(document))
+    shown = yaml.safe_load(workload.descriptor_yaml)
+    by_id = {c["id"]: c for c in shown["components"]}
+    assert by_id["urn:dmb:cmp:finance:invoices:1:raw-table"]["info"] == upstream_info
+    assert "info" not in by_id["urn:dmb:cmp:finance:invoices:1:unrelated"]
+    assert by_id[workload.component_id]["dependsOn"] == ["urn:dmb:cmp:finance:invoices:1:raw-table"]
+    # Without enrichment the file is the data product as sent, byte for byte as before.
+    plain = parse_descriptor(descriptor(WorkloadSpec()))
+    assert plain.descriptor_yaml == yaml.safe_dump(
+        yaml.safe_load(descriptor(WorkloadSpec()))["dataProduct"], sort_keys=False, allow_unicode=True
+    )

@@ -157,3 +157,29 @@ def test_off_asks_nothing(tmp_path: Path) -> None:
     with harness(tmp_path, **_checking("off")) as h:
         assert _run(h, BROKEN)[0].status == "COMPLETED"
         assert h.mwaa.asked == []
+
+
+def test_a_drift_run_reports_a_dag_airflow_cannot_import_beside_its_s3_verdict(tmp_path: Path) -> None:
+    with harness(tmp_path, **_checking("fail")) as h:
+        assert _run(h, GOOD)[0].status == "COMPLETED"
+        entries = h.parts.operations.select([], None)
+        [fine] = h.parts.operations.drift(entries, thorough=False, reconcile=False)
+        assert (fine.status, fine.airflow_error) == ("in_sync", None)
+        # Broken behind Terraform's back (same tags): drifted in S3, and Airflow cannot import it.
+        key = (BUCKET, "dags/finance_invoices_1_my_dag.py")
+        h.s3.put(*key, BROKEN, h.s3.objects[key].tags)
+        [broken] = h.parts.operations.drift(entries, thorough=False, reconcile=False)
+        assert broken.status == "drifted"
+        assert broken.airflow_error is not None
+        assert broken.airflow_error.endswith("ModuleNotFoundError: No module named 'not_installed_pkg'")
+        assert h.mwaa.asked[-1][0] == "/importErrors"
+
+
+def test_a_drift_run_says_when_airflow_could_not_be_asked(tmp_path: Path) -> None:
+    with harness(tmp_path, **_checking("warn", timeout_s=2)) as h:
+        assert _run(h, GOOD)[0].status == "COMPLETED"
+        h.mwaa.unreachable = True
+        [verdict] = h.parts.operations.drift(h.parts.operations.select([], None), thorough=False, reconcile=False)
+        assert verdict.status == "in_sync"
+        assert verdict.airflow_error is not None
+        assert verdict.airflow_error.startswith("Airflow could not be asked")
