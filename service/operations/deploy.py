@@ -85,12 +85,12 @@ class Deployer:
         return self.fingerprints.start(workload.bucket, keys, workspace.state_key)
 
     def no_op(
-        self, workload: Workload, module: RenderedModule, observing: Callable[[], Observation]
+        self, recorded: Deployed | None, module: RenderedModule, observing: Callable[[], Observation]
     ) -> Deployed | None:
-        """The fast no-op verdict: what the last apply left, when a Terraform plan is bound to say "no
-        changes" (the same rendered inputs as the last apply, the same state, the objects as the last
-        apply left them); None — run Terraform — for anything else or anything unknown."""
-        recorded = self.registry.deployed(workload.component_id)
+        """The fast no-op verdict: what the last apply left (``recorded``), when a Terraform plan is
+        bound to say "no changes" (the same rendered inputs as the last apply, the same state, the
+        objects as the last apply left them); None — run Terraform — for anything else or anything
+        unknown."""
         if recorded is not None and matches(recorded, module.digest, observing()):
             return recorded
         return None
@@ -98,14 +98,15 @@ class Deployer:
     def provision(self, door: DoorPass, workload: Workload, journal: Journal) -> Provisioned:
         workspace = self.workspaces.open(door, journal)
         state_key = workspace.state_key
-        entry = self.registry.get(workload.component_id)
+        entry = self.registry.get(workload.component_id)  # one read: the last apply's record and outcome
+        last_applied = entry.recorded if entry is not None else None
         after_failure = entry is not None and entry.last_status == "FAILED"
         # Speculatively in flight while the staged DAG is read: wasted only when Terraform runs anyway.
-        observing = self.observe(workload, workspace) if self.registry.deployed(workload.component_id) else None
+        observing = self.observe(workload, workspace) if last_applied is not None else None
         dag = self.staged.read(workload)
         journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
         module = workspace.render(workload, dag)
-        recorded = self.no_op(workload, module, observing) if observing else None
+        recorded = self.no_op(last_applied, module, observing) if observing else None
         if recorded is not None:
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
             # No plan was made: the registry's last plan (its id and summary) stays the one before.

@@ -61,7 +61,8 @@ def test_fast_path_agrees_with_terraform_plan(
         staged = s3.get_object(Bucket=bucket, Key=staged_key(spec))["Body"].read()
         workspace = parts.workspaces.open(door, Journal())
         module = workspace.render(workload, staged)
-        fast = parts.deployer.no_op(workload, module, parts.deployer.observe(workload, workspace)) is not None
+        recorded = parts.registry.deployed(workload.component_id)
+        fast = parts.deployer.no_op(recorded, module, parts.deployer.observe(workload, workspace)) is not None
         workspace.prepare(module)
         return fast, 2 if workspace.plan().has_changes else 0
 
