@@ -187,7 +187,7 @@ def build(settings: Settings, kind: str = "service", outside: Outside = Outside(
         settings.mwaa_environment, settings.aws_region, settings.mwaa_endpoint, settings.boto3_credentials
     )
     buckets = bucket_policy(settings, environment)
-    ownership = Ownership(s3, claims)
+    ownership = Ownership(s3, claims, background.pool("io", 5 * settings.max_parallel + 1))
     deployer = Deployer(
         staged,
         fingerprints,

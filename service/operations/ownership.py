@@ -17,6 +17,7 @@ write another's keys, whatever its descriptor says:
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from service.aws.s3 import S3
@@ -66,9 +67,11 @@ def lists_component(raw: bytes, workload: Workload) -> bool:
 
 
 class Ownership:
-    def __init__(self, s3: S3, claims: ClaimStore) -> None:
+    def __init__(self, s3: S3, claims: ClaimStore, reads: Executor | None = None) -> None:
+        """``reads``: where the tags of a workload's two keys are read side by side (else one by one)."""
         self.s3 = s3
         self.claims = claims
+        self._reads = reads
 
     def problems(self, workload: Workload, *, prove: bool = False) -> list[Problem]:
         """What a provision would refuse, without claiming anything: keys another component holds and,
@@ -136,10 +139,14 @@ class Ownership:
         ``DescriptorInvalid`` names every one that cannot be proven to be this component's."""
         dag_resource = "dag_text" if workload.dag_kind == "text" else "dag_binary"
         found, problems = [], []
-        for resource, key in ((dag_resource, workload.deployed_key), ("descriptor", workload.descriptor_key)):
-            if (workload.bucket, key) in managed:
-                continue
-            tags = self.s3.tags(workload.bucket, key)
+        unmanaged = [
+            (resource, key)
+            for resource, key in ((dag_resource, workload.deployed_key), ("descriptor", workload.descriptor_key))
+            if (workload.bucket, key) not in managed
+        ]
+        for (resource, key), tags in zip(
+            unmanaged, self._tags(workload.bucket, [k for _, k in unmanaged]), strict=True
+        ):
             if tags is None:
                 continue
             proof, refusal = self._proof(workload, resource, key, tags)
@@ -150,6 +157,12 @@ class Ownership:
         if problems:
             raise DescriptorInvalid(problems)
         return found
+
+    def _tags(self, bucket: str, keys: list[str]) -> list[dict[str, str] | None]:
+        if self._reads is None or len(keys) < 2:
+            return [self.s3.tags(bucket, key) for key in keys]
+        reading = [self._reads.submit(self.s3.tags, bucket, key) for key in keys]
+        return [read.result() for read in reading]
 
     def _proof(self, workload: Workload, resource: str, key: str, tags: dict[str, str]) -> tuple[str, str]:
         """(proof, "") or ("", why not)."""

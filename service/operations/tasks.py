@@ -46,6 +46,10 @@ def reason(exc: BaseException) -> str:
     return exc.message if isinstance(exc, MwaaSpError) else f"internal error: {type(exc).__name__}: {exc}"
 
 
+_STAGED_READERS = 8
+"""Validations reading their staged DAG at once; more wait their turn (a bulkhead of its own)."""
+
+
 class TaskLauncher:
     """Starts provisions, unprovisions and async validations as tasks behind tokens."""
 
@@ -87,13 +91,17 @@ class TaskLauncher:
         return workload_of(request, bucket_refusal=self.buckets.refusal if deploying else None)
 
     def validation_problems(self, request: ProvisioningRequest) -> list[Problem]:
-        """All rules, the S3 ones included; an empty list means valid."""
+        """All rules, the S3 ones included; an empty list means valid. The staged DAG is read (and its
+        verdict looked up or compiled) while the keys' ownership is checked: the answer costs the
+        slower of the two, not their sum."""
         with timed(OPERATIONS, {"outcome": "COMPLETED"}, operation="validate"):
             try:
                 workload = self.workload(request)
             except ClientError as exc:
                 return list(exc.problems)
-            return self.ownership.problems(workload, prove=True) or self.staged.problems(workload)
+            staged = self.background.pool("staged-reads", _STAGED_READERS).submit(self.staged.problems, workload)
+            taken = self.ownership.problems(workload, prove=True)
+            return taken or staged.result()
 
     def _publisher(self, token: str) -> Callable[[list[LogEntry]], None] | None:
         def publish(entries: list[LogEntry]) -> None:
