@@ -9,7 +9,10 @@ with a staged DAG. Reported, as medians and p99 over ``--calls`` calls:
 - the unchanged re-provision (the no-op fast path) beside the S3 floor: the five reads a no-op must
   make (the staged DAG; HEAD and tags of both deployed objects), all in flight at once.
 
-    .venv/bin/python bench/validate_bench.py [--calls 200]
+    .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR]
+
+``--baseline DIR`` also runs the service from another tree (e.g. ``git worktree add /tmp/before
+<commit>``), in the same run and on the same bucket, so "before" and "after" see the same machine.
 """
 
 from __future__ import annotations
@@ -56,86 +59,126 @@ def _ms(value: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--baseline", type=Path, help="a tree to run the service from as the baseline")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mwaa-sp-bench-validate-"))
     moto, endpoint = start_moto()
-    service = None
+    services: list[ServiceProcess] = []
+    results: dict[str, dict[str, Any]] = {}
     try:
         s3 = boto3.client(
             "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test"
         )
         s3.create_bucket(Bucket=BUCKET)
-        spec = WorkloadSpec(bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key=staged_key(spec), Body=DAG)
-        env = base_env(endpoint) | {
-            "TF_CLI_CONFIG_FILE": str(install_mirror(work / "provider")),
-            "MWAA_SP_DATA_DIR": str(work / "data"),
-        }
-        service = ServiceProcess(env, work / "service.log")
-        body = request(descriptor(spec))
-        client = httpx.Client(timeout=120)
+        cli_config = install_mirror(work / "provider")
 
-        def validate(http: httpx.Client = client) -> None:
-            answer = http.post(f"{service.url}/v1/validate", json=body)
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["valid"] is True, answer.text
+        def head_of(spec: WorkloadSpec) -> Callable[[], None]:
+            return lambda: s3.head_object(Bucket=BUCKET, Key=staged_key(spec))
 
-        def head() -> None:
-            s3.head_object(Bucket=BUCKET, Key=staged_key(spec))
-
-        def provision() -> dict[str, Any]:
-            answer = client.post(f"{service.url}/v1/provision", json=body)
-            answer.raise_for_status()
-            return dict(answer.json())
-
-        first = provision()
-        for _ in range(20):  # warm both sides: connections, the compile verdict, the interpreter's caches
-            validate()
-            head()
-        heads = [_timed(head) for _ in range(args.calls)]
-        one = [_timed(validate) for _ in range(args.calls)]
-        clients = [httpx.Client(timeout=120) for _ in range(8)]
-
-        def client_run(http: httpx.Client) -> list[float]:
-            return [_timed(lambda: validate(http)) for _ in range(max(1, args.calls // 8))]
-
-        with ThreadPoolExecutor(8) as pool:
-            started = time.perf_counter()
-            eight = [t for times in pool.map(client_run, clients) for t in times]
-            throughput = len(eight) / (time.perf_counter() - started)
-
-        assert provision()["info"]["privateInfo"]["noOpVerifiedWithoutTerraform"] is True
-        deployed = [first["info"]["privateInfo"]["dagKey"], first["info"]["privateInfo"]["descriptorKey"]]
-        reads = ThreadPoolExecutor(5)
-
-        def floor() -> None:
-            calls = [reads.submit(s3.get_object, Bucket=BUCKET, Key=staged_key(spec))]
-            for key in deployed:
-                calls.append(reads.submit(s3.head_object, Bucket=BUCKET, Key=key))
-                calls.append(reads.submit(s3.get_object_tagging, Bucket=BUCKET, Key=key))
-            for call in calls:
-                call.result()
-
-        noop_calls = max(20, args.calls // 4)
-        noops, floors = [], []
-        for _ in range(noop_calls):  # interleaved: both see the same moments of the machine
-            noops.append(_timed(provision))
-            floors.append(_timed(floor))
+        trees = {"this tree": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
+        for index, (label, tree) in enumerate(trees.items()):
+            spec = WorkloadSpec(name=f"bench-{index}", dag_name=f"bench_{index}.py", bucket=BUCKET)
+            s3.put_object(Bucket=BUCKET, Key=staged_key(spec), Body=DAG)
+            env = base_env(endpoint) | {
+                "TF_CLI_CONFIG_FILE": str(cli_config),
+                "MWAA_SP_DATA_DIR": str(work / f"data-{index}"),
+            }
+            services.append(ServiceProcess(env, work / f"service-{index}.log", tree))
+            results[label] = _measure(services[-1].url, spec, s3, head_of(spec), args.calls)
     finally:
-        if service is not None:
+        for service in services:
             service.stop()
         stop(moto)
-    head_ms = statistics.median(heads)
+    for label, found in results.items():
+        print(f"-- the service from {label}")
+        _report(found)
+    if len(results) == 2:
+        now, before = results["this tree"], results["baseline"]
+        for name in ("one", "eight", "noops"):
+            ratio = statistics.median(now[name]) / statistics.median(before[name])
+            print(f"{name}: median {ratio:.2f}x the baseline's")
+    return 0
+
+
+def _measure(url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], calls: int) -> dict[str, Any]:
+    body = request(descriptor(spec))
+    client = httpx.Client(timeout=120)
+
+    def validate(http: httpx.Client = client) -> None:
+        answer = http.post(f"{url}/v1/validate", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["valid"] is True, answer.text
+
+    def provision() -> dict[str, Any]:
+        answer = client.post(f"{url}/v1/provision", json=body)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    first = provision()
+    for _ in range(20):  # warm both sides: connections, the compile verdict, the interpreter's caches
+        validate()
+        head()
+    heads = [_timed(head) for _ in range(calls)]
+    one = [_timed(validate) for _ in range(calls)]
+    clients = [httpx.Client(timeout=120) for _ in range(8)]
+
+    def client_run(http: httpx.Client) -> list[float]:
+        return [_timed(lambda: validate(http)) for _ in range(max(1, calls // 8))]
+
+    def heads_run(_: int) -> list[float]:
+        return [_timed(head) for _ in range(max(1, calls // 8))]
+
+    with ThreadPoolExecutor(8) as pool:
+        started = time.perf_counter()
+        eight = [t for times in pool.map(client_run, clients) for t in times]
+        throughput = len(eight) / (time.perf_counter() - started)
+        # The same 8 clients asking S3 directly: the tail this machine gives any answer under that load.
+        heads8 = [t for times in pool.map(heads_run, range(8)) for t in times]
+
+    assert provision()["info"]["privateInfo"]["noOpVerifiedWithoutTerraform"] is True
+    deployed = [first["info"]["privateInfo"]["dagKey"], first["info"]["privateInfo"]["descriptorKey"]]
+    reads = ThreadPoolExecutor(5)
+
+    def floor() -> None:
+        pending = [reads.submit(s3.get_object, Bucket=BUCKET, Key=staged_key(spec))]
+        for key in deployed:
+            pending.append(reads.submit(s3.head_object, Bucket=BUCKET, Key=key))
+            pending.append(reads.submit(s3.get_object_tagging, Bucket=BUCKET, Key=key))
+        for call in pending:
+            call.result()
+
+    noops, floors = [], []
+    for _ in range(max(20, calls // 4)):  # interleaved: both see the same moments of the machine
+        noops.append(_timed(provision))
+        floors.append(_timed(floor))
+    return {
+        "heads": heads,
+        "one": one,
+        "eight": eight,
+        "throughput": throughput,
+        "heads8": heads8,
+        "noops": noops,
+        "floors": floors,
+    }
+
+
+def _report(found: dict[str, Any]) -> None:
+    head_ms = statistics.median(found["heads"])
+    one, eight = found["one"], found["eight"]
     v1, v8 = statistics.median(one), statistics.median(eight)
     print(f"HEAD of the staged DAG:      median {_ms(head_ms)}")
     print(f"validate, 1 client:          median {_ms(v1)} ({v1 / head_ms:.2f}x HEAD), p99 {_ms(_p(one, 0.99))}")
     print(
         f"validate, 8 clients:         median {_ms(v8)}, p99 {_ms(_p(eight, 0.99))} "
-        f"({_p(eight, 0.99) / v1:.2f}x the 1-client median), {throughput:.0f} validates/s"
+        f"({_p(eight, 0.99) / v1:.2f}x the 1-client median), {found['throughput']:.0f} validates/s"
     )
-    noop, s3_floor = statistics.median(noops), statistics.median(floors)
+    heads8 = found["heads8"]
+    print(
+        f"HEAD, 8 clients at once:     median {_ms(statistics.median(heads8))}, p99 {_ms(_p(heads8, 0.99))} "
+        f"({_p(heads8, 0.99) / head_ms:.2f}x the 1-client HEAD)"
+    )
+    noop, s3_floor = statistics.median(found["noops"]), statistics.median(found["floors"])
     print(f"unchanged re-provision:      median {_ms(noop)} ({noop / s3_floor:.2f}x the S3 floor {_ms(s3_floor)})")
-    return 0
 
 
 if __name__ == "__main__":
