@@ -145,25 +145,8 @@ class Deployer:
             journal.add("record", "the registry is left to the next provision (it plans again)", "WARNING")
             return Provisioned(plan.summary, None, state_key, None, False, datetime.now(UTC), previous)
         applied_at = datetime.now(UTC) if plan.has_changes else None
-        state, objects = self.observe(workload, workspace)()
-        deployed = Deployed(module.digest, state, objects) if objects else None
         mine = [(workload.bucket, workload.deployed_key), (workload.bucket, workload.descriptor_key)]
-
-        def record() -> None:
-            self.registry.record(
-                workload,
-                state_key,
-                "provision",
-                "COMPLETED",
-                plan.summary.as_dict(),
-                deployed,
-                plan_id=plan_id,
-                module_version=workspace.module_version,
-                fence=door.fence,
-            )
-            self.ownership.keep_only(workload, mine, door.fence)
-
-        self._record(door, record, "deployed", journal)
+        deployed = self._applied(door, workload, workspace, module, plan, plan_id, "COMPLETED", journal, keep=mine)
         if adopt:
             self.shared_descriptors.retire(workload, journal)
         dag_fingerprint = deployed.objects.get(workload.deployed_key) if deployed else None
@@ -184,23 +167,8 @@ class Deployer:
         plan_id = workspace.apply_and_save(
             plan, workload.component_id, review.unrendered("rollback", plan.summary, previous)
         )
-        state, objects = self.observe(workload, workspace)()
-        deployed = Deployed(module.digest, state, objects) if objects else None
-
-        def record() -> None:
-            self.registry.record(
-                workload,
-                workspace.state_key,
-                "provision",
-                "FAILED",
-                plan.summary.as_dict(),
-                deployed,
-                plan_id=plan_id,
-                module_version=workspace.module_version,
-                fence=door.fence,
-            )
-
-        self._record(door, record, "rolled back", journal)
+        # The provision failed (Airflow could not load its DAG), whatever the rollback restored.
+        self._applied(door, workload, workspace, module, plan, plan_id, "FAILED", journal)
         return f"the previous DAG was applied again ({plan.summary}, plan {plan_id})"
 
     def unprovision(self, door: DoorPass, workload: Workload, journal: Journal) -> Unprovisioned:
@@ -268,6 +236,42 @@ class Deployer:
         self.registry.record(workload, state_key, operation, "FAILED", None, None)
 
     # -- steps ------------------------------------------------------------------------------------
+
+    def _applied(
+        self,
+        door: DoorPass,
+        workload: Workload,
+        workspace: Workspace,
+        module: RenderedModule,
+        plan: PlanResult,
+        plan_id: str | None,
+        status: str,
+        journal: Journal,
+        *,
+        keep: list[tuple[str, str]] | None = None,
+    ) -> Deployed | None:
+        """What an apply left, read now (state and objects: the next no-op's fingerprints) and
+        recorded by the door's holder — and, with ``keep``, the claims narrowed to those keys."""
+        state, objects = self.observe(workload, workspace)()
+        deployed = Deployed(module.digest, state, objects) if objects else None
+
+        def record() -> None:
+            self.registry.record(
+                workload,
+                workspace.state_key,
+                "provision",
+                status,
+                plan.summary.as_dict(),
+                deployed,
+                plan_id=plan_id,
+                module_version=workspace.module_version,
+                fence=door.fence,
+            )
+            if keep is not None:
+                self.ownership.keep_only(workload, keep, door.fence)
+
+        self._record(door, record, "deployed" if status == "COMPLETED" else "rolled back", journal)
+        return deployed
 
     @staticmethod
     def _record(door: DoorPass, record: Callable[[], None], done: str, journal: Journal) -> None:
