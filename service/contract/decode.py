@@ -10,8 +10,11 @@ operation's rule, checked on the decoded value.
 from __future__ import annotations
 
 import enum
+import hashlib
+import threading
 import types
 import typing
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, TypeVar, Union
 
@@ -27,9 +30,9 @@ from service.contract.models import (
     ReverseProvisioningRequest,
     UpdateAclRequest,
 )
-from service.domain.descriptor import BucketRefusal, parse_descriptor
+from service.domain.descriptor import BucketRefusal, bucket_problem, parse_descriptor
 from service.domain.workload import Workload
-from service.errors import Problem, RequestInvalid
+from service.errors import DescriptorInvalid, Problem, RequestInvalid
 
 S = TypeVar("S", bound=Struct)
 
@@ -158,4 +161,34 @@ def workload_of(request: ProvisioningRequest, bucket_refusal: BucketRefusal | No
                 )
             ],
         )
-    return parse_descriptor(request.descriptor, bucket_refusal=bucket_refusal)
+    return _remembered(request.descriptor, bucket_refusal)
+
+
+_KEPT = 256
+_KEPT_MAX_TEXT = 256 * 1024
+_workloads: OrderedDict[str, Workload] = OrderedDict()
+_workloads_guard = threading.Lock()
+
+
+def _remembered(text: str, bucket_refusal: BucketRefusal | None) -> Workload:
+    """``parse_descriptor``, remembered for valid descriptors by the SHA-256 of their text: the
+    Coordinator sends the same descriptor to validate, to provision and again on every release.
+    Parsing is pure and the workload immutable; only the bucket rule, which can change while the
+    service runs, is asked on every call. Invalid descriptors are never remembered."""
+    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    with _workloads_guard:
+        known = _workloads.get(key)
+        if known is not None:
+            _workloads.move_to_end(key)
+    if known is not None:
+        refused = bucket_problem(known, bucket_refusal)
+        if refused is not None:
+            raise DescriptorInvalid([refused])
+        return known
+    workload = parse_descriptor(text, bucket_refusal=bucket_refusal)
+    if len(text) <= _KEPT_MAX_TEXT:
+        with _workloads_guard:
+            _workloads[key] = workload
+            while len(_workloads) > _KEPT:
+                _workloads.popitem(last=False)
+    return workload

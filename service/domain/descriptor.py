@@ -7,9 +7,6 @@ Unknown extra fields are tolerated: newer Witboost releases enrich descriptors.
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -130,41 +127,8 @@ BucketRefusal = Callable[[str], str | None]
 """Why a descriptor may not name a bucket (``service.domain.buckets``), or None."""
 
 
-_PARSED_KEPT = 256
-_PARSED_MAX_TEXT = 256 * 1024
-_parsed: OrderedDict[tuple[str, int], Workload] = OrderedDict()
-_parsed_guard = threading.Lock()
-
-
-def parse_descriptor(
-    text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES, bucket_refusal: BucketRefusal | None = None
-) -> Workload:
-    """The workload the descriptor asks to provision; ``DescriptorInvalid`` lists every broken rule.
-    With ``bucket_refusal``, a bucket it refuses is one of them (the workload is to be deployed).
-
-    A valid descriptor's workload is remembered by the SHA-256 of its text (the Coordinator sends the
-    same one to validate, then to provision, and again on every release): parsing is pure and the
-    workload immutable; only the bucket rule, which can change while the service runs, is asked again."""
-    key = (hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), max_bytes)
-    with _parsed_guard:
-        cached = _parsed.get(key)
-        if cached is not None:
-            _parsed.move_to_end(key)
-    if cached is not None:
-        refused = _bucket_problem(cached, bucket_refusal)
-        if refused is not None:
-            raise DescriptorInvalid([refused])
-        return cached
-    workload = _parse(text, max_bytes, bucket_refusal)
-    if len(text) <= _PARSED_MAX_TEXT:
-        with _parsed_guard:
-            _parsed[key] = workload
-            while len(_parsed) > _PARSED_KEPT:
-                _parsed.popitem(last=False)
-    return workload
-
-
-def _bucket_problem(workload: Workload, bucket_refusal: BucketRefusal | None) -> Problem | None:
+def bucket_problem(workload: Workload, bucket_refusal: BucketRefusal | None) -> Problem | None:
+    """The problem a refused bucket makes (the workload's ``bucketName``), or None."""
     refused = bucket_refusal(workload.bucket) if bucket_refusal is not None else None
     if not refused:
         return None
@@ -175,7 +139,11 @@ def _bucket_problem(workload: Workload, bucket_refusal: BucketRefusal | None) ->
     )
 
 
-def _parse(text: str, max_bytes: int, bucket_refusal: BucketRefusal | None) -> Workload:
+def parse_descriptor(
+    text: str, max_bytes: int = DEFAULT_MAX_DESCRIPTOR_BYTES, bucket_refusal: BucketRefusal | None = None
+) -> Workload:
+    """The workload the descriptor asks to provision; ``DescriptorInvalid`` lists every broken rule.
+    With ``bucket_refusal``, a bucket it refuses is one of them (the workload is to be deployed)."""
     problems = _Problems()
     try:
         document = safe_yaml.load(text, "descriptor", max_bytes)
@@ -257,7 +225,7 @@ def _parse(text: str, max_bytes: int, bucket_refusal: BucketRefusal | None) -> W
     workload = None
     if urn is not None:
         workload = _workload_from_component(component, field, urn, descriptor_yaml, problems)
-    refused = _bucket_problem(workload, bucket_refusal) if workload is not None else None
+    refused = bucket_problem(workload, bucket_refusal) if workload is not None else None
     if refused is not None:
         problems.items.append(refused)
     if workload is not None:

@@ -118,27 +118,3 @@ def test_a_2_6_enriched_descriptor_keeps_only_the_upstream_components_info() -> 
     assert plain.descriptor_yaml == yaml.safe_dump(
         yaml.safe_load(descriptor(WorkloadSpec()))["dataProduct"], sort_keys=False, allow_unicode=True
     )
-
-
-def test_a_valid_descriptor_is_parsed_once_and_the_bucket_rule_asked_every_time() -> None:
-    text = descriptor(WorkloadSpec(name="remembered", bucket="bucket-a"))
-    first = parse_descriptor(text)
-    assert parse_descriptor(text) is first
-    refusals: list[str] = []
-
-    def refuse(bucket: str) -> str | None:
-        refusals.append(bucket)
-        return "is not allowed"
-
-    with pytest.raises(DescriptorInvalid) as refused:
-        parse_descriptor(text, bucket_refusal=refuse)
-    assert [p.field for p in refused.value.problems] == ["dataProduct.components[0].specific.bucketName"]
-    assert refused.value.problems[0].message == "bucket 'bucket-a' is not allowed"
-    assert refusals == ["bucket-a"]
-    assert parse_descriptor(text, bucket_refusal=lambda bucket: None) is first
-    # Another text (one byte more) is parsed on its own; an invalid one is never remembered.
-    assert parse_descriptor(text + "\n") is not first
-    broken = text.replace("scheduleCron", "scheduleCronX")
-    for _ in range(2):
-        with pytest.raises(DescriptorInvalid):
-            parse_descriptor(broken)

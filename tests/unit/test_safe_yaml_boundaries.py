@@ -124,6 +124,10 @@ def _nested(levels: int, inner: object) -> object:
 
 def test_an_aliased_subtree_counts_at_the_depth_it_lands() -> None:
     assert _refusal("a: &s [x]\nb: " + _seqs(63, "*s")) == DEEPER  # the alias' x lands at depth 65
+    assert _load("a: &s [x]\nb: " + _seqs(62, "*s")) == {"a": ["x"], "b": _nested(63, "x")}  # x at 64
+    # A taller subtree counts its full height, no more: [[[x]]] aliased at depth 61 puts x at 64.
+    assert _load("a: &s [[[x]]]\nb: " + _seqs(60, "*s")) == {"a": _nested(3, "x"), "b": _nested(63, "x")}
+    assert _refusal("a: &s [[[x]]]\nb: " + _seqs(61, "*s")) == DEEPER
 
 
 def test_libyamls_own_nesting_limit_is_a_yaml_error() -> None:
