@@ -67,6 +67,11 @@ def import_errors_request(api: Api, file_name: str) -> Request:
     return Request("/importErrors", query)
 
 
+def import_errors_page(offset: int, limit: int = 100) -> Request:
+    """A page of every import error, newest first (a drift run reads them all, up to a bound)."""
+    return Request("/importErrors", {"order_by": "-timestamp", "limit": str(limit), "offset": str(offset)})
+
+
 def check_path(path: str) -> str:
     """``path`` if InvokeRestApi accepts it; ``ValueError`` otherwise (AWS refuses it; moto would not)."""
     if not 1 <= len(path) <= PATH_MAX:

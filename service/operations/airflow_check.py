@@ -138,13 +138,11 @@ class AirflowCheck:
         """Which of these deployed DAGs Airflow cannot import now: key → its stack trace's tail; an
         Airflow that cannot be asked is said in every key's place (a drift run reports, never hangs)."""
         try:
-            api, dag_folder = self._api()
+            _, dag_folder = self._api()
             files = {airflow_view.relative_file(key, dag_folder): key for key in deployed_keys}
             found: dict[str, str] = {}
             for offset in range(0, _MAX_ERRORS, _PAGE):
-                query = airflow_view.import_errors_request(api, "").query | {"offset": str(offset), "limit": str(_PAGE)}
-                query.pop("filename_pattern", None)
-                body = self._get(airflow_view.Request("/importErrors", query))
+                body = self._get(airflow_view.import_errors_page(offset, _PAGE))
                 errors = body.get("import_errors") if isinstance(body, dict) else None
                 for file_name, key in files.items():
                     broken = airflow_view.import_error(body, file_name, None)

@@ -137,3 +137,8 @@ def test_airflow_2_names_the_next_run_next_dagrun() -> None:
     [dag] = av.listed_dags({"dags": [{"dag_id": "x", "fileloc": FILE, "next_dagrun": "2026-12-06T00:00:00+00:00"}]})
     assert dag.next_run == "2026-12-06T00:00:00+00:00"
     assert not av.gone({"dags": [{"dag_id": "x", "fileloc": FILE}]}, "x", FILE)
+
+
+def test_a_drift_run_pages_through_every_import_error_newest_first() -> None:
+    page = av.import_errors_page(200)
+    assert (page.path, page.query) == ("/importErrors", {"order_by": "-timestamp", "limit": "100", "offset": "200"})
