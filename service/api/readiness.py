@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -93,7 +93,8 @@ class Readiness:
     async def _one(self, loop: asyncio.AbstractEventLoop, name: str, probe: Callable[[], str]) -> Check:
         try:
             detail = await asyncio.wait_for(loop.run_in_executor(self._pool, probe), self.timeout_s)
-        except TimeoutError:
+        except (TimeoutError, ConnectTimeoutError, ReadTimeoutError):
+            # The probe's own client times out at the same moment as this wait: one answer either way.
             return Check(name, False, f"no answer within {self.timeout_s:g} s")
         except (SQLAlchemyError, BotoCoreError, OSError, MwaaSpError) as exc:
             return Check(name, False, " ".join(str(exc).split())[:300])
