@@ -194,7 +194,9 @@ class TaskLauncher:
         if loaded is not None or self.airflow_check.mode == "warn":
             return Seen(finding.version, loaded, finding.summary)
         why = _rejection(finding)
-        if self.airflow_check.mode == "rollback":
+        # Only what this provision applied is rolled back: an unchanged provision (checked again after
+        # a failed one) applied nothing, and removing a DAG whose predecessor is unknown would be worse.
+        if self.airflow_check.mode == "rollback" and done.applied_at is not None:
             journal.add("rollback", "rolling back: the DAG Airflow could not load is replaced by the previous one")
             journal.checkpoint()
             why = f"{why}\nRolled back: {self.deployer.roll_back(door, workload, done.previous_dag, journal)}"

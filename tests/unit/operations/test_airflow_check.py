@@ -183,3 +183,20 @@ def test_a_drift_run_says_when_airflow_could_not_be_asked(tmp_path: Path) -> Non
         assert verdict.status == "in_sync"
         assert verdict.airflow_error is not None
         assert verdict.airflow_error.startswith("Airflow could not be asked")
+
+
+def test_rollback_never_removes_what_an_unchanged_provision_did_not_apply(tmp_path: Path) -> None:
+    """A change rolled back when Airflow does not answer; then an unchanged provision (checked again,
+    since the last operation failed) that fails its check applied nothing, and removes nothing."""
+    with harness(tmp_path, **_checking("rollback", timeout_s=2)) as h:
+        first, _ = _run(h, GOOD)
+        assert first.status == "COMPLETED"
+        h.mwaa.unreachable = True
+        changed, _ = _run(h, BETTER)
+        assert "Rolled back: the previous DAG was applied again" in changed.result
+        assert _deployed(h) == GOOD
+        # The staged DAG is GOOD again: nothing to apply, but the last operation failed, so it is checked.
+        again, _ = _run(h, GOOD)
+        assert again.status == "FAILED"
+        assert "Rolled back" not in again.result
+        assert _deployed(h) == GOOD
