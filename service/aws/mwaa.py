@@ -83,10 +83,6 @@ class MwaaEnvironment:
             self._described = found
             return found
 
-    def airflow_version(self) -> str:
-        """GetEnvironment's ``AirflowVersion``; ``StorageError`` when it cannot be had now."""
-        return str(self.describe().get("AirflowVersion") or "")
-
     def invoke_rest_api(self, path: str, query: dict[str, str]) -> RestAnswer:
         """``GET <path>`` of the environment's Airflow REST API. Airflow's 4xx come back as answers (a
         404 is an answer); MWAA's own refusals, Airflow's 5xx, timeouts and oversized answers raise

@@ -52,6 +52,14 @@ class Finding:
             return f"Airflow {self.version} cannot import the DAG: {last[0]}"
         return self.problem or "Airflow did not say"
 
+    @property
+    def failure(self) -> str:
+        """Why the DAG is not known to be loaded, in full: Airflow's own error (the stack trace's tail),
+        or why Airflow could not say — for ``logs`` and a FAILED ``result``."""
+        if isinstance(self.verdict, Broken):
+            return f"Airflow {self.version} cannot import the deployed DAG:\n{self.verdict.error}"
+        return f"Airflow did not confirm the DAG loaded: {self.problem}"
+
 
 class AirflowCheck:
     def __init__(
@@ -102,7 +110,7 @@ class AirflowCheck:
             if not isinstance(verdict, Pending):
                 finding = Finding(verdict, api.version)
                 level = "INFO" if isinstance(verdict, Loaded) else "ERROR"
-                journal.add(PHASE, finding.summary if isinstance(verdict, Loaded) else _broken(verdict), level)
+                journal.add(PHASE, finding.summary if isinstance(verdict, Loaded) else finding.failure, level)
                 return finding
             if verdict.reason != said:
                 said = verdict.reason
@@ -175,7 +183,3 @@ class AirflowCheck:
         journal.add(PHASE, problem, "WARNING")
         log.warning("airflow check unanswered", extra={"problem": problem})
         return Finding(None, version, problem)
-
-
-def _broken(verdict: Broken) -> str:
-    return f"Airflow cannot import the deployed DAG:\n{verdict.error}"

@@ -19,7 +19,7 @@ from service.background import Background
 from service.contract import bodies
 from service.contract.decode import decode, workload_of
 from service.contract.models import ProvisioningRequest, ProvisioningStatus, ValidationStatus
-from service.domain.airflow_view import Broken, Seen
+from service.domain.airflow_view import Seen
 from service.domain.buckets import BucketPolicy
 from service.domain.deployment import ChangeSummary
 from service.domain.journal import Journal, LogEntry
@@ -29,7 +29,7 @@ from service.errors import AirflowRejected, ClientError, MwaaSpError, Problem
 from service.metrics import OPERATIONS, timed
 from service.operations import reverse
 from service.operations.access import AccessControl
-from service.operations.airflow_check import AirflowCheck, Finding
+from service.operations.airflow_check import AirflowCheck
 from service.operations.deploy import Deployer, Provisioned
 from service.operations.ownership import Ownership
 from service.operations.staged import StagedDags
@@ -193,7 +193,7 @@ class TaskLauncher:
         loaded = finding.loaded
         if loaded is not None or self.airflow_check.mode == "warn":
             return Seen(finding.version, loaded, finding.summary)
-        why = _rejection(finding)
+        why = finding.failure
         # Only what this provision applied is rolled back: an unchanged provision (checked again after
         # a failed one) applied nothing, and removing a DAG whose predecessor is unknown would be worse.
         if self.airflow_check.mode == "rollback" and done.applied_at is not None:
@@ -278,10 +278,3 @@ class TaskLauncher:
         future = self.background.submit("validate", 4, run)
         future.add_done_callback(self._ending(token, failed))
         return token, future
-
-
-def _rejection(finding: Finding) -> str:
-    """The FAILED result: Airflow's own error (the stack trace's tail), or why it could not say."""
-    if isinstance(finding.verdict, Broken):
-        return f"Airflow {finding.version} cannot import the deployed DAG:\n{finding.verdict.error}"
-    return f"Airflow did not confirm the DAG loaded: {finding.problem}"

@@ -112,9 +112,6 @@ class FakeMwaa:
     def describe(self) -> dict[str, Any]:
         return {"AirflowVersion": self.version, "DagS3Path": "dags", "WebserverUrl": "airflow.example"}
 
-    def airflow_version(self) -> str:
-        return self.version
-
     def invoke_rest_api(self, path: str, query: dict[str, str]) -> RestAnswer:
         from service.domain.airflow_view import check_path
         from service.errors import AirflowUnanswered
