@@ -6,13 +6,22 @@ Airflow 2 (REST API v1) and Airflow 3 (v2) list DAGs and import errors with the 
 to the API root, which MWAA chooses for the environment's version: ``/dags`` and ``/importErrors``.
 A DAG is asked for by ``dag_id_pattern`` (a query parameter, not in the 64-character path, so a long
 DAG id needs no care) and matched exactly; an import error by its file name, which Airflow 3 gives
-relative to the DAG folder and Airflow 2 as an absolute path on the worker."""
+relative to the DAG folder and Airflow 2 as an absolute path on the worker.
+
+"Parsed after the apply" is not proof that Airflow parsed *our* bytes: MWAA copies the bucket to its
+workers with a delay, so Airflow may parse the previous file again after the apply ended. Airflow 3
+keeps the source it parsed (``/dagSources/{dag_id}``): where that can be asked, the DAG is loaded only
+when its source is the deployed text. Airflow 2 names a source by a signed file token longer than the
+64-character Path allows, and a zipped DAG's source is its inner module, so there the parse time is
+all there is. An import error is known to be ours only when it is not the one Airflow reported for
+the file just before the apply (that one may be the old file, parsed again before the sync)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 PATH_MAX = 64
 """InvokeRestApi's ``Path``: 1 to 64 characters."""
@@ -67,6 +76,34 @@ def import_errors_request(api: Api, file_name: str) -> Request:
     return Request("/importErrors", query)
 
 
+def source_request(api: Api, dag_id: str, file_name: str) -> Request | None:
+    """Airflow 3's source of the DAG's latest version (the text it parsed); None where it cannot be
+    compared: Airflow 2, a zipped DAG, or a DAG id that would lengthen the path past 64 characters
+    (or need escaping in it)."""
+    path = f"/dagSources/{dag_id}"
+    if api.major != 3 or not file_name.endswith(".py") or len(path) > PATH_MAX or quote(dag_id, safe="") != dag_id:
+        return None
+    return Request(path, {})
+
+
+def deployed_text(dag: bytes) -> str | None:
+    """The deployed DAG as Airflow reads it (UTF-8, universal newlines); None if it is not UTF-8."""
+    try:
+        return _newlines(dag.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def same_source(body: Any, text: str) -> bool:
+    """Whether a ``/dagSources`` answer is the deployed text."""
+    content = body.get("content") if isinstance(body, dict) else None
+    return isinstance(content, str) and _newlines(content) == text
+
+
 def import_errors_page(offset: int, limit: int = 100) -> Request:
     """A page of every import error, newest first (a drift run reads them all, up to a bound)."""
     return Request("/importErrors", {"order_by": "-timestamp", "limit": str(limit), "offset": str(offset)})
@@ -112,6 +149,20 @@ class Pending:
 
 
 Verdict = Loaded | Broken | Pending
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the check waits for: DAG ``dag_id`` from ``file_name`` parsed after ``since`` (when the
+    apply ended; None: nothing was applied now, the file as it stands)."""
+
+    dag_id: str
+    file_name: str
+    since: datetime | None
+    text: str | None = None
+    """The deployed text, where Airflow's parsed source can be compared with it (see ``source_request``)."""
+    earlier_error: str | None = None
+    """The import error Airflow reported for the file just before the apply (its trace's tail)."""
 
 
 @dataclass(frozen=True)
@@ -192,16 +243,26 @@ def import_error(body: Any, file_name: str, since: datetime | None) -> Broken | 
     return None
 
 
-def judge(dags_body: Any, errors_body: Any, dag_id: str, file_name: str, since: datetime | None) -> Verdict:
-    """Loaded, broken or not yet, of the file we deployed at ``since``: an import error recorded
-    after it wins; else the DAG parsed from our file after it; else Airflow has not parsed it yet.
-    ``since`` None (nothing was applied now): what Airflow says of the file as it stands."""
+def judge(dags_body: Any, errors_body: Any, expected: Expected, source_body: Any = None) -> Verdict:
+    """Loaded, broken or not yet, of the file we deployed: our DAG whose parsed source is the deployed
+    text wins (proof); else an import error recorded after the apply, unless it repeats the one from
+    before it; else our DAG parsed after the apply, where the source cannot be compared; else not yet.
+    ``source_body``: Airflow's ``/dagSources`` answer for the DAG, if asked."""
+    file_name, since = expected.file_name, expected.since
+    dag = the_dag(dags_body, expected.dag_id, file_name)
+    ours = expected.text is not None and same_source(source_body, expected.text)
+    if dag is not None and ours:
+        return Loaded(dag)
     broken = import_error(errors_body, file_name, since)
-    if broken is not None:
+    if broken is not None and (since is None or broken.error != expected.earlier_error):
         return broken
-    dag = the_dag(dags_body, dag_id, file_name)
+    if broken is not None:
+        last = broken.error.strip().splitlines()[-1:] or [""]
+        return Pending(f"Airflow still reports the import error of the file before the apply: {last[0]}")
     if dag is None:
-        return Pending(f"Airflow does not list DAG {dag_id} from {file_name} yet")
+        return Pending(f"Airflow does not list DAG {expected.dag_id} from {file_name} yet")
+    if expected.text is not None:
+        return Pending(f"Airflow has loaded an earlier version of {file_name}, not the deployed one yet")
     if since is not None and (dag.last_parsed is None or dag.last_parsed < since):
         return Pending(f"Airflow has not parsed {file_name} since the apply")
     return Loaded(dag)

@@ -61,6 +61,18 @@ class Finding:
         return f"Airflow did not confirm the DAG loaded: {self.problem}"
 
 
+class BeforeApply:
+    """Called by the deployer just before an apply that changes the DAG: keeps the import error Airflow
+    reports for the file then (see :meth:`AirflowCheck.import_error_now`)."""
+
+    def __init__(self, check: AirflowCheck, workload: Workload) -> None:
+        self._check, self._workload = check, workload
+        self.error: str | None = None
+
+    def __call__(self) -> None:
+        self.error = self._check.import_error_now(self._workload)
+
+
 class AirflowCheck:
     def __init__(
         self,
@@ -87,15 +99,28 @@ class AirflowCheck:
         dag_folder = described.get("DagS3Path")
         return api, str(dag_folder) if isinstance(dag_folder, str) else None
 
-    def loaded(self, workload: Workload, since: datetime | None, journal: Journal) -> Finding:
+    def loaded(
+        self,
+        workload: Workload,
+        since: datetime | None,
+        journal: Journal,
+        deployed: bytes | None = None,
+        earlier_error: str | None = None,
+    ) -> Finding:
         """Ask until Airflow has parsed the deployed file after ``since`` (when the apply ended; None:
-        nothing was applied now, and what Airflow says of the file as it stands is the answer)."""
+        nothing was applied now, and what Airflow says of the file as it stands is the answer).
+        ``deployed``: the bytes deployed, compared with the source Airflow parsed where it keeps one;
+        ``earlier_error``: what :meth:`import_error_now` said just before the apply."""
         try:
             api, dag_folder = self._api()
         except (MwaaSpError, UnsupportedAirflow) as exc:
             return self._unanswered(journal, f"the environment's Airflow cannot be asked: {exc}", None)
         file_name = airflow_view.relative_file(workload.deployed_key, dag_folder)
-        journal.add(PHASE, f"waiting for Airflow {api.version} to parse {file_name} (REST API {api.name})")
+        source = airflow_view.source_request(api, workload.dag_id, file_name)
+        text = airflow_view.deployed_text(deployed) if deployed is not None and source is not None else None
+        expected = airflow_view.Expected(workload.dag_id, file_name, since, text, earlier_error)
+        proof = "its parsed source compared" if text is not None else "by parse time"
+        journal.add(PHASE, f"waiting for Airflow {api.version} to parse {file_name} (REST API {api.name}, {proof})")
         journal.checkpoint()
         deadline = self._clock() + self._timeout_s
         said = ""
@@ -103,10 +128,12 @@ class AirflowCheck:
             try:
                 dags = self._get(airflow_view.dags_request(workload.dag_id))
                 errors = self._get(airflow_view.import_errors_request(api, file_name))
+                listed = airflow_view.the_dag(dags, workload.dag_id, file_name) is not None
+                parsed = self._get(source) if source is not None and text is not None and listed else None
             except AirflowUnanswered as exc:
                 verdict: Verdict = Pending(exc.message)
             else:
-                verdict = airflow_view.judge(dags, errors, workload.dag_id, file_name, since)
+                verdict = airflow_view.judge(dags, errors, expected, parsed)
             if not isinstance(verdict, Pending):
                 finding = Finding(verdict, api.version)
                 level = "INFO" if isinstance(verdict, Loaded) else "ERROR"
@@ -121,6 +148,22 @@ class AirflowCheck:
                 if self._stop.is_set():
                     why = f"the service stopped before Airflow parsed {file_name}"
                 return self._unanswered(journal, f"{why}: {said}", api.version)
+
+    def import_error_now(self, workload: Workload) -> str | None:
+        """The import error Airflow reports for the deployed file now (its trace's tail), taken just
+        before an apply: after it, the same error may be the old file parsed again before MWAA's sync.
+        None when there is none or Airflow cannot say (the check after the apply asks again)."""
+        if not self.enabled:
+            return None
+        try:
+            api, dag_folder = self._api()
+            file_name = airflow_view.relative_file(workload.deployed_key, dag_folder)
+            body = self._get(airflow_view.import_errors_request(api, file_name))
+        except (MwaaSpError, UnsupportedAirflow) as exc:
+            log.info("airflow not asked before the apply", extra={"problem": str(exc)})
+            return None
+        broken = airflow_view.import_error(body, file_name, None)
+        return broken.error if broken is not None else None
 
     def removed(self, workload: Workload, journal: Journal) -> str:
         """Ask until Airflow no longer lists the DAG; what to tell the user either way."""

@@ -45,6 +45,8 @@ class Provisioned:
     """The DAG deployed before the apply (kept only to roll back to); None where there was none."""
     after_failure: bool = False
     """The workload's last operation failed: an unchanged provision is checked again all the same."""
+    dag: bytes | None = None
+    """The DAG's bytes as deployed now (the post-deploy check compares them with what Airflow parsed)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,11 @@ class Deployer:
             return recorded
         return None
 
-    def provision(self, door: DoorPass, workload: Workload, journal: Journal) -> Provisioned:
+    def provision(
+        self, door: DoorPass, workload: Workload, journal: Journal, before_apply: Callable[[], None] = lambda: None
+    ) -> Provisioned:
+        """Plan and apply the workload; ``before_apply`` is called once, just before an apply that
+        changes something (the post-deploy check notes what Airflow said of the file then)."""
         workspace = self.workspaces.open(door, journal)
         state_key = workspace.state_key
         entry = self.registry.get(workload.component_id)  # one read: the last apply's record and outcome
@@ -112,7 +118,9 @@ class Deployer:
             # No plan was made: the registry's last plan (its id and summary) stays the one before.
             self.registry.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=door.fence)
             fingerprint = recorded.objects.get(workload.deployed_key)
-            return Provisioned(ChangeSummary(), None, state_key, fingerprint, True, after_failure=after_failure)
+            return Provisioned(
+                ChangeSummary(), None, state_key, fingerprint, True, after_failure=after_failure, dag=dag
+            )
         claimed = self.ownership.claim(workload, door.fence)
         try:
             self.staged.loadable(workload, dag)  # nothing Airflow cannot load reaches the DAG folder
@@ -135,6 +143,8 @@ class Deployer:
         except BaseException:
             self.ownership.release(workload, claimed)  # nothing was applied
             raise
+        if plan.has_changes:
+            before_apply()
         previous = self.staged.deployed(workload) if self.keep_previous and plan.has_changes else None
         try:
             plan_id = workspace.apply_and_save(plan, workload.component_id, artifact)
@@ -143,7 +153,7 @@ class Deployer:
                 raise
             journal.add("apply", f"{exc.message}; the DAG had been deployed before Terraform stopped", "WARNING")
             journal.add("record", "the registry is left to the next provision (it plans again)", "WARNING")
-            return Provisioned(plan.summary, None, state_key, None, False, datetime.now(UTC), previous)
+            return Provisioned(plan.summary, None, state_key, None, False, datetime.now(UTC), previous, dag=dag)
         applied_at = datetime.now(UTC) if plan.has_changes else None
         mine = [(workload.bucket, workload.deployed_key), (workload.bucket, workload.descriptor_key)]
         deployed = self._applied(door, workload, workspace, module, plan, plan_id, "COMPLETED", journal, keep=mine)
@@ -151,7 +161,7 @@ class Deployer:
             self.shared_descriptors.retire(workload, journal)
         dag_fingerprint = deployed.objects.get(workload.deployed_key) if deployed else None
         return Provisioned(
-            plan.summary, plan_id, state_key, dag_fingerprint, False, applied_at, previous, after_failure
+            plan.summary, plan_id, state_key, dag_fingerprint, False, applied_at, previous, after_failure, dag
         )
 
     def roll_back(self, door: DoorPass, workload: Workload, previous: bytes | None, journal: Journal) -> str:

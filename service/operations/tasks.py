@@ -29,7 +29,7 @@ from service.errors import AirflowRejected, ClientError, MwaaSpError, Problem
 from service.metrics import OPERATIONS, timed
 from service.operations import reverse
 from service.operations.access import AccessControl
-from service.operations.airflow_check import AirflowCheck
+from service.operations.airflow_check import AirflowCheck, BeforeApply
 from service.operations.deploy import Deployer, Provisioned
 from service.operations.ownership import Ownership
 from service.operations.staged import StagedDags
@@ -150,8 +150,9 @@ class TaskLauncher:
             journal.checkpoint()
             try:
                 if kind == "provision":
-                    deployed = self.deployer.provision(door, workload, journal)
-                    seen = self._airflow_loaded(door, workload, deployed, journal)
+                    before = BeforeApply(self.airflow_check, workload)
+                    deployed = self.deployer.provision(door, workload, journal, before)
+                    seen = self._airflow_loaded(door, workload, deployed, journal, before.error)
                     body = self._provisioned(workload, deployed, journal, seen)
                 else:
                     done = self.deployer.unprovision(door, workload, journal)
@@ -183,13 +184,15 @@ class TaskLauncher:
     def _asks_airflow(self, summary: ChangeSummary) -> bool:
         return self.airflow_check.enabled and summary.destroy > 0
 
-    def _airflow_loaded(self, door: DoorPass, workload: Workload, done: Provisioned, journal: Journal) -> Seen | None:
+    def _airflow_loaded(
+        self, door: DoorPass, workload: Workload, done: Provisioned, journal: Journal, earlier_error: str | None
+    ) -> Seen | None:
         """The post-deploy check, after an apply that changed something (or an unchanged provision
         after a failed one): Airflow's view, or — under ``fail``/``rollback`` — a FAILED provision,
         rolled back first under ``rollback``."""
         if not self.airflow_check.enabled or (done.applied_at is None and not done.after_failure):
             return None
-        finding = self.airflow_check.loaded(workload, done.applied_at, journal)
+        finding = self.airflow_check.loaded(workload, done.applied_at, journal, done.dag, earlier_error)
         loaded = finding.loaded
         if loaded is not None or self.airflow_check.mode == "warn":
             return Seen(finding.version, loaded, finding.summary)

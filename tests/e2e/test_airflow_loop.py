@@ -2,13 +2,15 @@
 behind an MWAA API test double over real HTTP that syncs the bucket's ``dags/`` into Airflow's DAG
 folder: a good DAG completes with Airflow's view; one that compiles but cannot import fails quoting
 Airflow (``fail``), is rolled back to the previous version that Airflow loads again (``rollback``), or
-completes with the finding (``warn``); unprovision confirms the DAG left Airflow's list; an Airflow
+completes with the finding (``warn``); the old file parsed again before MWAA's sync is not taken for
+the new one; unprovision confirms the DAG left Airflow's list; an Airflow
 that does not answer is a FAILED naming the timeout, never a hang."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 from tests.support.airflow import Airflow
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
 from tests.support.mwaa_double import MwaaDouble
-from tests.support.processes import wait_finished, wait_until
+from tests.support.processes import task, wait_finished, wait_until
 
 pytestmark = pytest.mark.e2e
 ENVIRONMENT = "loop-env"
@@ -84,7 +86,8 @@ def test_a_good_dag_completes_with_airflows_view_and_leaves_with_unprovision(
     assert public["airflowStatus"]["value"] == f"Airflow {airflow.version} loaded DAG {dag_id} (paused)"
     assert public["airflowVersion"]["value"] == airflow.version
     assert public["airflowNextRun"]["type"] == "date"
-    assert any(e["phase"] == "airflow" and "waiting for Airflow" in e["message"] for e in body["logs"])
+    assert any(e["phase"] == "airflow" and "its parsed source compared" in e["message"] for e in body["logs"])
+    assert any(call["Path"] == f"/dagSources/{dag_id}" for call in double.invoked)
     listed = airflow.dag(dag_id)
     assert listed is not None
     assert listed["description"] == "v1"
@@ -129,6 +132,41 @@ def test_rollback_deploys_the_previous_version_again_and_airflow_loads_it(
         return dag is not None and dag["description"] == "good" and dag["has_import_errors"] is False
 
     wait_until(loaded_again, timeout=TIMEOUT_S, what="Airflow loading the rolled-back DAG")
+
+
+def test_the_old_file_parsed_again_before_the_sync_is_not_taken_for_the_new_one(
+    world: Any, s3: Any, airflow: Airflow
+) -> None:
+    """MWAA's sync lags behind the apply (held here until Airflow has parsed the old file again after
+    the apply ended): a parse after the apply is not proof; Airflow's parsed source is."""
+    bucket, double, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    assert _provision(service, s3, spec, _dag(dag_id, "good"))["status"] == "COMPLETED"
+    with double.sync_held():
+        s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=_dag(dag_id, "bad", broken=True))
+        response = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60)
+        assert response.status_code == 202, response.text
+        status_url = f"{service.url}/v1/provision/{response.json()}/status"
+
+        def said(text: str) -> bool:
+            return any(e["phase"] == "airflow" and text in e["message"] for e in task(status_url)["logs"])
+
+        wait_until(lambda: said("waiting for Airflow"), timeout=TIMEOUT_S, what="the check starting after the apply")
+        applied = datetime.now(UTC)
+
+        def parsed_again() -> bool:
+            dag = airflow.dag(dag_id)
+            at = dag and dag.get("last_parsed_time")
+            return isinstance(at, str) and datetime.fromisoformat(at.replace("Z", "+00:00")) > applied
+
+        wait_until(parsed_again, timeout=TIMEOUT_S, what="Airflow parsing the old file again after the apply")
+        seen = lambda: said("earlier version") or task(status_url)["status"] != "RUNNING"  # noqa: E731
+        wait_until(seen, timeout=TIMEOUT_S, what="the check seeing the old source")
+        assert task(status_url)["status"] == "RUNNING", "the old file, parsed again, was taken for the new one"
+    body = wait_finished(status_url, timeout=TIMEOUT_S + 120)
+    assert body["status"] == "FAILED", body
+    assert "ModuleNotFoundError: No module named 'not_installed_pkg'" in body["result"]
 
 
 def test_warn_completes_with_the_finding(world: Any, s3: Any) -> None:

@@ -98,13 +98,16 @@ class FakeMwaa:
     """The MWAA adapter's interface (GetEnvironment, InvokeRestApi) over a pretend Airflow that parses
     the bucket's ``dags/`` files of :class:`FakeS3` when asked, the way its DAG processor would: a file
     that imports ``not_installed_pkg`` is an import error, any other ``.py`` file a DAG named after it.
-    ``parse_after`` asks pass before it parses anything (a slow sync); ``unreachable`` makes every
-    InvokeRestApi fail as a network error would. Airflow itself is faked only here, in unit tests."""
+    ``parse_after`` asks pass before it parses anything (a slow sync); for ``stale_parses`` parses a
+    changed file is parsed again as it was before, stamped now (MWAA's sync lagging behind the apply);
+    ``unreachable`` makes every InvokeRestApi fail as a network error would. Airflow itself is faked
+    only here, in unit tests."""
 
     def __init__(self, s3: FakeS3, bucket: str = "mwaa-bucket", version: str = "3.0.6") -> None:
         self.s3, self.bucket, self.version = s3, bucket, version
         self.name = "env"
         self.parse_after = 0
+        self.stale_parses = 0
         self.unreachable = False
         self.asked: list[tuple[str, dict[str, str]]] = []
         self._parsed: dict[str, tuple[bytes, str]] = {}
@@ -126,16 +129,24 @@ class FakeMwaa:
             return RestAnswer(200, {"dags": self._dags(query.get("dag_id_pattern", ""))})
         if path == "/importErrors":
             return RestAnswer(200, {"import_errors": self._errors()})
+        if path.startswith("/dagSources/"):
+            for name, (body, _) in self._parsed.items():
+                if name.removesuffix(".py") == path.removeprefix("/dagSources/") and b"not_installed_pkg" not in body:
+                    return RestAnswer(200, {"dag_id": name.removesuffix(".py"), "content": body.decode()})
         return RestAnswer(404, {"detail": "Not Found"})
 
     def _parse(self) -> None:
         now = datetime.now(UTC).isoformat()
-        files = {k.removeprefix("dags/"): o.body for (b, k), o in self.s3.objects.items() if b == self.bucket}
+        objects = self.s3.objects.items()
+        files = {k.removeprefix("dags/"): o.body for (b, k), o in objects if b == self.bucket and k.startswith("dags/")}
         files = {f: body for f, body in files.items() if f.endswith(".py") and not f.endswith("_descriptor.yaml")}
         for gone in set(self._parsed) - set(files):
             del self._parsed[gone]
         for name, body in files.items():
-            if name not in self._parsed or self._parsed[name][0] != body:
+            if name in self._parsed and self._parsed[name][0] != body and self.stale_parses > 0:
+                self.stale_parses -= 1
+                self._parsed[name] = (self._parsed[name][0], now)
+            elif name not in self._parsed or self._parsed[name][0] != body:
                 self._parsed[name] = (body, now)
 
     def _dags(self, pattern: str) -> list[dict[str, Any]]:

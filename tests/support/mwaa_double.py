@@ -3,14 +3,17 @@ real Airflow: ``GetEnvironment`` describes the environment; ``InvokeRestApi`` fo
 API server's REST API (``/api/v2`` for Airflow 3) with its token, with MWAA's limits and error shapes
 (Path 1–64 characters, ~10 s for Airflow to answer, ~6 MB answers; Airflow's 4xx as
 ``RestApiClientException``, its 5xx as ``RestApiServerException``, both HTTP 400). Like MWAA, it
-syncs the bucket's ``dags/`` prefix into Airflow's DAG folder every ``sync_s`` seconds.
+syncs the bucket's ``dags/`` prefix into Airflow's DAG folder every ``sync_s`` seconds; a test can
+hold the sync back (``sync_held``) to make MWAA's lag deterministic.
 
 It imitates MWAA; Airflow itself is never faked. boto3 reaches it through ``AWS_ENDPOINT_URL_MWAA``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ class MwaaDouble:
         self.invoked: list[dict[str, Any]] = []
         self._token: str | None = None
         self._stop = threading.Event()
+        self._syncing = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -132,8 +136,18 @@ class MwaaDouble:
 
     # -- the DAG folder sync ----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def sync_held(self) -> Iterator[None]:
+        """No sync while inside (MWAA's sync lagging behind an apply: Airflow keeps the old files)."""
+        with self._syncing:
+            yield
+
     def sync(self) -> None:
         """Mirror ``s3://<bucket>/dags/`` into Airflow's DAG folder, as MWAA's workers do."""
+        with self._syncing:
+            self._sync()
+
+    def _sync(self) -> None:
         wanted: dict[str, bytes] = {}
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="dags/")
         for page in pages:

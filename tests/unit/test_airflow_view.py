@@ -82,25 +82,25 @@ def test_the_file_is_named_relative_to_the_dag_folder(key: str, folder: str | No
 
 
 def test_parsed_at_or_after_the_apply_is_loaded_before_it_is_pending() -> None:
-    assert isinstance(av.judge(_dag(APPLIED), NONE, "x", FILE, APPLIED), av.Loaded)
-    pending = av.judge(_dag(APPLIED - timedelta(microseconds=1)), NONE, "x", FILE, APPLIED)
+    assert isinstance(av.judge(_dag(APPLIED), NONE, av.Expected("x", FILE, APPLIED)), av.Loaded)
+    pending = av.judge(_dag(APPLIED - timedelta(microseconds=1)), NONE, av.Expected("x", FILE, APPLIED))
     assert isinstance(pending, av.Pending)
     assert "not parsed" in pending.reason
-    assert isinstance(av.judge(_dag(None), NONE, "x", FILE, APPLIED), av.Pending)
+    assert isinstance(av.judge(_dag(None), NONE, av.Expected("x", FILE, APPLIED)), av.Pending)
     # Nothing applied now: the DAG as it stands.
-    assert isinstance(av.judge(_dag(APPLIED - timedelta(days=1)), NONE, "x", FILE, None), av.Loaded)
+    assert isinstance(av.judge(_dag(APPLIED - timedelta(days=1)), NONE, av.Expected("x", FILE, None)), av.Loaded)
 
 
 def test_only_our_dag_from_our_file_counts() -> None:
-    assert isinstance(av.judge(_dag(APPLIED, dag_id="y"), NONE, "x", FILE, APPLIED), av.Pending)
+    assert isinstance(av.judge(_dag(APPLIED, dag_id="y"), NONE, av.Expected("x", FILE, APPLIED)), av.Pending)
     elsewhere = _dag(APPLIED, fileloc="/usr/local/airflow/dags/other_" + FILE)
-    assert isinstance(av.judge(elsewhere, NONE, "x", FILE, APPLIED), av.Pending)
+    assert isinstance(av.judge(elsewhere, NONE, av.Expected("x", FILE, APPLIED)), av.Pending)
     relative = _dag(APPLIED, fileloc=FILE)  # Airflow 3 may give it relative to the bundle
-    assert isinstance(av.judge(relative, NONE, "x", FILE, APPLIED), av.Loaded)
+    assert isinstance(av.judge(relative, NONE, av.Expected("x", FILE, APPLIED)), av.Loaded)
 
 
 def test_an_import_error_after_the_apply_wins_with_the_tail_of_its_trace() -> None:
-    verdict = av.judge(_dag(APPLIED), _error(APPLIED), "x", FILE, APPLIED)
+    verdict = av.judge(_dag(APPLIED), _error(APPLIED), av.Expected("x", FILE, APPLIED))
     assert isinstance(verdict, av.Broken)
     lines = verdict.error.splitlines()
     assert lines[-1] == "ModuleNotFoundError: No module named 'nope'"
@@ -110,10 +110,10 @@ def test_an_import_error_after_the_apply_wins_with_the_tail_of_its_trace() -> No
 
 def test_an_import_error_before_the_apply_or_of_another_file_does_not_count() -> None:
     old = _error(APPLIED - timedelta(seconds=1))
-    assert isinstance(av.judge(_dag(APPLIED), old, "x", FILE, APPLIED), av.Loaded)
-    assert isinstance(av.judge(_dag(None), old, "x", FILE, None), av.Broken)
+    assert isinstance(av.judge(_dag(APPLIED), old, av.Expected("x", FILE, APPLIED)), av.Loaded)
+    assert isinstance(av.judge(_dag(None), old, av.Expected("x", FILE, None)), av.Broken)
     other = _error(APPLIED, filename="other_" + FILE)
-    assert isinstance(av.judge(_dag(APPLIED), other, "x", FILE, APPLIED), av.Loaded)
+    assert isinstance(av.judge(_dag(APPLIED), other, av.Expected("x", FILE, APPLIED)), av.Loaded)
 
 
 def test_a_huge_trace_is_cut_to_its_end() -> None:
@@ -142,3 +142,76 @@ def test_airflow_2_names_the_next_run_next_dagrun() -> None:
 def test_a_drift_run_pages_through_every_import_error_newest_first() -> None:
     page = av.import_errors_page(200)
     assert (page.path, page.query) == ("/importErrors", {"order_by": "-timestamp", "limit": "100", "offset": "200"})
+
+
+OURS = "from airflow import DAG\r\n\r\ndag = DAG('x')\r\n"
+"""The deployed bytes, CRLF line ends: Airflow reads the file in text mode (universal newlines)."""
+
+
+def _source(content: str) -> Any:
+    return {"dag_id": "x", "content": content, "version_number": 2}
+
+
+def test_with_the_source_comparable_only_the_deployed_text_is_loaded_whenever_parsed() -> None:
+    text = av.deployed_text(OURS.encode())
+    assert text is not None
+    expected = av.Expected("x", FILE, APPLIED, text)
+    # The old file parsed again after the apply (MWAA's sync not yet done): not ours, whatever the time.
+    stale = av.judge(_dag(APPLIED + timedelta(seconds=5)), NONE, expected, _source("dag = DAG('x')  # v1\n"))
+    assert isinstance(stale, av.Pending)
+    assert "earlier version" in stale.reason
+    assert isinstance(av.judge(_dag(APPLIED), NONE, expected, _source(OURS.replace("\r\n", "\n"))), av.Loaded)
+    # Proof needs no parse time: the source is ours (an unchanged provision checked again).
+    assert isinstance(av.judge(_dag(None), NONE, expected, _source(OURS.replace("\r\n", "\n"))), av.Loaded)
+    assert isinstance(av.judge(_dag(APPLIED), NONE, expected, None), av.Pending)  # not asked: not proof
+    assert isinstance(av.judge(_dag(APPLIED), NONE, expected, {"detail": "Not Found"}), av.Pending)
+
+
+def test_an_import_error_repeating_the_one_before_the_apply_is_not_yet_ours() -> None:
+    before = av.import_error(_error(APPLIED - timedelta(minutes=1)), FILE, None)
+    assert before is not None
+    again = av.judge(
+        _dag(None), _error(APPLIED + timedelta(seconds=3)), av.Expected("x", FILE, APPLIED, None, before.error)
+    )
+    assert isinstance(again, av.Pending)
+    assert "before the apply" in again.reason
+    assert "ModuleNotFoundError" in again.reason
+    other = _error(APPLIED + timedelta(seconds=3))
+    other["import_errors"][0]["stack_trace"] += "\nSyntaxError: invalid syntax"
+    assert isinstance(av.judge(_dag(None), other, av.Expected("x", FILE, APPLIED, None, before.error)), av.Broken)
+    # With nothing applied now, what Airflow says of the file as it stands is the answer.
+    assert isinstance(
+        av.judge(_dag(None), _error(APPLIED), av.Expected("x", FILE, None, None, before.error)), av.Broken
+    )
+
+
+def test_a_loaded_source_that_is_ours_wins_over_a_stale_import_error() -> None:
+    text = av.deployed_text(OURS.encode())
+    expected = av.Expected("x", FILE, APPLIED, text, None)
+    verdict = av.judge(_dag(APPLIED), _error(APPLIED), expected, _source(OURS))
+    assert isinstance(verdict, av.Loaded)
+
+
+@pytest.mark.parametrize(
+    ("version", "dag_id", "file_name", "asked"),
+    [
+        ("3.1.8", "x", FILE, "/dagSources/x"),
+        ("3.0.6", "a" * 52, "a.py", "/dagSources/" + "a" * 52),
+        ("3.0.6", "a" * 53, "a.py", None),  # the path would pass InvokeRestApi's 64 characters
+        ("2.10.3", "x", FILE, None),  # Airflow 2 names sources by a signed token, too long for the path
+        ("3.0.6", "x", "x.zip", None),  # a zipped DAG's source is its inner module, not our bytes
+        ("3.0.6", "a b", "a.py", None),  # would need escaping in the path
+    ],
+)
+def test_the_parsed_source_is_asked_only_where_it_can_be_compared(
+    version: str, dag_id: str, file_name: str, asked: str | None
+) -> None:
+    request = av.source_request(av.api_for(version), dag_id, file_name)
+    assert (request.path if request else None) == asked
+    if request is not None:
+        assert av.check_path(request.path) == asked
+
+
+def test_text_that_is_not_utf8_cannot_be_compared() -> None:
+    assert av.deployed_text(b"\xff\xfe# latin\n") is None
+    assert av.deployed_text(b"a\rb\r\nc") == "a\nb\nc"

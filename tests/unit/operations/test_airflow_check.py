@@ -61,10 +61,16 @@ def test_a_good_dag_completes_with_airflows_view(tmp_path: Path) -> None:
         assert public["airflowVersion"]["value"] == "3.0.6"
         assert public["airflowPaused"]["value"] == "yes"
         assert public["airflowNextRun"] == {"type": "date", "label": "Next run", "value": "2026-12-06T05:05:00+00:00"}
-        assert "waiting for Airflow 3.0.6 to parse finance_invoices_1_my_dag.py (REST API v2)" in _phase(
-            status, "airflow"
+        waiting = (
+            "waiting for Airflow 3.0.6 to parse finance_invoices_1_my_dag.py (REST API v2, its parsed source compared)"
         )
-        assert h.mwaa.asked[0] == ("/dags", {"dag_id_pattern": "finance_invoices_1_my_dag", "limit": "100"})
+        assert waiting in _phase(status, "airflow")
+        file_errors = {"order_by": "-timestamp", "limit": "100", "filename_pattern": "finance_invoices_1_my_dag.py"}
+        assert h.mwaa.asked[:2] == [
+            ("/importErrors", file_errors),  # before the apply: what Airflow said of the file then
+            ("/dags", {"dag_id_pattern": "finance_invoices_1_my_dag", "limit": "100"}),
+        ]
+        assert ("/dagSources/finance_invoices_1_my_dag", {}) in h.mwaa.asked
 
 
 def test_a_dag_airflow_cannot_import_fails_quoting_airflow_and_stays_deployed_under_fail(tmp_path: Path) -> None:
@@ -106,6 +112,32 @@ def test_rollback_applies_the_previous_dag_again_and_stores_the_plan(tmp_path: P
         # The next good version deploys and is checked as usual.
         assert _run(h, BETTER)[0].status == "COMPLETED"
         assert _deployed(h) == BETTER
+
+
+def test_the_old_file_parsed_again_after_the_apply_is_not_taken_for_the_new_one(tmp_path: Path) -> None:
+    """MWAA's sync lags: Airflow parses the previous (good) file again after the apply. The broken
+    version is still found broken, never "loaded" on the strength of a parse time."""
+    with harness(tmp_path, **_checking("fail")) as h:
+        assert _run(h, GOOD)[0].status == "COMPLETED"
+        h.mwaa.stale_parses = 3
+        status, raised = _run(h, BROKEN)
+        assert h.mwaa.stale_parses == 0  # the stale parses were seen
+        assert isinstance(raised, AirflowRejected), status.result
+        assert "earlier version of finance_invoices_1_my_dag.py" in _phase(status, "airflow")
+        assert "ModuleNotFoundError" in status.result
+
+
+def test_the_old_import_error_parsed_again_after_the_apply_is_not_taken_for_the_fix(tmp_path: Path) -> None:
+    """The broken version stays deployed (``fail``); its fix is provisioned while Airflow re-parses
+    the broken file: the repeated import error is the old file's, and the fix completes."""
+    with harness(tmp_path, **_checking("fail")) as h:
+        assert _run(h, BROKEN)[0].status == "FAILED"
+        h.mwaa.stale_parses = 3
+        status, raised = _run(h, GOOD)
+        assert h.mwaa.stale_parses == 0
+        assert raised is None, status.result
+        assert status.status == "COMPLETED", status.result
+        assert "still reports the import error of the file before the apply" in _phase(status, "airflow")
 
 
 def test_rollback_of_a_first_deployment_removes_it(tmp_path: Path) -> None:
