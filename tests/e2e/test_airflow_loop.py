@@ -169,6 +169,42 @@ def test_the_old_file_parsed_again_before_the_sync_is_not_taken_for_the_new_one(
     assert "ModuleNotFoundError: No module named 'not_installed_pkg'" in body["result"]
 
 
+def test_the_old_import_error_recorded_again_before_the_sync_is_not_taken_for_the_fix(
+    world: Any, s3: Any, airflow: Airflow
+) -> None:
+    """A broken version stays deployed (``fail``); while MWAA's sync lags behind its fix, Airflow
+    records the old file's import error again after the apply: that is not the fix's verdict."""
+    bucket, double, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    assert _provision(service, s3, spec, _dag(dag_id, "bad", broken=True))["status"] == "FAILED"
+    with double.sync_held():
+        s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=_dag(dag_id, "fixed"))
+        response = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60)
+        assert response.status_code == 202, response.text
+        status_url = f"{service.url}/v1/provision/{response.json()}/status"
+
+        def said(text: str) -> bool:
+            return any(e["phase"] == "airflow" and text in e["message"] for e in task(status_url)["logs"])
+
+        wait_until(lambda: said("waiting for Airflow"), timeout=TIMEOUT_S, what="the check starting after the apply")
+        applied = datetime.now(UTC)
+
+        def recorded_again() -> bool:
+            at = airflow.import_error_at(f"{dag_id}.py")
+            return at is not None and datetime.fromisoformat(at.replace("Z", "+00:00")) > applied
+
+        wait_until(recorded_again, timeout=TIMEOUT_S, what="Airflow recording the old import error after the apply")
+        seen = lambda: said("before the apply") or task(status_url)["status"] != "RUNNING"  # noqa: E731
+        wait_until(seen, timeout=TIMEOUT_S, what="the check seeing the old import error")
+        assert task(status_url)["status"] == "RUNNING", "the old file's import error was taken for the fix's"
+    body = wait_finished(status_url, timeout=TIMEOUT_S + 120)
+    assert body["status"] == "COMPLETED", body
+    listed = airflow.dag(dag_id)
+    assert listed is not None
+    assert listed["description"] == "fixed"
+
+
 def test_warn_completes_with_the_finding(world: Any, s3: Any) -> None:
     bucket, _, start = world
     service = start("warn")

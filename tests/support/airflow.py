@@ -102,6 +102,18 @@ class Airflow:
         found = [d for d in answer.json()["dags"] if d["dag_id"] == dag_id]
         return found[0] if found else None
 
+    def import_error_at(self, file_name: str) -> str | None:
+        """When Airflow last recorded an import error for ``file_name`` (relative to the DAG folder)."""
+        answer = httpx.get(
+            f"{self.url}/api/v2/importErrors",
+            params={"filename_pattern": file_name, "order_by": "-timestamp"},
+            headers=self.auth(),
+            timeout=10,
+        )
+        answer.raise_for_status()
+        found = [e["timestamp"] for e in answer.json()["import_errors"] if e["filename"] == file_name]
+        return str(found[0]) if found else None
+
     def __exit__(self, *_: object) -> None:
         for proc in self._procs:
             with contextlib.suppress(ProcessLookupError, PermissionError):
