@@ -10,12 +10,14 @@ operation's rule, checked on the decoded value.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import threading
 import types
 import typing
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 import msgspec
@@ -62,29 +64,49 @@ def decode(raw: bytes, model: type[S], name: str | None = None) -> S:
     return msgspec.convert(_with_defaults(body, model), model)
 
 
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    """As it is sent (``encode_name``)."""
+    required: bool
+    annotation: Any
+    """Its type, ``| UnsetType`` left out (an absent field is handled before its type is checked)."""
+    nested: type[Struct] | None
+
+
+@functools.cache
+def _fields(model: type[Struct]) -> tuple[_Field, ...]:
+    """The model's fields with their resolved types, once per model: resolving string annotations
+    (``typing.get_type_hints``) on every request cost milliseconds of the event loop's time."""
+    hints = typing.get_type_hints(model)
+    found = []
+    for field in msgspec.structs.fields(model):
+        annotation = _without_unset(hints[field.name])
+        found.append(_Field(field.encode_name, field.required, annotation, _struct_of(annotation)))
+    return tuple(found)
+
+
 def structure_problems(body: Any, model: type[Struct], path: str = "") -> list[Problem]:
     """What keeps ``body`` from being a ``model``, field by field (nested models too)."""
     if not isinstance(body, dict):
         return [Problem(path or "body", "must be a JSON object", f"Send a JSON {model.__name__}.")]
     problems: list[Problem] = []
-    hints = typing.get_type_hints(model)
-    for field in msgspec.structs.fields(model):
-        where = f"{path}.{field.encode_name}" if path else field.encode_name
-        hint = HINTS.get((model, field.encode_name), "")
-        if field.encode_name not in body:
-            if field.required and (model, field.encode_name) not in LENIENT:
+    for field in _fields(model):
+        where = f"{path}.{field.name}" if path else field.name
+        hint = HINTS.get((model, field.name), "")
+        if field.name not in body:
+            if field.required and (model, field.name) not in LENIENT:
                 problems.append(Problem(where, "is missing", hint or "Send it as the contract requires."))
             continue
-        value, annotation = body[field.encode_name], _without_unset(hints[field.name])
-        nested = _struct_of(annotation)
-        if nested is not None and isinstance(value, dict):
-            problems += structure_problems(value, nested, where)
+        value = body[field.name]
+        if field.nested is not None and isinstance(value, dict):
+            problems += structure_problems(value, field.nested, where)
             continue
         try:
-            msgspec.convert(value, annotation)
+            msgspec.convert(value, field.annotation)
         except msgspec.ValidationError:
             problems.append(
-                Problem(where, f"must be {describe(annotation)}", hint or "Send it as the contract requires.")
+                Problem(where, f"must be {describe(field.annotation)}", hint or "Send it as the contract requires.")
             )
     return problems
 
@@ -135,14 +157,11 @@ def _struct_of(annotation: Any) -> type[Struct] | None:
 def _with_defaults(body: dict[str, Any], model: type[Struct]) -> dict[str, Any]:
     """``body`` with the lenient defaults of ``model`` and of its nested models filled in."""
     filled = dict(body)
-    hints = typing.get_type_hints(model)
-    for field in msgspec.structs.fields(model):
-        name = field.encode_name
-        if name not in filled and (model, name) in LENIENT:
-            filled[name] = LENIENT[(model, name)]
-        nested = _struct_of(_without_unset(hints[field.name]))
-        if nested is not None and isinstance(filled.get(name), dict):
-            filled[name] = _with_defaults(filled[name], nested)
+    for field in _fields(model):
+        if field.name not in filled and (model, field.name) in LENIENT:
+            filled[field.name] = LENIENT[(model, field.name)]
+        if field.nested is not None and isinstance(filled.get(field.name), dict):
+            filled[field.name] = _with_defaults(filled[field.name], field.nested)
     return filled
 
 

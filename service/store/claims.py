@@ -108,10 +108,11 @@ class ClaimStore:
         return Claimed(tuple(new), ())
 
     def holders(self, bucket: str, keys: Iterable[str]) -> dict[str, Claim]:
-        wanted = list(set(keys))
-        with Session(self.engine) as session:
-            rows = session.scalars(select(ClaimRow).where(ClaimRow.bucket == bucket, ClaimRow.key.in_(wanted)))
-            return {r.key: _claim(r) for r in rows}
+        # Read on every validate: plain rows, no ORM session or identity map (a fifth of validate's CPU).
+        columns = (ClaimRow.bucket, ClaimRow.key, ClaimRow.component_id, ClaimRow.origin, ClaimRow.claimed_by)
+        query = select(*columns).where(ClaimRow.bucket == bucket, ClaimRow.key.in_(list(set(keys))))
+        with self.engine.connect() as connection:
+            return {row.key: Claim(*row) for row in connection.execute(query)}
 
     def of(self, component_id: str) -> list[Claim]:
         with Session(self.engine) as session:
