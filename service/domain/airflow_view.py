@@ -261,6 +261,8 @@ def judge(dags_body: Any, errors_body: Any, expected: Expected, source_body: Any
         return Pending(f"Airflow still reports the import error of the file before the apply: {last[0]}")
     if dag is None:
         return Pending(f"Airflow does not list DAG {expected.dag_id} from {file_name} yet")
+    if expected.text is not None and source_body is None:
+        return Pending(f"Airflow lists DAG {expected.dag_id} but gives no source for it yet")
     if expected.text is not None:
         return Pending(f"Airflow has loaded an earlier version of {file_name}, not the deployed one yet")
     if since is not None and (dag.last_parsed is None or dag.last_parsed < since):

@@ -100,14 +100,15 @@ class FakeMwaa:
     that imports ``not_installed_pkg`` is an import error, any other ``.py`` file a DAG named after it.
     ``parse_after`` asks pass before it parses anything (a slow sync); for ``stale_parses`` parses a
     changed file is parsed again as it was before, stamped now (MWAA's sync lagging behind the apply);
-    ``unreachable`` makes every InvokeRestApi fail as a network error would. Airflow itself is faked
-    only here, in unit tests."""
+    ``sources_missing`` answers 404 to every ``/dagSources``; ``unreachable`` makes every InvokeRestApi
+    fail as a network error would. Airflow itself is faked only here, in unit tests."""
 
     def __init__(self, s3: FakeS3, bucket: str = "mwaa-bucket", version: str = "3.0.6") -> None:
         self.s3, self.bucket, self.version = s3, bucket, version
         self.name = "env"
         self.parse_after = 0
         self.stale_parses = 0
+        self.sources_missing = False
         self.unreachable = False
         self.asked: list[tuple[str, dict[str, str]]] = []
         self._parsed: dict[str, tuple[bytes, str]] = {}
@@ -129,7 +130,7 @@ class FakeMwaa:
             return RestAnswer(200, {"dags": self._dags(query.get("dag_id_pattern", ""))})
         if path == "/importErrors":
             return RestAnswer(200, {"import_errors": self._errors()})
-        if path.startswith("/dagSources/"):
+        if path.startswith("/dagSources/") and not self.sources_missing:
             for name, (body, _) in self._parsed.items():
                 if name.removesuffix(".py") == path.removeprefix("/dagSources/") and b"not_installed_pkg" not in body:
                     return RestAnswer(200, {"dag_id": name.removesuffix(".py"), "content": body.decode()})

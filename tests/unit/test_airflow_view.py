@@ -163,7 +163,9 @@ def test_with_the_source_comparable_only_the_deployed_text_is_loaded_whenever_pa
     assert isinstance(av.judge(_dag(APPLIED), NONE, expected, _source(OURS.replace("\r\n", "\n"))), av.Loaded)
     # Proof needs no parse time: the source is ours (an unchanged provision checked again).
     assert isinstance(av.judge(_dag(None), NONE, expected, _source(OURS.replace("\r\n", "\n"))), av.Loaded)
-    assert isinstance(av.judge(_dag(APPLIED), NONE, expected, None), av.Pending)  # not asked: not proof
+    missing = av.judge(_dag(APPLIED), NONE, expected, None)  # no source given: not proof
+    assert isinstance(missing, av.Pending)
+    assert "gives no source" in missing.reason
     assert isinstance(av.judge(_dag(APPLIED), NONE, expected, {"detail": "Not Found"}), av.Pending)
 
 

@@ -140,6 +140,16 @@ def test_the_old_import_error_parsed_again_after_the_apply_is_not_taken_for_the_
         assert "still reports the import error of the file before the apply" in _phase(status, "airflow")
 
 
+def test_a_dag_whose_source_airflow_does_not_give_is_never_taken_for_loaded(tmp_path: Path) -> None:
+    with harness(tmp_path, **_checking("fail", timeout_s=2)) as h:
+        h.mwaa.sources_missing = True
+        status, raised = _run(h, GOOD)
+        assert isinstance(raised, AirflowRejected)
+        assert "within 2 s (MWAA_SP_AIRFLOW_CHECK_TIMEOUT)" in status.result
+        assert "gives no source for it yet" in status.result
+        assert ("/dagSources/finance_invoices_1_my_dag", {}) in h.mwaa.asked
+
+
 def test_rollback_of_a_first_deployment_removes_it(tmp_path: Path) -> None:
     with harness(tmp_path, **_checking("rollback")) as h:
         status, _ = _run(h, BROKEN)
