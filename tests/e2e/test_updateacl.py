@@ -8,10 +8,9 @@ a per-data-product Airflow role."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +19,7 @@ import pytest
 
 from tests.support.contract import assert_conforms
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key
+from tests.support.mwaa_double import MwaaDouble
 
 pytestmark = pytest.mark.e2e
 # These tests are about updateacl: the post-deploy Airflow check (on by default with an environment)
@@ -171,38 +171,13 @@ def test_refs_mapped_to_roles_with_a_per_data_product_airflow_role(service_facto
     assert "IAM role 'AWSReservedSSO_nosuch', which does not exist" in unmapped.text
 
 
-class _Mwaa(http.server.BaseHTTPRequestHandler):
-    """MWAA's GetEnvironment (``GET /environments/{Name}``) on loopback: moto has no MWAA service."""
-
-    source_bucket = "mwaa-env-bucket"
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        name = self.path.rsplit("/", 1)[-1]
-        environment = {
-            "Name": name,
-            "WebserverUrl": f"{name}.airflow.example.test",
-            "SourceBucketArn": f"arn:aws:s3:::{self.source_bucket}",
-        }
-        body = json.dumps({"Environment": environment}).encode()
-        self.send_response(200 if self.path.startswith("/environments/") else 404)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any) -> None:
+def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any, tmp_path: Path) -> None:
     bucket = f"mwaa-{uuid.uuid4().hex[:12]}"
-    handler = type("Mwaa", (_Mwaa,), {"source_bucket": bucket})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    # GetEnvironment only (the check is off): the Airflow behind the double is never asked.
+    airflow_url = "http://prod-env.airflow.example.test"
+    with MwaaDouble("prod-env", airflow_url, "3.1.8", s3, bucket, tmp_path / "dags") as double:
         service = service_factory(
-            mwaa_environment="prod-env", airflow_check="off", env_extra={"AWS_ENDPOINT_URL_MWAA": endpoint}
+            mwaa_environment="prod-env", airflow_check="off", env_extra={"AWS_ENDPOINT_URL_MWAA": double.url}
         )
         s3.create_bucket(Bucket=bucket)
         spec = WorkloadSpec(bucket=bucket)
@@ -231,9 +206,7 @@ def test_provision_links_the_dag_in_the_airflow_ui(service_factory: Any, s3: Any
                 ]
             },
         }
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert double.invoked == []
 
 
 def _characters(document: dict[str, Any]) -> int:

@@ -6,7 +6,8 @@ API server's REST API (``/api/v2`` for Airflow 3) with its token, with MWAA's li
 syncs the bucket's ``dags/`` prefix into Airflow's DAG folder every ``sync_s`` seconds; a test can
 hold the sync back (``sync_held``) to make MWAA's lag deterministic.
 
-It imitates MWAA; Airflow itself is never faked. boto3 reaches it through ``AWS_ENDPOINT_URL_MWAA``."""
+It imitates MWAA; Airflow itself is never faked (a test that only needs GetEnvironment gives an
+address nothing answers at, and asks no REST API). boto3 reaches it through ``AWS_ENDPOINT_URL_MWAA``."""
 
 from __future__ import annotations
 
