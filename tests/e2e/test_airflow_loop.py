@@ -9,7 +9,7 @@ that does not answer is a FAILED naming the timeout, never a hang."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,17 +134,20 @@ def test_rollback_deploys_the_previous_version_again_and_airflow_loads_it(
     wait_until(loaded_again, timeout=TIMEOUT_S, what="Airflow loading the rolled-back DAG")
 
 
-def test_the_old_file_parsed_again_before_the_sync_is_not_taken_for_the_new_one(
-    world: Any, s3: Any, airflow: Airflow
-) -> None:
-    """MWAA's sync lags behind the apply (held here until Airflow has parsed the old file again after
-    the apply ended): a parse after the apply is not proof; Airflow's parsed source is."""
-    bucket, double, start = world
-    service = start("fail")
-    spec, dag_id = _spec(bucket)
-    assert _provision(service, s3, spec, _dag(dag_id, "good"))["status"] == "COMPLETED"
+def _lagging(
+    service: Any,
+    s3: Any,
+    spec: WorkloadSpec,
+    dag: bytes,
+    double: MwaaDouble,
+    stale: Callable[[datetime], bool],
+    sign: str,
+) -> dict[str, Any]:
+    """Provision ``dag`` while MWAA's sync is held back, until ``stale(applied)`` — Airflow has
+    parsed the old file again after the apply — and the check has said ``sign`` of it (or ended):
+    it must still be RUNNING then. The sync is let go and the task's final body returned."""
     with double.sync_held():
-        s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=_dag(dag_id, "bad", broken=True))
+        s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=dag)
         response = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60)
         assert response.status_code == 202, response.text
         status_url = f"{service.url}/v1/provision/{response.json()}/status"
@@ -154,17 +157,32 @@ def test_the_old_file_parsed_again_before_the_sync_is_not_taken_for_the_new_one(
 
         wait_until(lambda: said("waiting for Airflow"), timeout=TIMEOUT_S, what="the check starting after the apply")
         applied = datetime.now(UTC)
-
-        def parsed_again() -> bool:
-            dag = airflow.dag(dag_id)
-            at = dag and dag.get("last_parsed_time")
-            return isinstance(at, str) and datetime.fromisoformat(at.replace("Z", "+00:00")) > applied
-
-        wait_until(parsed_again, timeout=TIMEOUT_S, what="Airflow parsing the old file again after the apply")
-        seen = lambda: said("earlier version") or task(status_url)["status"] != "RUNNING"  # noqa: E731
-        wait_until(seen, timeout=TIMEOUT_S, what="the check seeing the old source")
+        wait_until(lambda: stale(applied), timeout=TIMEOUT_S, what="Airflow parsing the old file after the apply")
+        seen = lambda: said(sign) or task(status_url)["status"] != "RUNNING"  # noqa: E731
+        wait_until(seen, timeout=TIMEOUT_S, what=f"the check saying {sign!r}")
         assert task(status_url)["status"] == "RUNNING", "the old file, parsed again, was taken for the new one"
-    body = wait_finished(status_url, timeout=TIMEOUT_S + 120)
+    return wait_finished(status_url, timeout=TIMEOUT_S + 120)
+
+
+def _after(stamp: object, applied: datetime) -> bool:
+    return isinstance(stamp, str) and datetime.fromisoformat(stamp.replace("Z", "+00:00")) > applied
+
+
+def test_the_old_file_parsed_again_before_the_sync_is_not_taken_for_the_new_one(
+    world: Any, s3: Any, airflow: Airflow
+) -> None:
+    """MWAA's sync lags behind the apply (held here until Airflow has parsed the old file again after
+    the apply ended): a parse after the apply is not proof; Airflow's parsed source is."""
+    bucket, double, start = world
+    service = start("fail")
+    spec, dag_id = _spec(bucket)
+    assert _provision(service, s3, spec, _dag(dag_id, "good"))["status"] == "COMPLETED"
+
+    def parsed_again(applied: datetime) -> bool:
+        dag = airflow.dag(dag_id)
+        return dag is not None and _after(dag.get("last_parsed_time"), applied)
+
+    body = _lagging(service, s3, spec, _dag(dag_id, "bad", broken=True), double, parsed_again, "earlier version")
     assert body["status"] == "FAILED", body
     assert "ModuleNotFoundError: No module named 'not_installed_pkg'" in body["result"]
 
@@ -178,27 +196,11 @@ def test_the_old_import_error_recorded_again_before_the_sync_is_not_taken_for_th
     service = start("fail")
     spec, dag_id = _spec(bucket)
     assert _provision(service, s3, spec, _dag(dag_id, "bad", broken=True))["status"] == "FAILED"
-    with double.sync_held():
-        s3.put_object(Bucket=spec.bucket, Key=staged_key(spec), Body=_dag(dag_id, "fixed"))
-        response = httpx.post(f"{service.url}/v1/provision", json=request(descriptor(spec)), timeout=60)
-        assert response.status_code == 202, response.text
-        status_url = f"{service.url}/v1/provision/{response.json()}/status"
 
-        def said(text: str) -> bool:
-            return any(e["phase"] == "airflow" and text in e["message"] for e in task(status_url)["logs"])
+    def recorded_again(applied: datetime) -> bool:
+        return _after(airflow.import_error_at(f"{dag_id}.py"), applied)
 
-        wait_until(lambda: said("waiting for Airflow"), timeout=TIMEOUT_S, what="the check starting after the apply")
-        applied = datetime.now(UTC)
-
-        def recorded_again() -> bool:
-            at = airflow.import_error_at(f"{dag_id}.py")
-            return at is not None and datetime.fromisoformat(at.replace("Z", "+00:00")) > applied
-
-        wait_until(recorded_again, timeout=TIMEOUT_S, what="Airflow recording the old import error after the apply")
-        seen = lambda: said("before the apply") or task(status_url)["status"] != "RUNNING"  # noqa: E731
-        wait_until(seen, timeout=TIMEOUT_S, what="the check seeing the old import error")
-        assert task(status_url)["status"] == "RUNNING", "the old file's import error was taken for the fix's"
-    body = wait_finished(status_url, timeout=TIMEOUT_S + 120)
+    body = _lagging(service, s3, spec, _dag(dag_id, "fixed"), double, recorded_again, "before the apply")
     assert body["status"] == "COMPLETED", body
     listed = airflow.dag(dag_id)
     assert listed is not None
