@@ -141,6 +141,11 @@ class Broken:
     at: datetime | None
     kind: Literal["broken"] = "broken"
 
+    @property
+    def last_line(self) -> str:
+        """The error itself: the stack trace's last line."""
+        return (self.error.strip().splitlines()[-1:] or ["(no stack trace)"])[0]
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -257,8 +262,7 @@ def judge(dags_body: Any, errors_body: Any, expected: Expected, source_body: Any
     if broken is not None and (since is None or broken.error != expected.earlier_error):
         return broken
     if broken is not None:
-        last = broken.error.strip().splitlines()[-1:] or [""]
-        return Pending(f"Airflow still reports the import error of the file before the apply: {last[0]}")
+        return Pending(f"Airflow still reports the import error of the file before the apply: {broken.last_line}")
     if dag is None:
         return Pending(f"Airflow does not list DAG {expected.dag_id} from {file_name} yet")
     if expected.text is not None and source_body is None:

@@ -48,8 +48,7 @@ class Finding:
             paused = "paused" if self.verdict.dag.is_paused else "active"
             return f"Airflow {self.version} loaded DAG {self.verdict.dag.dag_id} ({paused})"
         if isinstance(self.verdict, Broken):
-            last = self.verdict.error.strip().splitlines()[-1:] or ["(no stack trace)"]
-            return f"Airflow {self.version} cannot import the DAG: {last[0]}"
+            return f"Airflow {self.version} cannot import the DAG: {self.verdict.last_line}"
         return self.problem or "Airflow did not say"
 
     @property
