@@ -319,7 +319,7 @@ class WorkloadDoor:
                     asked = time.monotonic()
                     with self._locks.hold(key, waiting) as held:
                         LOCK_WAIT.labels("workload").observe(time.monotonic() - asked)
-                        fence = self._fences.advance(key) if self._fences is not None else None
+                        fence = self._enter(key)
                         future.set_result(job(DoorPass(key, self._token, held, fence, self._fences)))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the future
                 future.set_exception(exc)
@@ -347,8 +347,21 @@ class WorkloadDoor:
         with its own generation, so the principal's working directory opens with it."""
         self.check(door_pass, door_pass.key)
         with self._locks.hold(key, lambda: None) as held:
-            fence = self._fences.advance(key) if self._fences is not None else None
-            yield DoorPass(key, self._token, held, fence, self._fences)
+            yield DoorPass(key, self._token, held, self._enter(key), self._fences)
+
+    def _enter(self, key: str) -> Fence | None:
+        """The generation of a lock just taken. A waiter's lock can be granted as the database goes
+        down (the holder's session ended first): with no generation there is no entry, and the job
+        fails as one whose wait was cut short, not as an internal error."""
+        if self._fences is None:
+            return None
+        try:
+            return self._fences.advance(key)
+        except SQLAlchemyError as exc:
+            raise LockLost(
+                "the database connection was lost while waiting for the workload's lock (it was granted "
+                f"as the database went down, and its generation could not be taken): {_describe(exc)}"
+            ) from exc
 
     def check(self, door_pass: DoorPass, key: str) -> None:
         """Refuse a pass that this door did not issue, or that is for another workload."""

@@ -313,3 +313,28 @@ def test_a_waiter_whose_connection_dies_fails_with_the_reason(postgres_schema: s
             door.shutdown()
     finally:
         engine.dispose()
+
+
+def test_a_lock_granted_as_the_database_goes_down_is_no_entry(tmp_path: Path) -> None:
+    """The holder's session ends first, so the waiter's lock is granted, then its generation cannot
+    be written: the job never runs and fails as a wait cut short (not as an internal error)."""
+    from service.errors import LockLost
+    from service.store.fences import FenceStore
+    from service.store.models import FenceRow
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'gone.db'}")  # no tables: every write fails
+    door = WorkloadDoor(1, FileLocks(tmp_path / "locks"), FenceStore(engine))
+    ran = threading.Event()
+    try:
+        future = door.submit("w", lambda _p: ran.set())
+        with pytest.raises(
+            LockLost, match="lost while waiting for the workload's lock .*generation could not be taken"
+        ):
+            future.result(timeout=DEADLINE)
+        assert not ran.is_set()
+        # The lock was let go: with the database back, the next job enters, with the first generation.
+        FenceRow.__table__.create(engine)
+        assert door.submit("w", lambda p: p.fence and p.fence.generation).result(timeout=DEADLINE) == 1
+    finally:
+        door.shutdown()
+        engine.dispose()
