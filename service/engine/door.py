@@ -273,7 +273,7 @@ def cross_process_locks(engine: Engine, data_dir: Path, ping_s: float = PING_S) 
     return FileLocks(data_dir / "locks")
 
 
-_Job = tuple[Callable[[DoorPass], Any], "Future[Any]", Waiting]
+_Job = tuple[Callable[[DoorPass], Any], "Future[Any]", Waiting, Callable[[], None]]
 
 
 class WorkloadDoor:
@@ -290,10 +290,18 @@ class WorkloadDoor:
         """Queue ``job`` behind the workload's earlier jobs; it runs holding the workload's lock."""
         return self.enqueue(key, job, waiting)[0]
 
-    def enqueue(self, key: str, job: Callable[[DoorPass], T], waiting: Waiting | None = None) -> tuple[Future[T], int]:
-        """:meth:`submit`, also saying how many of the workload's jobs this process runs before it."""
+    def enqueue(
+        self,
+        key: str,
+        job: Callable[[DoorPass], T],
+        waiting: Waiting | None = None,
+        entered: Callable[[], None] = lambda: None,
+    ) -> tuple[Future[T], int]:
+        """:meth:`submit`, also saying how many of the workload's jobs this process runs before it.
+        ``entered`` is called the moment the lock is held, before the generation is written: reads
+        that must see what the last holder left can start there and overlap that write."""
         future: Future[T] = Future()
-        entry: _Job = (job, future, waiting or (lambda: None))
+        entry: _Job = (job, future, waiting or (lambda: None), entered)
         DOOR_JOBS.labels("queued").inc()
         with self._guard:
             queue = self._queues.get(key)
@@ -309,7 +317,7 @@ class WorkloadDoor:
         return self.submit(key, job, waiting).result()
 
     def _start(self, key: str, entry: _Job) -> None:
-        job, future, waiting = entry
+        job, future, waiting, entered = entry
 
         def run() -> None:
             DOOR_JOBS.labels("queued").dec()
@@ -319,6 +327,7 @@ class WorkloadDoor:
                     asked = time.monotonic()
                     with self._locks.hold(key, waiting) as held:
                         LOCK_WAIT.labels("workload").observe(time.monotonic() - asked)
+                        entered()
                         fence = self._enter(key)
                         future.set_result(job(DoorPass(key, self._token, held, fence, self._fences)))
             except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits the future

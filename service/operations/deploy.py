@@ -10,6 +10,7 @@ the door (fenced), retried while the database does not answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,6 +57,17 @@ class Unprovisioned:
     state_key: str
 
 
+@dataclass
+class EarlyReads:
+    """What a provision reads before it decides, each started as early as it may start: the staged
+    DAG when the request arrives (it is the request's input, whoever holds the door meanwhile); the
+    deployed objects and the state the moment the workload's lock is held (they must be what the
+    last holder left), overlapping the door's own write. Whatever is not started is read in turn."""
+
+    staged: Future[bytes] | None = None
+    observing: Callable[[], Observation] | None = None
+
+
 class Deployer:
     def __init__(
         self,
@@ -81,10 +93,10 @@ class Deployer:
         self.keep_previous = keep_previous
         """Read the deployed DAG before an apply changes it, to roll back to (MWAA_SP_AIRFLOW_CHECK=rollback)."""
 
-    def observe(self, workload: Workload, workspace: Workspace) -> Callable[[], Observation]:
+    def observe(self, workload: Workload) -> Callable[[], Observation]:
         """Start reading the workload's state and deployed objects; call the result to wait."""
         keys = [workload.deployed_key, workload.descriptor_key]
-        return self.fingerprints.start(workload.bucket, keys, workspace.state_key)
+        return self.fingerprints.start(workload.bucket, keys, self.workspaces.state_key(workload.workload_key))
 
     def no_op(
         self, recorded: Deployed | None, module: RenderedModule, observing: Callable[[], Observation]
@@ -98,25 +110,32 @@ class Deployer:
         return None
 
     def provision(
-        self, door: DoorPass, workload: Workload, journal: Journal, before_apply: Callable[[], None] = lambda: None
+        self,
+        door: DoorPass,
+        workload: Workload,
+        journal: Journal,
+        before_apply: Callable[[], None] = lambda: None,
+        early: EarlyReads | None = None,
     ) -> Provisioned:
         """Plan and apply the workload; ``before_apply`` is called once, just before an apply that
         changes something (the post-deploy check notes what Airflow said of the file then)."""
         workspace = self.workspaces.open(door, journal)
         state_key = workspace.state_key
+        early = early or EarlyReads()
+        # Speculatively in flight while the registry and the staged DAG are read: wasted only when
+        # Terraform runs anyway (a first deployment, a change).
+        observing = early.observing or self.observe(workload)
         entry = self.registry.get(workload.component_id)  # one read: the last apply's record and outcome
         last_applied = entry.recorded if entry is not None else None
         after_failure = entry is not None and entry.last_status == "FAILED"
-        # Speculatively in flight while the staged DAG is read: wasted only when Terraform runs anyway.
-        observing = self.observe(workload, workspace) if last_applied is not None else None
-        dag = self.staged.read(workload)
+        dag = early.staged.result() if early.staged is not None else self.staged.read(workload)
         journal.add("validate", f"staged DAG s3://{workload.bucket}/{workload.staged_key} ({len(dag)} bytes)")
         module = workspace.render(workload, dag)
-        recorded = self.no_op(last_applied, module, observing) if observing else None
+        recorded = self.no_op(last_applied, module, observing)
         if recorded is not None:
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
-            # No plan was made: the registry's last plan (its id and summary) stays the one before.
-            self.registry.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=door.fence)
+            # No plan was made: the registry's last plan (its id and summary) and fingerprints stay.
+            self.registry.record_unchanged(workload, state_key, recorded, fence=door.fence)
             fingerprint = recorded.objects.get(workload.deployed_key)
             return Provisioned(
                 ChangeSummary(), None, state_key, fingerprint, True, after_failure=after_failure, dag=dag
@@ -262,7 +281,7 @@ class Deployer:
     ) -> Deployed | None:
         """What an apply left, read now (state and objects: the next no-op's fingerprints) and
         recorded by the door's holder — and, with ``keep``, the claims narrowed to those keys."""
-        state, objects = self.observe(workload, workspace)()
+        state, objects = self.observe(workload)()
         deployed = Deployed(module.digest, state, objects) if objects else None
 
         def record() -> None:

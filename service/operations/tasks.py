@@ -30,7 +30,7 @@ from service.metrics import OPERATIONS, timed
 from service.operations import reverse
 from service.operations.access import AccessControl
 from service.operations.airflow_check import AirflowCheck, BeforeApply
-from service.operations.deploy import Deployer, Provisioned
+from service.operations.deploy import Deployer, EarlyReads, Provisioned
 from service.operations.ownership import Ownership
 from service.operations.staged import StagedDags
 from service.store.tasks import TaskKind, TaskStore
@@ -132,6 +132,9 @@ class TaskLauncher:
     def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
         """Parse (a bad descriptor raises before any token exists), record a RUNNING task, queue it."""
         workload = self.workload(request, deploying=kind == "provision")
+        early = EarlyReads()
+        if kind == "provision":  # read while the task is recorded and the door entered
+            early.staged = self.background.pool("staged-reads", _STAGED_READERS).submit(self.staged.read, workload)
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
         token = self.tasks.create(kind, workload.component_id, bodies.running(journal.entries))
@@ -151,7 +154,7 @@ class TaskLauncher:
             try:
                 if kind == "provision":
                     before = BeforeApply(self.airflow_check, workload)
-                    deployed = self.deployer.provision(door, workload, journal, before)
+                    deployed = self.deployer.provision(door, workload, journal, before, early)
                     seen = self._airflow_loaded(door, workload, deployed, journal, before.error)
                     body = self._provisioned(workload, deployed, journal, seen)
                 else:
@@ -170,7 +173,11 @@ class TaskLauncher:
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
-        future, ahead = self.door.enqueue(workload.workload_key, run, waiting)
+        def entered() -> None:
+            if kind == "provision":
+                early.observing = self.deployer.observe(workload)
+
+        future, ahead = self.door.enqueue(workload.workload_key, run, waiting, entered)
         future.add_done_callback(
             self._ending(
                 token, lambda why: bodies.failed(why, journal.entries), lambda: self._record_failure(workload, kind)

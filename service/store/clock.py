@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 
@@ -20,12 +20,12 @@ def local_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _is_postgres(bind: Engine | Session) -> bool:
-    engine = bind if isinstance(bind, Engine) else bind.get_bind()
+def _is_postgres(bind: Engine | Connection | Session) -> bool:
+    engine = bind if isinstance(bind, Engine | Connection) else bind.get_bind()
     return engine.dialect.name == "postgresql"
 
 
-def sql_now(bind: Engine | Session) -> Any:
+def sql_now(bind: Engine | Connection | Session) -> Any:
     """A value for a timestamp column that the database evaluates (PostgreSQL), or this host's time."""
     return func.clock_timestamp() if _is_postgres(bind) else local_now()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, delete, func, select
+from sqlalchemy import Engine, Row, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.deployment import Deployed, ObjectFingerprint
@@ -89,14 +89,18 @@ def _filtered(query: Select[Any], data_product: str | None, status: str | None, 
     return query
 
 
-def _deployed(row: WorkloadRow) -> Deployed | None:
+_Columns = WorkloadRow | Row[Any]
+"""A registry row: mapped (a session's) or plain (Core, for the reads every provision makes)."""
+
+
+def _deployed(row: _Columns) -> Deployed | None:
     if not row.deployed or not row.inputs_digest or not row.objects:
         return None
     objects = {k: ObjectFingerprint.from_dict(v) for k, v in json.loads(row.objects).items()}
     return Deployed(row.inputs_digest, row.state_fingerprint, objects)
 
 
-def _entry(row: WorkloadRow) -> RegistryEntry:
+def _entry(row: _Columns) -> RegistryEntry:
     return RegistryEntry(
         component_id=row.component_id,
         workload_key=row.workload_key,
@@ -129,8 +133,10 @@ class Registry:
             return None if row is None else _deployed(row)
 
     def get(self, component_id: str) -> RegistryEntry | None:
-        with Session(self.engine) as session:
-            row = session.get(WorkloadRow, component_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(WorkloadRow.__table__).where(WorkloadRow.component_id == component_id)
+            ).first()
             return None if row is None else _entry(row)
 
     def list(
@@ -218,6 +224,23 @@ class Registry:
             row.inputs_digest = deployed.inputs_digest if deployed else None
             row.state_fingerprint = deployed.state_fingerprint if deployed else None
             row.objects = json.dumps({k: v.as_dict() for k, v in deployed.objects.items()}) if deployed else None
+
+    def record_unchanged(
+        self, workload: Workload, state_key: str, recorded: Deployed, *, fence: Fence | None = None
+    ) -> None:
+        """An unchanged provision (the fast no-op, on every re-provision of a release): only the
+        outcome and its time are written — the last apply's plan, fingerprints and keys are what
+        they were — in one statement after the fence's check. A row gone meanwhile is written whole."""
+        with self.engine.begin() as connection:
+            check_fence(connection, fence)
+            done = connection.execute(
+                update(WorkloadRow)
+                .where(WorkloadRow.component_id == workload.component_id)
+                .values(last_operation="provision", last_status="COMPLETED", last_at=sql_now(connection), deployed=True)
+            )
+            if done.rowcount == 1:
+                return
+        self.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=fence)
 
     def restore(
         self,

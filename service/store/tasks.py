@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
@@ -56,10 +56,11 @@ class TaskStore:
         """A new RUNNING task, in the database before its token is returned; the token is
         unguessable (192 random bits). The caller must end it (:meth:`finish`)."""
         token = secrets.token_urlsafe(24)
-        with Session(self.engine) as session, session.begin():
-            stamp = sql_now(session)
-            session.add(
-                TaskRow(
+        # Core statements here and in _finish: every provision, validate and no-op pays them.
+        with self.engine.begin() as connection:
+            stamp = sql_now(connection)
+            connection.execute(
+                insert(TaskRow).values(
                     token=token,
                     kind=kind,
                     component_id=component_id,
@@ -128,8 +129,10 @@ class TaskStore:
             self._running.discard(token)
 
     def _finish(self, token: str, status: Status, body: object) -> None:
-        with Session(self.engine) as session, session.begin():
-            row = session.get(TaskRow, token, with_for_update=True)
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(TaskRow.status, TaskRow.ended_by).where(TaskRow.token == token).with_for_update()
+            ).first()
             if row is None:
                 raise TokenUnknown(token)
             if row.status != "RUNNING":
@@ -139,10 +142,11 @@ class TaskStore:
                     "task failed by lease expiry while its run went on; its own outcome replaces that",
                     extra={"token": token[:6], "status": status},
                 )
-            row.status = status
-            row.body = _encoded(body)
-            row.ended_by = "owner"
-            row.updated_at = sql_now(session)
+            connection.execute(
+                update(TaskRow)
+                .where(TaskRow.token == token)
+                .values(status=status, body=_encoded(body), ended_by="owner", updated_at=sql_now(connection))
+            )
 
     def get(self, token: str, kinds: Iterable[TaskKind]) -> Task:
         with Session(self.engine) as session:

@@ -338,3 +338,20 @@ def test_a_lock_granted_as_the_database_goes_down_is_no_entry(tmp_path: Path) ->
     finally:
         door.shutdown()
         engine.dispose()
+
+
+def test_entered_is_called_once_the_lock_is_held_before_the_job(tmp_path: Path) -> None:
+    door = _door(tmp_path, 1)
+    calls: list[str] = []
+    try:
+        gate = threading.Event()
+        first, _ = door.enqueue("w", lambda _p: gate.wait(DEADLINE))
+        second, ahead = door.enqueue("w", lambda _p: calls.append("job"), entered=lambda: calls.append("entered"))
+        assert ahead == 1
+        assert calls == []  # queued behind the first job: not entered yet
+        gate.set()
+        second.result(timeout=DEADLINE)
+        assert first.result(timeout=DEADLINE) is True
+        assert calls == ["entered", "job"]
+    finally:
+        door.shutdown()

@@ -154,3 +154,45 @@ def test_a_lock_lost_mid_apply_stops_terraform_and_the_registry_is_left_alone(tm
         assert [type(f) for f in failure] == [LockLost]
         assert "its database connection died" in str(failure[0])
         assert h.parts.registry.get(workload.component_id) is None
+
+
+def test_an_unchanged_provision_writes_only_its_outcome_and_only_as_the_holder(tmp_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from service.store.fences import Fence
+    from service.store.models import WorkloadRow
+
+    with harness(tmp_path) as h:
+        workload = h.stage(WorkloadSpec())
+        h.provision(workload)
+        registry = h.parts.registry
+        first = registry.get(workload.component_id)
+        assert first is not None
+        assert first.recorded is not None
+        registry.record(workload, first.state_key, "provision", "FAILED", None, first.recorded)
+
+        assert h.provision(workload).verified_without_terraform  # the no-op, after a failure
+        again = registry.get(workload.component_id)
+        assert again is not None
+        assert (again.last_operation, again.last_status, again.deployed) == ("provision", "COMPLETED", True)
+        assert again.last_at >= first.last_at
+        assert (again.recorded, again.plan_summary, again.last_plan_id) == (
+            first.recorded,
+            first.plan_summary,
+            first.last_plan_id,
+        )
+
+        stale = Fence(workload.workload_key, 0)  # someone entered the door since
+        with pytest.raises(LockLost, match="write was refused"):
+            registry.record_unchanged(workload, first.state_key, first.recorded, fence=stale)
+
+        with registry.engine.begin() as connection:  # the row went away meanwhile: written whole
+            connection.execute(delete(WorkloadRow))
+        registry.record_unchanged(workload, first.state_key, first.recorded)
+        restored = registry.get(workload.component_id)
+        assert restored is not None
+        assert (restored.recorded, restored.last_status, restored.dag_key) == (
+            first.recorded,
+            "COMPLETED",
+            workload.deployed_key,
+        )
