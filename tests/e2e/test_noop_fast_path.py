@@ -62,7 +62,7 @@ def test_fast_path_agrees_with_terraform_plan(
         workspace = parts.workspaces.open(door, Journal())
         module = workspace.render(workload, staged)
         recorded = parts.registry.deployed(workload.component_id)
-        fast = parts.deployer.no_op(recorded, module, parts.deployer.observe(workload, workspace)) is not None
+        fast = parts.deployer.no_op(recorded, module, parts.deployer.observe(workload)) is not None
         workspace.prepare(module)
         return fast, 2 if workspace.plan().has_changes else 0
 
