@@ -41,7 +41,7 @@ class FenceStore:
             .on_conflict_do_update(index_elements=["workload_key"], set_={"generation": FenceRow.generation + 1})
             .returning(FenceRow.generation)
         )
-        # Core, not an ORM session: every door entry pays this (a fifth of a no-op's CPU through the ORM).
+        # Core, not an ORM session: every door entry pays this, and nothing here needs an object.
         with self.engine.begin() as connection:
             generation = int(connection.execute(statement).scalar_one())
         return Fence(workload_key, generation)

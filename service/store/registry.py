@@ -128,9 +128,8 @@ class Registry:
         self.engine = engine
 
     def deployed(self, component_id: str) -> Deployed | None:
-        with Session(self.engine) as session:
-            row = session.get(WorkloadRow, component_id)
-            return None if row is None else _deployed(row)
+        entry = self.get(component_id)
+        return None if entry is None else entry.recorded
 
     def get(self, component_id: str) -> RegistryEntry | None:
         with self.engine.connect() as connection:
