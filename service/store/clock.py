@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import BindParameter, Connection, Engine, bindparam, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import Function
 
 
 def local_now() -> datetime:
@@ -28,6 +29,18 @@ def _is_postgres(bind: Engine | Connection | Session) -> bool:
 def sql_now(bind: Engine | Connection | Session) -> Any:
     """A value for a timestamp column that the database evaluates (PostgreSQL), or this host's time."""
     return func.clock_timestamp() if _is_postgres(bind) else local_now()
+
+
+def stamp(engine: Engine) -> Function[Any] | BindParameter[Any]:
+    """:func:`sql_now` for a statement built once and executed many times: the database's clock
+    (PostgreSQL), or this host's read afresh at each execution (SQLite)."""
+    if engine.dialect.name == "postgresql":
+        return func.clock_timestamp()
+    return bindparam("now", callable_=_now_here, unique=True)
+
+
+def _now_here() -> datetime:
+    return local_now()  # looked up at each execution, as sql_now does (a test may set the clock)
 
 
 def db_now(session: Session) -> datetime:

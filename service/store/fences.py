@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,24 +31,28 @@ class Fence:
 class FenceStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def advance(self, workload_key: str) -> Fence:
-        """Enter: the workload's next generation (the only writer of generations)."""
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        statement = (
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        # Core, built once: every door entry runs it, and nothing here needs an object.
+        self._advance = (
             dialect.insert(FenceRow)
-            .values(workload_key=workload_key, generation=1)
+            .values(workload_key=bindparam("key"), generation=1)
             .on_conflict_do_update(index_elements=["workload_key"], set_={"generation": FenceRow.generation + 1})
             .returning(FenceRow.generation)
         )
-        # Core, not an ORM session: every door entry pays this, and nothing here needs an object.
+
+    def advance(self, workload_key: str) -> Fence:
+        """Enter: the workload's next generation (the only writer of generations)."""
         with self.engine.begin() as connection:
-            generation = int(connection.execute(statement).scalar_one())
+            generation = int(connection.execute(self._advance, {"key": workload_key}).scalar_one())
         return Fence(workload_key, generation)
 
     def current(self, workload_key: str) -> int | None:
         with self.engine.connect() as connection:
-            return connection.scalar(select(FenceRow.generation).where(FenceRow.workload_key == workload_key))
+            return connection.scalar(_CURRENT, {"key": workload_key})
+
+
+_CURRENT = select(FenceRow.generation).where(FenceRow.workload_key == bindparam("key"))
+_CURRENT_FOR_UPDATE = _CURRENT.with_for_update()
 
 
 def check_fence(session: Session | Connection, fence: Fence | None) -> None:
@@ -56,9 +60,7 @@ def check_fence(session: Session | Connection, fence: Fence | None) -> None:
     ``FOR UPDATE`` makes a concurrent entry wait for this write, or this write see the entry."""
     if fence is None:
         return
-    current = session.scalar(
-        select(FenceRow.generation).where(FenceRow.workload_key == fence.workload_key).with_for_update()
-    )
+    current = session.scalar(_CURRENT_FOR_UPDATE, {"key": fence.workload_key})
     if current != fence.generation:
         raise LockLost(
             f"the lock of workload {fence.workload_key} was lost and taken by another run (generation "

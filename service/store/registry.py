@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, delete, func, select, update
+from sqlalchemy import Engine, Row, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.deployment import Deployed, ObjectFingerprint
 from service.domain.workload import Workload
 from service.store import pages
-from service.store.clock import sql_now
+from service.store.clock import sql_now, stamp
 from service.store.fences import Fence, check_fence
 from service.store.models import DriftCheckRow, WorkloadRow
 from service.store.pages import Page
@@ -123,9 +123,18 @@ def _entry(row: _Columns) -> RegistryEntry:
     )
 
 
+_ROW = select(WorkloadRow.__table__).where(WorkloadRow.component_id == bindparam("id"))
+
+
 class Registry:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Built once: every provision reads a row, and every unchanged one writes this.
+        self._unchanged = (
+            update(WorkloadRow)
+            .where(WorkloadRow.component_id == bindparam("id"))
+            .values(last_operation="provision", last_status="COMPLETED", last_at=stamp(engine), deployed=True)
+        )
 
     def deployed(self, component_id: str) -> Deployed | None:
         entry = self.get(component_id)
@@ -133,9 +142,7 @@ class Registry:
 
     def get(self, component_id: str) -> RegistryEntry | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(WorkloadRow.__table__).where(WorkloadRow.component_id == component_id)
-            ).first()
+            row = connection.execute(_ROW, {"id": component_id}).first()
             return None if row is None else _entry(row)
 
     def list(
@@ -232,11 +239,7 @@ class Registry:
         they were — in one statement after the fence's check. A row gone meanwhile is written whole."""
         with self.engine.begin() as connection:
             check_fence(connection, fence)
-            done = connection.execute(
-                update(WorkloadRow)
-                .where(WorkloadRow.component_id == workload.component_id)
-                .values(last_operation="provision", last_status="COMPLETED", last_at=sql_now(connection), deployed=True)
-            )
+            done = connection.execute(self._unchanged, {"id": workload.component_id})
             if done.rowcount == 1:
                 return
         self.record(workload, state_key, "provision", "COMPLETED", None, recorded, fence=fence)

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
-from service.store.clock import db_now, local_now, sql_now
+from service.store.clock import db_now, local_now, sql_now, stamp
 from service.store.database import until_answered
 from service.store.models import TaskRow
 from service.store.running import Running
@@ -51,27 +51,29 @@ class TaskStore:
         self.owner = owner or secrets.token_hex(8)
         """This replica's id: it owns the tasks it starts and renews their leases while it runs them."""
         self._running = Running(TaskRow, TaskRow.token)
+        # Built once: every provision, validate and no-op runs these, and building a statement
+        # (its values coerced, its cache key computed) cost more than executing it.
+        now = stamp(engine)
+        columns = ("token", "kind", "component_id", "status", "body", "owner")
+        self._insert = insert(TaskRow).values(
+            {c: bindparam(c) for c in columns} | {"created_at": now, "updated_at": now, "heartbeat_at": stamp(engine)}
+        )
+        self._status = (
+            select(TaskRow.status, TaskRow.ended_by).where(TaskRow.token == bindparam("token")).with_for_update()
+        )
+        self._end = (
+            update(TaskRow)
+            .where(TaskRow.token == bindparam("of"))
+            .values(status=bindparam("to"), body=bindparam("body"), ended_by="owner", updated_at=stamp(engine))
+        )
 
     def create(self, kind: TaskKind, component_id: str | None, body: object) -> str:
         """A new RUNNING task, in the database before its token is returned; the token is
         unguessable (192 random bits). The caller must end it (:meth:`finish`)."""
         token = secrets.token_urlsafe(24)
-        # Core statements here and in _finish: every provision, validate and no-op pays them.
+        values = {"token": token, "kind": kind, "component_id": component_id, "status": "RUNNING", "owner": self.owner}
         with self.engine.begin() as connection:
-            stamp = sql_now(connection)
-            connection.execute(
-                insert(TaskRow).values(
-                    token=token,
-                    kind=kind,
-                    component_id=component_id,
-                    status="RUNNING",
-                    created_at=stamp,
-                    updated_at=stamp,
-                    body=_encoded(body),
-                    owner=self.owner,
-                    heartbeat_at=stamp,
-                )
-            )
+            connection.execute(self._insert, values | {"body": _encoded(body)})
         self._running.add(token)
         return token
 
@@ -130,9 +132,7 @@ class TaskStore:
 
     def _finish(self, token: str, status: Status, body: object) -> None:
         with self.engine.begin() as connection:
-            row = connection.execute(
-                select(TaskRow.status, TaskRow.ended_by).where(TaskRow.token == token).with_for_update()
-            ).first()
+            row = connection.execute(self._status, {"token": token}).first()
             if row is None:
                 raise TokenUnknown(token)
             if row.status != "RUNNING":
@@ -142,11 +142,7 @@ class TaskStore:
                     "task failed by lease expiry while its run went on; its own outcome replaces that",
                     extra={"token": token[:6], "status": status},
                 )
-            connection.execute(
-                update(TaskRow)
-                .where(TaskRow.token == token)
-                .values(status=status, body=_encoded(body), ended_by="owner", updated_at=sql_now(connection))
-            )
+            connection.execute(self._end, {"of": token, "to": status, "body": _encoded(body)})
 
     def get(self, token: str, kinds: Iterable[TaskKind]) -> Task:
         with Session(self.engine) as session:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from service.errors import TokenUnknown
+from service.store import clock
 from service.store.database import open_database
+from service.store.models import TaskRow
 from service.store.tasks import TaskStore
 
 
@@ -127,3 +130,19 @@ def test_the_final_write_waits_for_the_database(tmp_path: Path, monkeypatch: pyt
     store.finish(token, "FAILED", {"status": "FAILED"})
     assert len(calls) == 3
     assert store.get(token, ["provision"]).body == {"status": "FAILED"}
+
+
+def test_statements_built_once_stamp_each_execution_with_its_own_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's statements are built when it is made; their time is taken when each one runs."""
+    store, _ = _stores(tmp_path)
+    created, finished = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    monkeypatch.setattr(clock, "local_now", lambda: created)
+    token = store.create("provision", "urn:a", {})
+    monkeypatch.setattr(clock, "local_now", lambda: finished)
+    store.finish(token, "COMPLETED", {})
+    with Session(store.engine) as session:
+        row = session.get(TaskRow, token)
+        assert row is not None
+        assert (row.created_at, row.heartbeat_at, row.updated_at) == (created, created, finished)
