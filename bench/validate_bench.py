@@ -7,7 +7,9 @@ with a staged DAG. Reported, as medians and p99 over ``--calls`` calls:
   every re-provision) with 1 client and with 8 clients at once, beside the median HEAD of the staged
   DAG from this process (the one read validate cannot skip);
 - the unchanged re-provision (the no-op fast path) beside the S3 floor: the five reads a no-op must
-  make (the staged DAG; HEAD and tags of both deployed objects), all in flight at once.
+  make (the staged DAG; HEAD and tags of both deployed objects), all in flight at once — and beside
+  the same five reads asked of a server that does nothing else (``bench/reads_only_server.py``: the
+  service's HTTP stack and S3 client), the lower bound of any answer over HTTP on this machine.
 
     .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR]
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from mwaa_sp_standin.mirror import install_mirror  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key  # noqa: E402
-from tests.support.processes import ServiceProcess, base_env, start_moto, stop  # noqa: E402
+from tests.support.processes import ServiceProcess, base_env, free_port, start_moto, stop, wait_http  # noqa: E402
 
 BUCKET = "bench-validate"
 DAG = b"from airflow import DAG\n" + b"".join(f"task_{i} = {i}\n".encode() for i in range(2000))
@@ -65,12 +68,22 @@ def main() -> int:
     moto, endpoint = start_moto()
     services: list[ServiceProcess] = []
     results: dict[str, dict[str, Any]] = {}
+    bound: subprocess.Popen[bytes] | None = None
     try:
         s3 = boto3.client(
             "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test"
         )
         s3.create_bucket(Bucket=BUCKET)
         cli_config = install_mirror(work / "provider")
+        port = free_port()
+        bound = subprocess.Popen(  # noqa: S603 - this interpreter, this tree's script
+            [sys.executable, str(REPO / "bench" / "reads_only_server.py"), str(port)],
+            env=base_env(endpoint) | {"MWAA_SP_DATA_DIR": str(work / "bound")},
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "reads-only.log").open("wb"),
+        )
+        bound_url = f"http://127.0.0.1:{port}/reads"
+        wait_http(bound_url, bound)
 
         def head_of(spec: WorkloadSpec) -> Callable[[], None]:
             return lambda: s3.head_object(Bucket=BUCKET, Key=staged_key(spec))
@@ -84,10 +97,12 @@ def main() -> int:
                 "MWAA_SP_DATA_DIR": str(work / f"data-{index}"),
             }
             services.append(ServiceProcess(env, work / f"service-{index}.log", tree))
-            results[label] = _measure(services[-1].url, spec, s3, head_of(spec), args.calls)
+            results[label] = _measure(services[-1].url, spec, s3, head_of(spec), args.calls, bound_url)
     finally:
         for service in services:
             service.stop()
+        if bound is not None:
+            stop(bound)
         stop(moto)
     for label, found in results.items():
         print(f"-- the service from {label}")
@@ -100,7 +115,9 @@ def main() -> int:
     return 0
 
 
-def _measure(url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], calls: int) -> dict[str, Any]:
+def _measure(
+    url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], calls: int, bound_url: str
+) -> dict[str, Any]:
     body = request(descriptor(spec))
     client = httpx.Client(timeout=120)
 
@@ -147,10 +164,20 @@ def _measure(url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], ca
         for call in pending:
             call.result()
 
-    noops, floors = [], []
-    for _ in range(max(20, calls // 4)):  # interleaved: both see the same moments of the machine
+    asked = {"bucket": BUCKET, "staged": staged_key(spec), "deployed": deployed}
+
+    def reads_only() -> None:
+        answer = client.post(bound_url, json=asked)
+        assert answer.status_code == 201, answer.text
+        assert answer.json() == {"reads": 5}, answer.text
+
+    for _ in range(10):
+        reads_only()
+    noops, floors, bounds = [], [], []
+    for _ in range(max(20, calls // 4)):  # interleaved: all see the same moments of the machine
         noops.append(_timed(provision))
         floors.append(_timed(floor))
+        bounds.append(_timed(reads_only))
     return {
         "heads": heads,
         "one": one,
@@ -159,6 +186,7 @@ def _measure(url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], ca
         "heads8": heads8,
         "noops": noops,
         "floors": floors,
+        "bounds": bounds,
     }
 
 
@@ -179,6 +207,11 @@ def _report(found: dict[str, Any]) -> None:
     )
     noop, s3_floor = statistics.median(found["noops"]), statistics.median(found["floors"])
     print(f"unchanged re-provision:      median {_ms(noop)} ({noop / s3_floor:.2f}x the S3 floor {_ms(s3_floor)})")
+    bound = statistics.median(found["bounds"])
+    print(
+        f"the five reads over HTTP:    median {_ms(bound)} ({bound / s3_floor:.2f}x the S3 floor; "
+        f"the no-op is {noop / bound:.2f}x it)"
+    )
 
 
 if __name__ == "__main__":
