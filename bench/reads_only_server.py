@@ -27,6 +27,7 @@ from litestar import Litestar, Request, post
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from service.api.connections import bounded_protocol  # noqa: E402
 from service.aws.s3 import S3  # noqa: E402
 from service.cli.serve import _listen  # noqa: E402  the service's own socket options
 from service.settings import Settings  # noqa: E402
@@ -60,7 +61,14 @@ async def reads(request: Request[Any, Any, Any]) -> dict[str, int]:
 
 def main() -> int:
     sock = _listen("127.0.0.1", int(sys.argv[1]))
-    config = uvicorn.Config(Litestar([reads]), log_config=None, access_log=False, http="h11")
+    # As ``mwaa-sp serve`` configures uvicorn: its h11 protocol class and keep-alive.
+    config = uvicorn.Config(
+        Litestar([reads]),
+        log_config=None,
+        access_log=False,
+        http=bounded_protocol(_settings.header_timeout_s),
+        timeout_keep_alive=5,
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
