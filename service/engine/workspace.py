@@ -23,7 +23,8 @@ from service.domain.journal import Journal
 from service.domain.review import PlanArtifact
 from service.domain.workload import Workload
 from service.engine import args
-from service.engine.door import DoorPass, FileLocks, WorkloadDoor
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.locks import FileLocks
 from service.engine.render import BACKEND_CONFIG, RenderedModule, Renderer, write_module
 from service.engine.results import ApplyResult, PlanResult
 from service.engine.runner import TerraformRunner

@@ -61,11 +61,21 @@ class Unprovisioned:
 class EarlyReads:
     """What a provision reads before it decides, each started as early as it may start: the staged
     DAG when the request arrives (it is the request's input, whoever holds the door meanwhile); the
-    deployed objects and the state the moment the workload's lock is held (they must be what the
-    last holder left), overlapping the door's own write. Whatever is not started is read in turn."""
+    deployed objects and the state — which must be what the last holder left — also when the request
+    arrives if nobody is inside the workload's door then (``since``: the generation seen), kept only
+    if the provision's entry is the next one; otherwise the moment the lock is held, overlapping the
+    door's own write. Whatever is not started, or not kept, is read in turn."""
 
     staged: Future[bytes] | None = None
     observing: Callable[[], Observation] | None = None
+    since: int | None = None
+    """Set when ``observing`` started before the door was entered: the generation it then had."""
+
+    def observation(self, door: DoorPass) -> Callable[[], Observation] | None:
+        """The reads started early, if they are what the last holder left."""
+        if self.since is not None and not door.entered_next_after(self.since):
+            return None  # someone was inside the door meanwhile: what was read may be stale
+        return self.observing
 
 
 class Deployer:
@@ -124,7 +134,7 @@ class Deployer:
         early = early or EarlyReads()
         # Speculatively in flight while the registry and the staged DAG are read: wasted only when
         # Terraform runs anyway (a first deployment, a change).
-        observing = early.observing or self.observe(workload)
+        observing = early.observation(door) or self.observe(workload)
         entry = self.registry.get(workload.component_id)  # one read: the last apply's record and outcome
         last_applied = entry.recorded if entry is not None else None
         after_failure = entry is not None and entry.last_status == "FAILED"

@@ -135,6 +135,9 @@ class TaskLauncher:
         early = EarlyReads()
         if kind == "provision":  # read while the task is recorded and the door entered
             early.staged = self.background.pool("staged-reads", _STAGED_READERS).submit(self.staged.read, workload)
+            early.since = self.door.quiet(workload.workload_key)
+            if early.since is not None:
+                early.observing = self.deployer.observe(workload)
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
         token = self.tasks.create(kind, workload.component_id, bodies.running(journal.entries))
@@ -174,7 +177,7 @@ class TaskLauncher:
             return body
 
         def entered() -> None:
-            if kind == "provision":
+            if kind == "provision" and early.observing is None:
                 early.observing = self.deployer.observe(workload)
 
         future, ahead = self.door.enqueue(workload.workload_key, run, waiting, entered)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from service.engine.door import advisory_lock_id
+from service.engine.locks import advisory_lock_id
 from service.store.database import normalise_url
 from service.store.replicas import terraform_who
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key

@@ -82,16 +82,14 @@ class FakeS3:
     def start_fingerprints(
         self, bucket: str, keys: list[str], pool: Executor
     ) -> Callable[[], dict[str, ObjectFingerprint | None]]:
-        def collect() -> dict[str, ObjectFingerprint | None]:
-            found: dict[str, ObjectFingerprint | None] = {}
-            for key in keys:
-                stored = self.objects.get((bucket, key))
-                found[key] = (
-                    None if stored is None else ObjectFingerprint(stored.etag, (), tuple(sorted(stored.tags.items())))
-                )
-            return found
-
-        return collect
+        # Read now, as the real reads are put in flight now: what changes afterwards is not seen.
+        found: dict[str, ObjectFingerprint | None] = {}
+        for key in keys:
+            stored = self.objects.get((bucket, key))
+            found[key] = (
+                None if stored is None else ObjectFingerprint(stored.etag, (), tuple(sorted(stored.tags.items())))
+            )
+        return lambda: dict(found)
 
 
 class FakeMwaa:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from service.engine.door import AdvisoryLocks, DoorPass, FileLocks, WorkloadDoor
+from service.engine.door import DoorPass, WorkloadDoor
+from service.engine.locks import AdvisoryLocks, FileLocks
 from service.store.database import normalise_url
 from tests.support.postgres import postgres_url
 
@@ -111,7 +112,7 @@ def test_shutdown_gives_up_after_its_grace(tmp_path: Path) -> None:
 _CONTENDER = """
 import sys, time
 from pathlib import Path
-from service.engine.door import FileLocks
+from service.engine.locks import FileLocks
 locks = FileLocks(Path(sys.argv[1]))
 with locks.hold("workload/a", lambda: print("waiting", flush=True)):
     print("inside", flush=True)
@@ -138,7 +139,7 @@ def test_a_killed_holder_releases_the_file_lock(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom pathlib import Path\nfrom service.engine.door import FileLocks\n"
+            "import sys, time\nfrom pathlib import Path\nfrom service.engine.locks import FileLocks\n"
             "with FileLocks(Path(sys.argv[1])).hold('w', lambda: None):\n"
             "    print('held', flush=True); time.sleep(600)\n",
             str(tmp_path / "locks"),
@@ -202,7 +203,7 @@ def _pg(schema: str) -> sa.Engine:
 
 def _kill_backends_holding(engine: sa.Engine, key: str) -> int:
     """What a database restart does to the holder: its session (and so its advisory lock) ends."""
-    from service.engine.door import advisory_lock_id
+    from service.engine.locks import advisory_lock_id
 
     lock_id = advisory_lock_id(key)
     objid, classid = lock_id & 0xFFFFFFFF, (lock_id >> 32) & 0xFFFFFFFF
@@ -273,7 +274,7 @@ def test_a_holder_whose_lock_died_takes_it_again_when_nobody_entered(postgres_sc
         door = WorkloadDoor(1, AdvisoryLocks(engine, ping_s=0.1), FenceStore(engine))
 
         def holder(door_pass: DoorPass) -> tuple[bool, bool]:
-            from service.engine.door import advisory_lock_id
+            from service.engine.locks import advisory_lock_id
 
             _kill_backends_holding(engine, "w")
             assert door_pass.held.lost.wait(DEADLINE)
@@ -290,7 +291,7 @@ def test_a_holder_whose_lock_died_takes_it_again_when_nobody_entered(postgres_sc
 
 
 def test_a_waiter_whose_connection_dies_fails_with_the_reason(postgres_schema: str) -> None:
-    from service.engine.door import advisory_lock_id
+    from service.engine.locks import advisory_lock_id
     from service.errors import LockLost
 
     engine = _pg(postgres_schema)
@@ -355,3 +356,75 @@ def test_entered_is_called_once_the_lock_is_held_before_the_job(tmp_path: Path) 
         assert calls == ["entered", "job"]
     finally:
         door.shutdown()
+
+
+def _fenced(tmp_path: Path, max_parallel: int = 2) -> tuple[WorkloadDoor, sa.Engine]:
+    from service.store.database import open_database
+    from service.store.fences import FenceStore
+
+    engine = open_database(f"sqlite:///{tmp_path / 'fences.db'}", upgrade=True)
+    return WorkloadDoor(max_parallel, FileLocks(tmp_path / "locks"), FenceStore(engine)), engine
+
+
+def test_quiet_gives_the_generation_only_while_nobody_is_inside(tmp_path: Path) -> None:
+    """What a provision reads on arrival is kept only if nobody was inside the door then, nor
+    entered before it: the generation seen, then the entry that is the very next one."""
+    door, engine = _fenced(tmp_path)
+    try:
+        assert door.quiet("w") == 0  # never entered
+        assert door.run("w", lambda p: p.fence and p.fence.generation) == 1
+        assert door.quiet("w") == 1
+        inside, leave = threading.Event(), threading.Event()
+        held = door.submit("w", lambda _p: (inside.set(), leave.wait(DEADLINE)))
+        assert inside.wait(DEADLINE)
+        assert door.quiet("w") is None  # a job of this process is inside
+        assert door.quiet("other") == 0  # another workload's door is its own
+        leave.set()
+        held.result(timeout=DEADLINE)
+        assert door.quiet("w") == 2
+        # Another process inside (its file lock): not quiet either.
+        with FileLocks(tmp_path / "locks").hold("w", lambda: pytest.fail("nobody else holds it")):
+            assert door.quiet("w") is None
+        seen = door.quiet("w")
+        assert seen == 2
+        assert door.run("w", lambda p: p.entered_next_after(seen)) is True
+        # Someone entered between the look and the entry: what was read then may be stale.
+        seen = door.quiet("w")
+        assert seen == 3
+        door.run("w", lambda _p: None)
+        assert door.run("w", lambda p: p.entered_next_after(seen)) is False
+    finally:
+        door.shutdown()
+        engine.dispose()
+
+
+def test_quiet_without_generations_is_never_quiet(tmp_path: Path) -> None:
+    door = _door(tmp_path, 1)
+    try:
+        assert door.quiet("w") is None  # nothing to check an entry against: read inside the door
+        assert door.run("w", lambda p: p.entered_next_after(0)) is False
+    finally:
+        door.shutdown()
+
+
+def test_an_advisory_lock_held_by_another_session_is_not_free(postgres_schema: str) -> None:
+    import uuid
+
+    from service.engine.locks import advisory_lock_id
+
+    engine = _pg(postgres_schema)
+    key = f"workload/{uuid.uuid4().hex}"  # advisory locks are per database, not per schema
+    locks = AdvisoryLocks(engine)
+    try:
+        assert locks.free(key)
+        with engine.connect() as other:
+            other.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": advisory_lock_id(key)})
+            assert not locks.free(key)
+            assert locks.free(f"{key}-another")
+            other.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": advisory_lock_id(key)})
+        assert locks.free(key)
+        with locks.hold(key, lambda: pytest.fail("nobody else holds it")):
+            assert not locks.free(key)
+        assert locks.free(key)
+    finally:
+        engine.dispose()

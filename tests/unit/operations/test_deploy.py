@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from service.domain.journal import Journal
+from service.domain.workload import Workload
 from service.engine.door import DoorPass
 from service.errors import DescriptorInvalid, LockLost
+from service.operations.deploy import EarlyReads
 from tests.support.descriptors import WorkloadSpec
-from tests.support.harness import BUCKET, harness
+from tests.support.harness import BUCKET, Harness, harness
 
 
 def _problems(refusal: DescriptorInvalid) -> str:
@@ -196,3 +198,39 @@ def test_an_unchanged_provision_writes_only_its_outcome_and_only_as_the_holder(t
             "COMPLETED",
             workload.deployed_key,
         )
+
+
+def _read_on_arrival(h: Harness, workload: Workload) -> EarlyReads:
+    """What ``TaskLauncher.start`` does when a provision arrives and nobody is inside the door."""
+    since = h.parts.door.quiet(workload.workload_key)
+    assert since is not None
+    return EarlyReads(observing=h.parts.deployer.observe(workload), since=since)
+
+
+def test_reads_made_on_arrival_are_not_trusted_when_someone_entered_before_the_provision(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        workload = h.stage(WorkloadSpec())
+        h.provision(workload)
+        early = _read_on_arrival(h, workload)
+        # Another holder enters first, changes the DAG and ends without recording (killed mid-apply):
+        # the registry still shows the last apply, and what was read on arrival matches it.
+        h.inside(workload, lambda _door: h.s3.put(BUCKET, workload.deployed_key, b"half = 'applied'\n"))
+        h.terraform.commands.clear()
+        done = h.inside(workload, lambda door: h.parts.deployer.provision(door, workload, Journal(), early=early))
+        assert not done.verified_without_terraform  # read again inside the door: the change is seen
+        assert "plan" in h.terraform.commands
+        assert h.s3.objects[(BUCKET, workload.deployed_key)].body == b"x = 1\n"
+
+
+def test_reads_made_on_arrival_are_used_when_the_provision_entered_next(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        workload = h.stage(WorkloadSpec())
+        h.provision(workload)
+        early = _read_on_arrival(h, workload)
+        # Changed outside any door after the reads (drift, which the next check finds): the verdict
+        # is the reads', which shows they were not made again.
+        h.s3.put(BUCKET, workload.deployed_key, b"drifted = True\n")
+        h.terraform.commands.clear()
+        done = h.inside(workload, lambda door: h.parts.deployer.provision(door, workload, Journal(), early=early))
+        assert done.verified_without_terraform
+        assert h.terraform.commands == []
