@@ -11,15 +11,18 @@ with a staged DAG. Reported, as medians and p99 over ``--calls`` calls:
   the same five reads asked of a server that does nothing else (``bench/reads_only_server.py``: the
   service's HTTP stack and S3 client), the lower bound of any answer over HTTP on this machine.
 
-    .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR]
+    .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR] [--postgres URL]
 
 ``--baseline DIR`` also runs the service from another tree (e.g. ``git worktree add /tmp/before
 <commit>``), in the same run and on the same bucket, so "before" and "after" see the same machine.
+``--postgres URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) runs each service on a schema
+of its own in that server, as replicas do, instead of SQLite; the schemas are dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import subprocess
 import sys
@@ -32,6 +35,7 @@ from typing import Any
 
 import boto3
 import httpx
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -59,11 +63,25 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.1f} ms"
 
 
+def _schema(url: str, schema: str, *, create: bool) -> str:
+    """Create (or drop) ``schema``; the service's URL searching it."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            verb = "CREATE SCHEMA" if create else "DROP SCHEMA IF EXISTS"
+            connection.execute(sa.text(f'{verb} "{schema}"' + ("" if create else " CASCADE")))
+    finally:
+        engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--baseline", type=Path, help="a tree to run the service from as the baseline")
+    parser.add_argument("--postgres", help="run the services on PostgreSQL at this URL (a schema each)")
     args = parser.parse_args()
+    schemas: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="mwaa-sp-bench-validate-"))
     moto, endpoint = start_moto()
     services: list[ServiceProcess] = []
@@ -96,6 +114,9 @@ def main() -> int:
                 "TF_CLI_CONFIG_FILE": str(cli_config),
                 "MWAA_SP_DATA_DIR": str(work / f"data-{index}"),
             }
+            if args.postgres:
+                schemas.append(f"bench_{secrets.token_hex(5)}")
+                env["MWAA_SP_DATABASE_URL"] = _schema(args.postgres, schemas[-1], create=True)
             services.append(ServiceProcess(env, work / f"service-{index}.log", tree))
             results[label] = _measure(services[-1].url, spec, s3, head_of(spec), args.calls, bound_url)
     finally:
@@ -104,6 +125,8 @@ def main() -> int:
         if bound is not None:
             stop(bound)
         stop(moto)
+        for schema in schemas:
+            _schema(args.postgres, schema, create=False)
     for label, found in results.items():
         print(f"-- the service from {label}")
         _report(found)
