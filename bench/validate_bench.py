@@ -103,13 +103,16 @@ def main() -> int:
         bound_url = f"http://127.0.0.1:{port}/reads"
         wait_http(bound_url, bound)
 
-        def head_of(spec: WorkloadSpec) -> Callable[[], None]:
+        def head_of(spec: WorkloadSpec) -> Callable[[], object]:
             return lambda: s3.head_object(Bucket=BUCKET, Key=staged_key(spec))
 
         trees = {"this tree": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
+        noops: dict[str, _Noop] = {}
+        staged = ""
         for index, (label, tree) in enumerate(trees.items()):
             spec = WorkloadSpec(name=f"bench-{index}", dag_name=f"bench_{index}.py", bucket=BUCKET)
             s3.put_object(Bucket=BUCKET, Key=staged_key(spec), Body=DAG)
+            staged = staged or staged_key(spec)
             env = base_env(endpoint) | {
                 "TF_CLI_CONFIG_FILE": str(cli_config),
                 "MWAA_SP_DATA_DIR": str(work / f"data-{index}"),
@@ -118,7 +121,12 @@ def main() -> int:
                 schemas.append(f"bench_{secrets.token_hex(5)}")
                 env["MWAA_SP_DATABASE_URL"] = _schema(args.postgres, schemas[-1], create=True)
             services.append(ServiceProcess(env, work / f"service-{index}.log", tree))
-            results[label] = _measure(services[-1].url, spec, s3, head_of(spec), args.calls, bound_url)
+            body = request(descriptor(spec))
+            noops[label] = _Noop(services[-1].url, body)
+            results[label] = _validates(services[-1].url, body, head_of(spec), args.calls)
+        times = _noops(noops, s3, staged, args.calls, bound_url)
+        for label, found in results.items():
+            found.update(noops=times[label], floors=times["floors"], bounds=times["bounds"])
     finally:
         for service in services:
             service.stop()
@@ -138,10 +146,8 @@ def main() -> int:
     return 0
 
 
-def _measure(
-    url: str, spec: WorkloadSpec, s3: Any, head: Callable[[], None], calls: int, bound_url: str
-) -> dict[str, Any]:
-    body = request(descriptor(spec))
+def _validates(url: str, body: dict[str, Any], head: Callable[[], object], calls: int) -> dict[str, Any]:
+    """Validate with 1 and 8 clients, beside HEADs of the staged DAG from the same clients."""
     client = httpx.Client(timeout=120)
 
     def validate(http: httpx.Client = client) -> None:
@@ -149,12 +155,6 @@ def _measure(
         assert answer.status_code == 200, answer.text
         assert answer.json()["valid"] is True, answer.text
 
-    def provision() -> dict[str, Any]:
-        answer = client.post(f"{url}/v1/provision", json=body)
-        answer.raise_for_status()
-        return dict(answer.json())
-
-    first = provision()
     for _ in range(20):  # warm both sides: connections, the compile verdict, the interpreter's caches
         validate()
         head()
@@ -174,20 +174,43 @@ def _measure(
         throughput = len(eight) / (time.perf_counter() - started)
         # The same 8 clients asking S3 directly: the tail this machine gives any answer under that load.
         heads8 = [t for times in pool.map(heads_run, range(8)) for t in times]
+    return {"heads": heads, "one": one, "eight": eight, "throughput": throughput, "heads8": heads8}
 
-    assert provision()["info"]["privateInfo"]["noOpVerifiedWithoutTerraform"] is True
-    deployed = [first["info"]["privateInfo"]["dagKey"], first["info"]["privateInfo"]["descriptorKey"]]
+
+class _Noop:
+    """One service's unchanged re-provision of its deployed component."""
+
+    def __init__(self, url: str, body: dict[str, Any]) -> None:
+        self.url, self.body = url, body
+        self.client = httpx.Client(timeout=120)
+        first = self.provision()
+        self.deployed = [first["info"]["privateInfo"]["dagKey"], first["info"]["privateInfo"]["descriptorKey"]]
+
+    def provision(self) -> dict[str, Any]:
+        answer = self.client.post(f"{self.url}/v1/provision", json=self.body)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def __call__(self) -> None:
+        assert self.provision()["info"]["privateInfo"]["noOpVerifiedWithoutTerraform"] is True
+
+
+def _noops(noops: dict[str, _Noop], s3: Any, staged: str, calls: int, bound_url: str) -> dict[str, list[float]]:
+    """Each service's no-op, the S3 floor and the reads-only server, interleaved: all see the same
+    moments of the machine, so their ratios hold whatever the machine does meanwhile."""
     reads = ThreadPoolExecutor(5)
+    deployed = next(iter(noops.values())).deployed
 
     def floor() -> None:
-        pending = [reads.submit(s3.get_object, Bucket=BUCKET, Key=staged_key(spec))]
+        pending = [reads.submit(s3.get_object, Bucket=BUCKET, Key=staged)]
         for key in deployed:
             pending.append(reads.submit(s3.head_object, Bucket=BUCKET, Key=key))
             pending.append(reads.submit(s3.get_object_tagging, Bucket=BUCKET, Key=key))
         for call in pending:
             call.result()
 
-    asked = {"bucket": BUCKET, "staged": staged_key(spec), "deployed": deployed}
+    client = httpx.Client(timeout=120)
+    asked = {"bucket": BUCKET, "staged": staged, "deployed": deployed}
 
     def reads_only() -> None:
         answer = client.post(bound_url, json=asked)
@@ -196,21 +219,15 @@ def _measure(
 
     for _ in range(10):
         reads_only()
-    noops, floors, bounds = [], [], []
-    for _ in range(max(20, calls // 4)):  # interleaved: all see the same moments of the machine
-        noops.append(_timed(provision))
-        floors.append(_timed(floor))
-        bounds.append(_timed(reads_only))
-    return {
-        "heads": heads,
-        "one": one,
-        "eight": eight,
-        "throughput": throughput,
-        "heads8": heads8,
-        "noops": noops,
-        "floors": floors,
-        "bounds": bounds,
-    }
+        for noop in noops.values():
+            noop()
+    times: dict[str, list[float]] = {label: [] for label in [*noops, "floors", "bounds"]}
+    for _ in range(max(20, calls // 4)):
+        for label, noop in noops.items():
+            times[label].append(_timed(noop))
+        times["floors"].append(_timed(floor))
+        times["bounds"].append(_timed(reads_only))
+    return times
 
 
 def _report(found: dict[str, Any]) -> None:
