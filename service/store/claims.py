@@ -15,13 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, delete, or_, select, tuple_
+from sqlalchemy import Engine, and_, bindparam, delete, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.store.clock import sql_now
 from service.store.fences import Fence, check_fence
 from service.store.models import ClaimRow
+
+_HOLDERS = select(ClaimRow.bucket, ClaimRow.key, ClaimRow.component_id, ClaimRow.origin, ClaimRow.claimed_by).where(
+    ClaimRow.bucket == bindparam("bucket"), ClaimRow.key.in_(bindparam("keys", expanding=True))
+)
 
 Origin = str  # "provision" | "adopted"
 
@@ -108,11 +112,11 @@ class ClaimStore:
         return Claimed(tuple(new), ())
 
     def holders(self, bucket: str, keys: Iterable[str]) -> dict[str, Claim]:
-        # Read on every validate: plain rows, no ORM session or identity map (a fifth of validate's CPU).
-        columns = (ClaimRow.bucket, ClaimRow.key, ClaimRow.component_id, ClaimRow.origin, ClaimRow.claimed_by)
-        query = select(*columns).where(ClaimRow.bucket == bucket, ClaimRow.key.in_(list(set(keys))))
+        # Read on every validate: plain rows from a statement built once (building it cost more CPU
+        # than running it), no ORM session or identity map.
         with self.engine.connect() as connection:
-            return {row.key: Claim(*row) for row in connection.execute(query)}
+            rows = connection.execute(_HOLDERS, {"bucket": bucket, "keys": sorted(set(keys))})
+            return {row.key: Claim(*row) for row in rows}
 
     def of(self, component_id: str) -> list[Claim]:
         with Session(self.engine) as session:

@@ -42,6 +42,8 @@ def test_a_key_has_one_owner_and_a_refused_claim_takes_nothing(engine: Engine) -
     assert [(c.key, c.component_id) for c in refused.conflicts] == [(KEY, A)]
     # All or nothing: B's other key was not claimed either.
     assert claims.holders("b", ["dags/b_descriptor.yaml"]) == {}
+    assert claims.holders("b", []) == {}  # nothing asked, nothing held
+    assert set(claims.holders("b", [KEY, KEY, "dags/b_descriptor.yaml"])) == {KEY}
     assert claims.claim(B, "other-bucket", [KEY]).new == (KEY,)  # another bucket, another key
 
 
