@@ -236,13 +236,17 @@ class FileLocks:
         return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.lock"
 
     def free(self, key: str) -> bool:
+        # The glance takes the lock shared for two system calls: an exclusive taker at that very
+        # instant waits that long (and its journal says it waited). flock has no test-only call.
         try:
             fd = os.open(self.path(key), os.O_RDONLY)
         except FileNotFoundError:
             return True  # never taken on this host
+        except OSError:
+            return False  # unknown: the caller takes the lock and reads under it
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # refused while anyone holds it exclusively
-        except BlockingIOError:
+        except OSError:
             return False
         finally:
             os.close(fd)  # and any shared lock with it
