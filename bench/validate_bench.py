@@ -41,7 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mwaa_sp_standin.mirror import install_mirror  # noqa: E402
+from service.store.database import normalise_url  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key  # noqa: E402
+from tests.support.postgres import postgres_url  # noqa: E402
 from tests.support.processes import ServiceProcess, base_env, free_port, start_moto, stop, wait_http  # noqa: E402
 
 BUCKET = "bench-validate"
@@ -65,14 +67,14 @@ def _ms(value: float) -> str:
 
 def _schema(url: str, schema: str, *, create: bool) -> str:
     """Create (or drop) ``schema``; the service's URL searching it."""
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sa.create_engine(normalise_url(url))
     try:
         with engine.begin() as connection:
             verb = "CREATE SCHEMA" if create else "DROP SCHEMA IF EXISTS"
             connection.execute(sa.text(f'{verb} "{schema}"' + ("" if create else " CASCADE")))
     finally:
         engine.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    return postgres_url(schema, url)
 
 
 def main() -> int:

@@ -84,6 +84,13 @@ def advisory_lock_id(key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"workload:{key}".encode()).digest()[:8], "big", signed=True)
 
 
+def advisory_lock_parts(key: str) -> tuple[int, int]:
+    """How ``pg_locks`` shows the workload's advisory lock: (``classid``, ``objid``), the high and low
+    32 bits of its id (``objsubid`` 1)."""
+    lock_id = advisory_lock_id(key)
+    return (lock_id >> 32) & 0xFFFFFFFF, lock_id & 0xFFFFFFFF
+
+
 def describe(exc: BaseException) -> str:
     """A database error in one line, at most 300 characters (for a journal or a log)."""
     cause = getattr(exc, "orig", None) or exc
@@ -206,12 +213,10 @@ class AdvisoryLocks:
         self.ping_s = ping_s
 
     def free(self, key: str) -> bool:
-        lock_id = advisory_lock_id(key)
+        high, low = advisory_lock_parts(key)
         try:
             with self.engine.connect() as connection:
-                held = connection.scalar(
-                    _ADVISORY_HELD, {"high": (lock_id >> 32) & 0xFFFFFFFF, "low": lock_id & 0xFFFFFFFF}
-                )
+                held = connection.scalar(_ADVISORY_HELD, {"high": high, "low": low})
         except SQLAlchemyError:
             return False  # unknown: the caller takes the lock and reads under it
         return not held

@@ -20,9 +20,9 @@ from tests.support.real_parts import missing
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def postgres_url(schema: str) -> str:
-    """The shared server, searching ``schema`` (see the ``postgres_schema`` fixture)."""
-    return f"{POSTGRES}?options=-csearch_path%3D{schema}"
+def postgres_url(schema: str, server: str = POSTGRES) -> str:
+    """``server`` (the shared one unless told), searching ``schema`` (see the ``postgres_schema`` fixture)."""
+    return f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
 
 
 def _bin_dir() -> Path | None:

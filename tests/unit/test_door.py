@@ -203,10 +203,9 @@ def _pg(schema: str) -> sa.Engine:
 
 def _kill_backends_holding(engine: sa.Engine, key: str) -> int:
     """What a database restart does to the holder: its session (and so its advisory lock) ends."""
-    from service.engine.locks import advisory_lock_id
+    from service.engine.locks import advisory_lock_parts
 
-    lock_id = advisory_lock_id(key)
-    objid, classid = lock_id & 0xFFFFFFFF, (lock_id >> 32) & 0xFFFFFFFF
+    classid, objid = advisory_lock_parts(key)
     with engine.begin() as conn:
         pids = (
             conn.execute(
