@@ -22,7 +22,6 @@ of its own in that server, as replicas do, instead of SQLite; the schemas are dr
 from __future__ import annotations
 
 import argparse
-import secrets
 import statistics
 import subprocess
 import sys
@@ -30,20 +29,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
-import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mwaa_sp_standin.mirror import install_mirror  # noqa: E402
-from service.store.database import normalise_url  # noqa: E402
 from tests.support.descriptors import WorkloadSpec, descriptor, request, staged_key  # noqa: E402
-from tests.support.postgres import postgres_url  # noqa: E402
+from tests.support.postgres import postgres_url, scratch_schema  # noqa: E402
 from tests.support.processes import ServiceProcess, base_env, free_port, start_moto, stop, wait_http  # noqa: E402
 
 BUCKET = "bench-validate"
@@ -65,25 +63,13 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.1f} ms"
 
 
-def _schema(url: str, schema: str, *, create: bool) -> str:
-    """Create (or drop) ``schema``; the service's URL searching it."""
-    engine = sa.create_engine(normalise_url(url))
-    try:
-        with engine.begin() as connection:
-            verb = "CREATE SCHEMA" if create else "DROP SCHEMA IF EXISTS"
-            connection.execute(sa.text(f'{verb} "{schema}"' + ("" if create else " CASCADE")))
-    finally:
-        engine.dispose()
-    return postgres_url(schema, url)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--baseline", type=Path, help="a tree to run the service from as the baseline")
     parser.add_argument("--postgres", help="run the services on PostgreSQL at this URL (a schema each)")
     args = parser.parse_args()
-    schemas: list[str] = []
+    schemas = ExitStack()  # dropped last, after the services on them have stopped
     work = Path(tempfile.mkdtemp(prefix="mwaa-sp-bench-validate-"))
     moto, endpoint = start_moto()
     services: list[ServiceProcess] = []
@@ -120,8 +106,8 @@ def main() -> int:
                 "MWAA_SP_DATA_DIR": str(work / f"data-{index}"),
             }
             if args.postgres:
-                schemas.append(f"bench_{secrets.token_hex(5)}")
-                env["MWAA_SP_DATABASE_URL"] = _schema(args.postgres, schemas[-1], create=True)
+                schema = schemas.enter_context(scratch_schema(args.postgres, prefix="bench"))
+                env["MWAA_SP_DATABASE_URL"] = postgres_url(schema, args.postgres)
             services.append(ServiceProcess(env, work / f"service-{index}.log", tree))
             body = request(descriptor(spec))
             noops[label] = _Noop(services[-1].url, body)
@@ -135,8 +121,7 @@ def main() -> int:
         if bound is not None:
             stop(bound)
         stop(moto)
-        for schema in schemas:
-            _schema(args.postgres, schema, create=False)
+        schemas.close()
     for label, found in results.items():
         print(f"-- the service from {label}")
         _report(found)

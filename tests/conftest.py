@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import boto3
 import pytest
 
 from tests.support.gate import Gate
-from tests.support.postgres import POSTGRES
+from tests.support.postgres import scratch_schema
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop
 from tests.support.real_parts import missing
 
@@ -81,21 +82,11 @@ def service_factory(
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A fresh schema in the local PostgreSQL, dropped afterwards."""
-    import uuid
-
     import sqlalchemy as sa
 
-    from service.store.database import normalise_url
-
-    admin = sa.create_engine(normalise_url(POSTGRES))
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        missing(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
-    yield schema
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with ExitStack() as stack:
+        try:
+            schema = stack.enter_context(scratch_schema())
+        except sa.exc.OperationalError as exc:
+            missing(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
+        yield schema

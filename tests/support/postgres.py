@@ -11,8 +11,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
+from service.store.database import normalise_url
 from tests.support.processes import free_port
 from tests.support.real_parts import missing
 
@@ -23,6 +29,24 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 def postgres_url(schema: str, server: str = POSTGRES) -> str:
     """``server`` (the shared one unless told), searching ``schema`` (see the ``postgres_schema`` fixture)."""
     return f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def scratch_schema(server: str = POSTGRES, prefix: str = "t") -> Iterator[str]:
+    """A fresh schema on ``server`` (``<prefix>_<random>``), dropped with all it holds afterwards.
+    Creating it raises ``sqlalchemy.exc.OperationalError`` when the server is not reachable."""
+    admin = sa.create_engine(normalise_url(server))
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            yield schema
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
 
 
 def _bin_dir() -> Path | None:
