@@ -11,12 +11,16 @@ with a staged DAG. Reported, as medians and p99 over ``--calls`` calls:
   the same five reads asked of a server that does nothing else (``bench/reads_only_server.py``: the
   service's HTTP stack and S3 client), the lower bound of any answer over HTTP on this machine.
 
-    .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR] [--postgres URL]
+    .venv/bin/python bench/validate_bench.py [--calls 200] [--baseline DIR] [--postgres URL] [--s3-latency-ms MS]
 
 ``--baseline DIR`` also runs the service from another tree (e.g. ``git worktree add /tmp/before
 <commit>``), in the same run and on the same bucket, so "before" and "after" see the same machine.
 ``--postgres URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``) runs each service on a schema
 of its own in that server, as replicas do, instead of SQLite; the schemas are dropped afterwards.
+``--s3-latency-ms MS`` puts every S3 call of the run (the services', the floor's, the HEADs) behind
+``bench/s3_latency.py``, which answers each request no sooner than MS after it arrived, side by side:
+S3 as production sees it (AWS gives the median latency of small requests as tens of milliseconds)
+rather than the emulator, which answers in about 2 ms of its own CPU but one request at a time.
 """
 
 from __future__ import annotations
@@ -68,6 +72,13 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--baseline", type=Path, help="a tree to run the service from as the baseline")
     parser.add_argument("--postgres", help="run the services on PostgreSQL at this URL (a schema each)")
+    parser.add_argument(
+        "--s3-latency-ms",
+        type=float,
+        default=0.0,
+        help="put every S3 call behind a proxy that answers no sooner than this after the request, "
+        "side by side (bench/s3_latency.py): S3 as production sees it instead of the emulator's queue",
+    )
     args = parser.parse_args()
     schemas = ExitStack()  # dropped last, after the services on them have stopped
     work = Path(tempfile.mkdtemp(prefix="mwaa-sp-bench-validate-"))
@@ -75,7 +86,10 @@ def main() -> int:
     services: list[ServiceProcess] = []
     results: dict[str, dict[str, Any]] = {}
     bound: subprocess.Popen[bytes] | None = None
+    latency: subprocess.Popen[bytes] | None = None
     try:
+        if args.s3_latency_ms > 0:
+            latency, endpoint = _latency_proxy(endpoint, args.s3_latency_ms)
         s3 = boto3.client(
             "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test"
         )
@@ -114,14 +128,19 @@ def main() -> int:
             results[label] = _validates(services[-1].url, body, head_of(spec), args.calls)
         times = _noops(noops, s3, staged, args.calls, bound_url)
         for label, found in results.items():
-            found.update(noops=times[label], floors=times["floors"], bounds=times["bounds"])
+            found.update(
+                noops=times[label], floors=times["floors"], bounds=times["bounds"], latency_s=args.s3_latency_ms / 1000
+            )
     finally:
         for service in services:
             service.stop()
-        if bound is not None:
-            stop(bound)
+        for process in (bound, latency):
+            if process is not None:
+                stop(process)
         stop(moto)
         schemas.close()
+    if args.s3_latency_ms > 0:
+        print(f"-- every S3 call answered no sooner than {args.s3_latency_ms:g} ms after it was asked, side by side")
     for label, found in results.items():
         print(f"-- the service from {label}")
         _report(found)
@@ -131,6 +150,17 @@ def main() -> int:
             ratio = statistics.median(now[name]) / statistics.median(before[name])
             print(f"{name}: median {ratio:.2f}x the baseline's")
     return 0
+
+
+def _latency_proxy(upstream: str, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proxy = subprocess.Popen(  # noqa: S603 - this interpreter, this tree's script
+        [sys.executable, str(REPO / "bench" / "s3_latency.py"), str(port), upstream, str(latency_ms)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/moto-api/", proxy)
+    return proxy, url
 
 
 def _validates(url: str, body: dict[str, Any], head: Callable[[], object], calls: int) -> dict[str, Any]:
@@ -219,6 +249,7 @@ def _noops(noops: dict[str, _Noop], s3: Any, staged: str, calls: int, bound_url:
 
 def _report(found: dict[str, Any]) -> None:
     head_ms = statistics.median(found["heads"])
+    assert head_ms >= found["latency_s"], "the latency proxy did not hold the answers"
     one, eight = found["one"], found["eight"]
     v1, v8 = statistics.median(one), statistics.median(eight)
     print(f"HEAD of the staged DAG:      median {_ms(head_ms)}")
