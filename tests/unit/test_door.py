@@ -372,6 +372,8 @@ def test_quiet_gives_the_generation_only_while_nobody_is_inside(tmp_path: Path) 
     try:
         assert door.quiet("w") == 0  # never entered
         assert door.run("w", lambda p: p.fence and p.fence.generation) == 1
+        # A job's result comes before it leaves the door (its lock released): wait for that each time.
+        assert door.drain(DEADLINE)
         assert door.quiet("w") == 1
         inside, leave = threading.Event(), threading.Event()
         held = door.submit("w", lambda _p: (inside.set(), leave.wait(DEADLINE)))
@@ -380,6 +382,7 @@ def test_quiet_gives_the_generation_only_while_nobody_is_inside(tmp_path: Path) 
         assert door.quiet("other") == 0  # another workload's door is its own
         leave.set()
         held.result(timeout=DEADLINE)
+        assert door.drain(DEADLINE)
         assert door.quiet("w") == 2
         # Another process inside (its file lock): not quiet either.
         with FileLocks(tmp_path / "locks").hold("w", lambda: pytest.fail("nobody else holds it")):
@@ -388,6 +391,7 @@ def test_quiet_gives_the_generation_only_while_nobody_is_inside(tmp_path: Path) 
         assert seen == 2
         assert door.run("w", lambda p: p.entered_next_after(seen)) is True
         # Someone entered between the look and the entry: what was read then may be stale.
+        assert door.drain(DEADLINE)
         seen = door.quiet("w")
         assert seen == 3
         door.run("w", lambda _p: None)

@@ -202,6 +202,9 @@ def test_an_unchanged_provision_writes_only_its_outcome_and_only_as_the_holder(t
 
 def _read_on_arrival(h: Harness, workload: Workload) -> EarlyReads:
     """What ``TaskLauncher.start`` does when a provision arrives and nobody is inside the door."""
+    # The last provision's answer comes before its job leaves the door (the lock's release, the next
+    # job's start): wait for that, or a loaded machine finds the door still occupied.
+    assert h.parts.door.drain(60)
     since = h.parts.door.quiet(workload.workload_key)
     assert since is not None
     return EarlyReads(observing=h.parts.deployer.observe(workload), since=since)
