@@ -20,7 +20,7 @@ from service.errors import LockLost, TokenUnknown
 from service.store.clock import local_now
 from service.store.database import open_database
 from service.store.fences import FenceStore
-from service.store.models import TaskRow, WorkloadRow
+from service.store.models import FenceRow, TaskRow, WorkloadRow
 from service.store.registry import Registry
 from service.store.tasks import TaskStore
 from tests.support.descriptors import WorkloadSpec, descriptor
@@ -93,13 +93,13 @@ def test_an_entry_racing_the_outcome_refuses_it(request: pytest.FixtureRequest) 
 
         with engine.connect() as entering:
             entering.execute(
-                sa.update(sa.table("workload_fences", sa.column("workload_key"), sa.column("generation")))
-                .where(sa.column("workload_key") == workload.workload_key)
+                sa.update(FenceRow)
+                .where(FenceRow.workload_key == workload.workload_key)
                 .values(generation=held.generation + 1)
             )  # the entry, not yet committed: it holds the fence's row
             writer = threading.Thread(target=write)
             writer.start()
-            _until_waiting_on_a_lock(engine)
+            _until_blocked_by(engine, entering.scalar(sa.text("SELECT pg_backend_pid()")))
             assert not outcome
             entering.commit()
         writer.join(DEADLINE_S)
@@ -110,16 +110,13 @@ def test_an_entry_racing_the_outcome_refuses_it(request: pytest.FixtureRequest) 
         engine.dispose()
 
 
-def _until_waiting_on_a_lock(engine: Engine) -> None:
-    """Until another session of this database waits for a row lock (``pg_stat_activity``)."""
-    query = sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-    )
+def _until_blocked_by(engine: Engine, holder: int) -> None:
+    """Until some session waits for a lock that the session ``holder`` (a backend's pid) holds."""
+    query = sa.text("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid)))")
     deadline = time.monotonic() + DEADLINE_S
     while True:
         with engine.connect() as connection:
-            if connection.scalar(query):
+            if connection.scalar(query, {"holder": holder}):
                 return
         assert time.monotonic() < deadline, "the stale holder's write never waited for the entry"
         time.sleep(0.01)
