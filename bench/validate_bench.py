@@ -180,8 +180,8 @@ def _held_back(results: dict[str, dict[str, Any]], latency_s: float) -> None:
     """Every timed call made at least one S3 read, so none may have come back sooner than the latency."""
     for label, found in results.items():
         for name in ("heads", "heads8", "one", "eight", "noops", "floors", "bounds"):
-            if min(found[name]) < latency_s:
-                raise SystemExit(f"{label}: a call of {name} took {_ms(min(found[name]))}: the proxy let it through")
+            if (fastest := min(found[name])) < latency_s:
+                raise SystemExit(f"{label}: a call of {name} took {_ms(fastest)}: the proxy let it through")
 
 
 def _validates(url: str, body: dict[str, Any], head: Callable[[], object], calls: int) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy import Engine
 
 from tests.support.gate import Gate
-from tests.support.postgres import scratch_schema
+from tests.support.postgres import postgres_url, scratch_schema
 from tests.support.processes import ServiceProcess, base_env, start_moto, stop
 from tests.support.real_parts import missing
 
@@ -90,3 +91,17 @@ def postgres_schema() -> Iterator[str]:
         except sa.exc.OperationalError as exc:
             missing(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
         yield schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database: a test that asks for it runs once on SQLite and once on PostgreSQL."""
+    from service.store.database import open_database
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        url = postgres_url(request.getfixturevalue("postgres_schema"))
+    engine = open_database(url, upgrade=True)
+    yield engine
+    engine.dispose()

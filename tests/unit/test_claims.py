@@ -4,31 +4,16 @@ a request's keys or none — also when many claimers race, on SQLite and on Post
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from service.errors import LockLost
 from service.store.claims import ClaimStore
-from service.store.database import open_database
 from service.store.fences import FenceStore
-from tests.support.postgres import postgres_url
 
 A, B = "urn:dmb:cmp:fin:inv:1:wl", "urn:dmb:cmp:fin:inv_1:2:wl"
 KEY = "dags/fin_inv_1_2_load.py"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        url = postgres_url(request.getfixturevalue("postgres_schema"))
-    engine = open_database(url, upgrade=True)
-    yield engine
-    engine.dispose()
 
 
 def test_a_key_has_one_owner_and_a_refused_claim_takes_nothing(engine: Engine) -> None:

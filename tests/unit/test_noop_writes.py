@@ -5,10 +5,7 @@ and a task ends once, its own outcome replacing a failure by lease expiry."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -25,20 +22,10 @@ from service.store.registry import Registry
 from service.store.tasks import TaskStore
 from tests.support.descriptors import WorkloadSpec, descriptor
 from tests.support.postgres import postgres_url
+from tests.support.processes import wait_until
 
 DEADLINE_S = 60.0
 RECORDED = Deployed("inputs", "state", {})
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    else:
-        url = postgres_url(request.getfixturevalue("postgres_schema"))
-    engine = open_database(url, upgrade=True)
-    yield engine
-    engine.dispose()
 
 
 def _status(registry: Registry, component_id: str) -> tuple[str | None, str | None]:
@@ -113,13 +100,12 @@ def test_an_entry_racing_the_outcome_refuses_it(request: pytest.FixtureRequest) 
 def _until_blocked_by(engine: Engine, holder: int) -> None:
     """Until some session waits for a lock that the session ``holder`` (a backend's pid) holds."""
     query = sa.text("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid)))")
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
+
+    def blocked() -> bool:
         with engine.connect() as connection:
-            if connection.scalar(query, {"holder": holder}):
-                return
-        assert time.monotonic() < deadline, "the stale holder's write never waited for the entry"
-        time.sleep(0.01)
+            return bool(connection.scalar(query, {"holder": holder}))
+
+    wait_until(blocked, DEADLINE_S, "the stale holder's write waiting for the entry")
 
 
 def test_a_task_ends_once_and_a_lease_failure_gives_way(engine: Engine) -> None:
