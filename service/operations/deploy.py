@@ -5,7 +5,8 @@
 After the apply the outcome is decided by what it did, whatever happens to the bookkeeping: if the
 workload's lock is lost (its database connection died), Terraform is stopped, and the operation
 says ``COMPLETED`` only if S3 shows the change made; the registry is written only by the holder of
-the door (fenced), retried while the database does not answer."""
+the door (fenced), retried while the database does not answer. An unchanged provision likewise: its
+outcome is the verdict on what it read, answered before the registry is written."""
 
 from __future__ import annotations
 
@@ -126,9 +127,13 @@ class Deployer:
         journal: Journal,
         before_apply: Callable[[], None] = lambda: None,
         early: EarlyReads | None = None,
+        answer: Callable[[Provisioned], None] = lambda _done: None,
     ) -> Provisioned:
         """Plan and apply the workload; ``before_apply`` is called once, just before an apply that
-        changes something (the post-deploy check notes what Airflow said of the file then)."""
+        changes something (the post-deploy check notes what Airflow said of the file then).
+        ``answer`` is called with an unchanged provision's outcome as soon as it is certain, before
+        its bookkeeping (the outcome's time in the registry): a re-provisioned release waits for its
+        S3 reads, not for the database's writes after them."""
         workspace = self.workspaces.open(door, journal)
         state_key = workspace.state_key
         early = early or EarlyReads()
@@ -144,12 +149,20 @@ class Deployer:
         recorded = self.no_op(last_applied, module, observing)
         if recorded is not None:
             journal.add("plan", "No changes: inputs, state and deployed objects match the last apply")
-            # No plan was made: the registry's last plan (its id and summary) and fingerprints stay.
-            self.registry.record_unchanged(workload, state_key, recorded, fence=door.fence)
             fingerprint = recorded.objects.get(workload.deployed_key)
-            return Provisioned(
+            done = Provisioned(
                 ChangeSummary(), None, state_key, fingerprint, True, after_failure=after_failure, dag=dag
             )
+            if not after_failure:  # after a failure, Airflow may be asked first (the post-deploy check)
+                answer(done)
+            # No plan was made: the registry's last plan (its id and summary) and fingerprints stay.
+            self._record(
+                door,
+                lambda: self.registry.record_unchanged(workload, state_key, recorded, fence=door.fence),
+                "verified unchanged",
+                journal,
+            )
+            return done
         claimed = self.ownership.claim(workload, door.fence)
         try:
             self.staged.loadable(workload, dag)  # nothing Airflow cannot load reaches the DAG folder
@@ -314,7 +327,7 @@ class Deployer:
 
     @staticmethod
     def _record(door: DoorPass, record: Callable[[], None], done: str, journal: Journal) -> None:
-        """What the apply left, in the registry and the claims — by the door's holder only."""
+        """What the apply (or the no-op) left, in the registry and the claims — by the door's holder only."""
         try:
             door.ensure_held()
             until_answered(record, f"registry record of {door.key}")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+import msgspec
 from msgspec import Struct
 
 from service.aws.airflow import AirflowUi
@@ -130,7 +131,9 @@ class TaskLauncher:
         return end
 
     def start(self, kind: TaskKind, request: ProvisioningRequest) -> tuple[str, Future[Any]]:
-        """Parse (a bad descriptor raises before any token exists), record a RUNNING task, queue it."""
+        """Parse (a bad descriptor raises before any token exists), record a RUNNING task, queue it.
+        The future is the answer: the run's outcome, or an unchanged provision's as soon as it is
+        certain (the task's row ends after the registry's write, with the same status)."""
         workload = self.workload(request, deploying=kind == "provision")
         early = EarlyReads()
         if kind == "provision":  # read while the task is recorded and the door entered
@@ -138,6 +141,7 @@ class TaskLauncher:
             early.since = self.door.quiet(workload.workload_key)
             if early.since is not None:
                 early.observing = self.deployer.observe(workload)
+        answered: Future[Any] = Future()
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
         token = self.tasks.create(kind, workload.component_id, bodies.running(journal.entries))
@@ -157,9 +161,11 @@ class TaskLauncher:
             try:
                 if kind == "provision":
                     before = BeforeApply(self.airflow_check, workload)
-                    deployed = self.deployer.provision(door, workload, journal, before, early)
+                    deployed = self.deployer.provision(door, workload, journal, before, early, answer_now)
                     seen = self._airflow_loaded(door, workload, deployed, journal, before.error)
                     body = self._provisioned(workload, deployed, journal, seen)
+                    if answered.done():  # the task ends as it was answered, with any later log lines
+                        body = msgspec.structs.replace(answered.result(), logs=body.logs)
                 else:
                     done = self.deployer.unprovision(door, workload, journal)
                     self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
@@ -176,9 +182,20 @@ class TaskLauncher:
             self.tasks.finish(token, "COMPLETED", body)
             return body
 
+        def answer_now(done: Provisioned) -> None:
+            answered.set_result(self._provisioned(workload, done, journal))
+
         def entered() -> None:
             if kind == "provision" and early.observing is None:
                 early.observing = self.deployer.observe(workload)
+
+        def ended(run: Future[Any]) -> None:
+            if answered.done():
+                return
+            if (exc := run.exception()) is not None:
+                answered.set_exception(exc)
+            else:
+                answered.set_result(run.result())
 
         future, ahead = self.door.enqueue(workload.workload_key, run, waiting, entered)
         future.add_done_callback(
@@ -186,10 +203,11 @@ class TaskLauncher:
                 token, lambda why: bodies.failed(why, journal.entries), lambda: self._record_failure(workload, kind)
             )
         )
+        future.add_done_callback(ended)
         if ahead:
             journal.add("queue", f"queued behind {ahead} earlier operation(s) on this workload")
             journal.checkpoint()
-        return token, future
+        return token, answered
 
     def _asks_airflow(self, summary: ChangeSummary) -> bool:
         return self.airflow_check.enabled and summary.destroy > 0

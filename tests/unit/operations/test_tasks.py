@@ -1,17 +1,28 @@
 """Task launching (``service.operations.tasks``): a token only for a request that parses, every task
-ends with its outcome in the store, and the answers are the contract's types."""
+ends with its outcome in the store, and the answers are the contract's types; an unchanged
+provision is answered before its bookkeeping, which cannot change the answer."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.contract.models import DescriptorKind, ProvisioningRequest, ProvisioningStatus
+from service.domain.descriptor import parse_descriptor
 from service.errors import DescriptorInvalid, RequestInvalid
+from service.store.fences import FenceStore
+from service.store.registry import Registry
 from tests.support.descriptors import WorkloadSpec, descriptor
-from tests.support.harness import harness
+from tests.support.harness import Harness, harness
+
+DEADLINE_S = 60.0
+LONG_AGO = datetime(2000, 1, 1)
 
 
 def _request(text: str, kind: DescriptorKind = DescriptorKind.COMPONENT_DESCRIPTOR) -> ProvisioningRequest:
@@ -76,3 +87,101 @@ def test_an_abandoned_task_body_fits_its_kind(tmp_path: Path) -> None:
         assert launcher.abandoned("provision").status == "FAILED"  # type: ignore[attr-defined]
         assert launcher.abandoned("validate").info.public_info.valid is False  # type: ignore[attr-defined]
         assert launcher.abandoned("reverse").updates == {}  # type: ignore[attr-defined]
+
+
+class _HeldWrite:
+    """The registry's write of an unchanged outcome, held at a gate: the test sees what the answer
+    does not wait for. ``before`` runs as the write is entered (another holder's entry, say)."""
+
+    def __init__(self, registry: Registry, before: Callable[[], object] = lambda: None) -> None:
+        self.entered, self.gate = threading.Event(), threading.Event()
+        self._write, self._before = registry.record_unchanged, before
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self._before()
+        self.entered.set()
+        assert self.gate.wait(DEADLINE_S), "the test never opened the gate"
+        self._write(*args, **kwargs)
+
+
+def _provisioned_long_ago(h: Harness, spec: WorkloadSpec, status: str = "COMPLETED") -> str:
+    """A first provision, recorded as if made in 2000 (``status``): the no-op's write shows in ``last_at``."""
+    from sqlalchemy import update
+
+    from service.store.models import WorkloadRow
+
+    _, first = h.parts.launcher.start("provision", _request(descriptor(spec)))
+    assert first.result(DEADLINE_S).status == "COMPLETED"
+    assert h.parts.door.drain(DEADLINE_S)
+    component_id = parse_descriptor(descriptor(spec)).component_id
+    with h.parts.registry.engine.begin() as connection:
+        connection.execute(update(WorkloadRow).values(last_at=LONG_AGO, last_status=status))
+    return component_id
+
+
+def _last_at(h: Harness, component_id: str) -> datetime:
+    entry = h.parts.registry.get(component_id)
+    assert entry is not None
+    return entry.last_at.replace(tzinfo=None)
+
+
+def test_an_unchanged_provision_is_answered_before_its_bookkeeping(tmp_path: Path, monkeypatch: Any) -> None:
+    with harness(tmp_path) as h:
+        spec = WorkloadSpec()
+        h.stage(spec)
+        component_id = _provisioned_long_ago(h, spec)
+        held = _HeldWrite(h.parts.registry)
+        monkeypatch.setattr(h.parts.registry, "record_unchanged", held)
+
+        token, future = h.parts.launcher.start("provision", _request(descriptor(spec)))
+        body = future.result(DEADLINE_S)  # answered while its write waits at the gate
+        assert held.entered.is_set()
+        assert body.status == "COMPLETED"
+        assert body.info.private_info["noOpVerifiedWithoutTerraform"] is True  # type: ignore[union-attr]
+        assert _last_at(h, component_id) == LONG_AGO
+        assert h.parts.launcher.status(token).status == "RUNNING"  # its row ends after the write
+
+        held.gate.set()
+        assert h.parts.door.drain(DEADLINE_S)
+        assert _last_at(h, component_id) > LONG_AGO
+        assert h.parts.launcher.status(token) == body
+
+
+def test_an_unchanged_provision_after_a_failure_is_answered_after_its_write(tmp_path: Path, monkeypatch: Any) -> None:
+    with harness(tmp_path) as h:
+        spec = WorkloadSpec()
+        h.stage(spec)
+        component_id = _provisioned_long_ago(h, spec, status="FAILED")
+        held = _HeldWrite(h.parts.registry)
+        monkeypatch.setattr(h.parts.registry, "record_unchanged", held)
+
+        _, future = h.parts.launcher.start("provision", _request(descriptor(spec)))
+        assert held.entered.wait(DEADLINE_S)
+        assert not future.done()  # its answer may yet be Airflow's (the post-deploy check)
+        held.gate.set()
+        assert future.result(DEADLINE_S).status == "COMPLETED"
+        entry = h.parts.registry.get(component_id)
+        assert entry is not None
+        assert entry.last_status == "COMPLETED"
+
+
+def test_an_unchanged_outcome_another_holder_refuses_leaves_the_answer_and_says_so(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    with harness(tmp_path) as h:
+        spec = WorkloadSpec()
+        workload = h.stage(spec)
+        component_id = _provisioned_long_ago(h, spec)
+        # Someone entered the door since this holder did (its lock was lost): its write is refused.
+        held = _HeldWrite(h.parts.registry, lambda: FenceStore(h.parts.registry.engine).advance(workload.workload_key))
+        held.gate.set()
+        monkeypatch.setattr(h.parts.registry, "record_unchanged", held)
+
+        token, future = h.parts.launcher.start("provision", _request(descriptor(spec)))
+        assert future.result(DEADLINE_S).status == "COMPLETED"  # the verdict on what it read stands
+        assert h.parts.door.drain(DEADLINE_S)
+        ended = h.parts.launcher.status(token)
+        assert ended.status == "COMPLETED"
+        warned = [e for e in ended.logs if "verified unchanged, but not recorded" in e.message]  # type: ignore[union-attr]
+        assert [e.level for e in warned] == ["WARNING"]
+        assert _last_at(h, component_id) == LONG_AGO
