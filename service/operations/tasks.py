@@ -192,7 +192,9 @@ class TaskLauncher:
         def ended(run: Future[Any]) -> None:
             if answered.done():
                 return
-            if (exc := run.exception()) is not None:
+            if run.cancelled():
+                answered.cancel()
+            elif (exc := run.exception()) is not None:
                 answered.set_exception(exc)
             else:
                 answered.set_result(run.result())
