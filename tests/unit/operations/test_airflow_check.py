@@ -40,6 +40,8 @@ def _run(h: Harness, dag: bytes, kind: str = "provision") -> tuple[ProvisioningS
     except Exception as exc:  # noqa: BLE001 - the task's FAILED status is what is checked
         raised = exc
     assert workload.deployed_key == "dags/finance_invoices_1_my_dag.py"
+    # An unchanged provision answers before its task's row ends: read the row once its job is done.
+    assert h.parts.door.drain(120)
     return h.parts.launcher.status(token), raised
 
 
