@@ -141,7 +141,7 @@ class TaskLauncher:
             early.since = self.door.quiet(workload.workload_key)
             if early.since is not None:
                 early.observing = self.deployer.observe(workload)
-        answered: Future[Any] = Future()
+        answered: Future[ProvisioningStatus] = Future()
         journal = Journal()
         journal.add("request", f"{kind} of {workload.component_id} received")
         token = self.tasks.create(kind, workload.component_id, bodies.running(journal.entries))
@@ -162,10 +162,11 @@ class TaskLauncher:
                 if kind == "provision":
                     before = BeforeApply(self.airflow_check, workload)
                     deployed = self.deployer.provision(door, workload, journal, before, early, answer_now)
-                    seen = self._airflow_loaded(door, workload, deployed, journal, before.error)
-                    body = self._provisioned(workload, deployed, journal, seen)
                     if answered.done():  # the task ends as it was answered, with any later log lines
-                        body = msgspec.structs.replace(answered.result(), logs=body.logs)
+                        body = msgspec.structs.replace(answered.result(), logs=bodies.logs(journal.entries))
+                    else:
+                        seen = self._airflow_loaded(door, workload, deployed, journal, before.error)
+                        body = self._provisioned(workload, deployed, journal, seen)
                 else:
                     done = self.deployer.unprovision(door, workload, journal)
                     self.access.revoke_all(door, workload, journal)  # nobody signs in to a removed DAG
