@@ -1,11 +1,13 @@
 """The few S3 calls the service makes itself (staged DAGs, fingerprints); botocore's errors are
-translated here into ``StorageError`` or ``None`` for "not there"."""
+translated here into ``StorageError`` or ``None`` for "not there". :class:`Dispatch` tells when
+reads in flight have been handed to the network."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -40,6 +42,66 @@ _READ_HEADERS = (
 )
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_sending = threading.local()
+"""This thread's read, while a :class:`Dispatch` counts it: called once it is handed to the network."""
+
+
+def _handed_over(**_: Any) -> None:
+    """botocore's ``before-send``: the request is built and signed, what is left is the network's.
+    (It returns None: a handler that returns a response replaces the send.)"""
+    arrive = getattr(_sending, "arrive", None)
+    if arrive is not None:
+        _sending.arrive = None
+        arrive()
+
+
+class Dispatch:
+    """Reads counted until each has left the interpreter's hands: built, signed and handed to the
+    network (botocore's ``before-send``; a retry does not count again), or ended without sending.
+    Building and signing a read is the interpreter's work (about 1 ms); work that would compete for
+    it can wait for this, so that reads started together go out together."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._pending = 0
+        self._all_sent = threading.Event()
+        self._all_sent.set()
+
+    def track(self, call: Callable[P, T]) -> Callable[P, T]:
+        """``call``, counted from now until it sends its first request or returns."""
+        arrived = False
+        with self._guard:
+            self._pending += 1
+            self._all_sent.clear()
+
+        def arrive() -> None:
+            nonlocal arrived
+            with self._guard:
+                if arrived:
+                    return
+                arrived = True
+                self._pending -= 1
+                if self._pending == 0:
+                    self._all_sent.set()
+
+        def tracked(*args: P.args, **kwargs: P.kwargs) -> T:
+            _sending.arrive = arrive
+            try:
+                return call(*args, **kwargs)
+            finally:
+                _sending.arrive = None
+                arrive()
+
+        return tracked
+
+    def wait(self, timeout_s: float) -> bool:
+        """True once every tracked read has been sent (or ended); False if ``timeout_s`` passed first."""
+        return self._all_sent.wait(timeout_s)
+
+
 class S3:
     def __init__(self, aws: AwsAccess) -> None:
         # A hung endpoint costs a request at most 3 attempts × (3 s to connect + 10 s without a byte),
@@ -54,6 +116,7 @@ class S3:
         self.client = boto3.session.Session(**aws.boto3_credentials).client(
             "s3", region_name=aws.region, endpoint_url=aws.s3_endpoint, config=config
         )
+        self.client.meta.events.register("before-send.s3", _handed_over)
 
     def _call(self, what: str, operation: Callable[..., Any], **params: Any) -> Any:
         """One S3 call: its response, ``None`` when the object or bucket does not exist, otherwise a
@@ -128,12 +191,18 @@ class S3:
         return None if found is None else {t["Key"]: t["Value"] for t in found}
 
     def start_fingerprints(
-        self, bucket: str, keys: list[str], pool: Executor
+        self, bucket: str, keys: list[str], pool: Executor, dispatch: Dispatch | None = None
     ) -> Callable[[], dict[str, ObjectFingerprint | None]]:
-        """Put HEAD and tag reads of every key in flight at once; the returned call collects them.
-        (This is the no-op hot path: Terraform's refresh would make the same reads.)"""
-        heads = {key: pool.submit(self.head, bucket, key) for key in keys}
-        tags = {key: pool.submit(self._tags, bucket, key) for key in keys}
+        """Put HEAD and tag reads of every key in flight at once (counted by ``dispatch``); the
+        returned call collects them. (This is the no-op hot path: Terraform's refresh would make the
+        same reads.)"""
+        heads = {
+            key: pool.submit(self.head if dispatch is None else dispatch.track(self.head), bucket, key) for key in keys
+        }
+        tags = {
+            key: pool.submit(self._tags if dispatch is None else dispatch.track(self._tags), bucket, key)
+            for key in keys
+        }
 
         def collect() -> dict[str, ObjectFingerprint | None]:
             found: dict[str, ObjectFingerprint | None] = {}

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from service.aws.s3 import S3
+from service.aws.s3 import S3, Dispatch
 from service.domain.deployment import Deployed, ObjectFingerprint
 from service.engine.state_backend import StateBackend
 
@@ -27,10 +27,13 @@ class Fingerprints:
         state = self.backend.read(state_key)
         return None if state is None else hashlib.sha256(state).hexdigest()
 
-    def start(self, bucket: str, keys: list[str], state_key: str) -> Callable[[], Observation]:
-        """Start reading; call the result to wait for the observation."""
-        state = self._io.submit(self.state_fingerprint, state_key)
-        objects = self.s3.start_fingerprints(bucket, keys, self._io)
+    def start(
+        self, bucket: str, keys: list[str], state_key: str, dispatch: Dispatch | None = None
+    ) -> Callable[[], Observation]:
+        """Start reading (each read counted by ``dispatch``); call the result to wait for the observation."""
+        read_state = self.state_fingerprint if dispatch is None else dispatch.track(self.state_fingerprint)
+        state = self._io.submit(read_state, state_key)
+        objects = self.s3.start_fingerprints(bucket, keys, self._io, dispatch)
 
         def collect() -> Observation:
             found = objects()

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from service.aws.s3 import Dispatch
 from service.domain import review
 from service.domain.deployment import ChangeSummary, Deployed, ObjectFingerprint
 from service.domain.journal import Journal
@@ -104,10 +105,12 @@ class Deployer:
         self.keep_previous = keep_previous
         """Read the deployed DAG before an apply changes it, to roll back to (MWAA_SP_AIRFLOW_CHECK=rollback)."""
 
-    def observe(self, workload: Workload) -> Callable[[], Observation]:
-        """Start reading the workload's state and deployed objects; call the result to wait."""
+    def observe(self, workload: Workload, dispatch: Dispatch | None = None) -> Callable[[], Observation]:
+        """Start reading the workload's state and deployed objects (counted by ``dispatch``); call the
+        result to wait."""
         keys = [workload.deployed_key, workload.descriptor_key]
-        return self.fingerprints.start(workload.bucket, keys, self.workspaces.state_key(workload.workload_key))
+        state_key = self.workspaces.state_key(workload.workload_key)
+        return self.fingerprints.start(workload.bucket, keys, state_key, dispatch)
 
     def no_op(
         self, recorded: Deployed | None, module: RenderedModule, observing: Callable[[], Observation]

@@ -80,7 +80,7 @@ class FakeS3:
         return None if found is None else dict(found.tags)
 
     def start_fingerprints(
-        self, bucket: str, keys: list[str], pool: Executor
+        self, bucket: str, keys: list[str], pool: Executor, dispatch: object = None
     ) -> Callable[[], dict[str, ObjectFingerprint | None]]:
         # Read now, as the real reads are put in flight now: what changes afterwards is not seen.
         found: dict[str, ObjectFingerprint | None] = {}

@@ -16,8 +16,10 @@ import pytest
 from service.contract.models import DescriptorKind, ProvisioningRequest, ProvisioningStatus
 from service.domain.descriptor import parse_descriptor
 from service.errors import DescriptorInvalid, RequestInvalid
+from service.operations import tasks
 from service.store.fences import FenceStore
 from service.store.registry import Registry
+from service.store.tasks import TaskStore
 from tests.support.descriptors import WorkloadSpec, descriptor
 from tests.support.harness import Harness, harness
 
@@ -185,3 +187,62 @@ def test_an_unchanged_outcome_another_holder_refuses_leaves_the_answer_and_says_
         warned = [e for e in ended.logs if "verified unchanged, but not recorded" in e.message]  # type: ignore[union-attr]
         assert [e.level for e in warned] == ["WARNING"]
         assert _last_at(h, component_id) == LONG_AGO
+
+
+class _HeldRead:
+    """The staged DAG's read, held on entry until ``released`` is set or ``hold_s`` passes. ``order``
+    records when it returned and when the task's row was created; with ``released_by_row``, creating
+    the row releases the read (a row created too early shows itself at once)."""
+
+    def __init__(self, h: Harness, monkeypatch: Any, hold_s: float, released_by_row: bool = False) -> None:
+        self.entered, self.released = threading.Event(), threading.Event()
+        self.order: list[str] = []
+        read, create = h.s3.get, TaskStore.create
+
+        def held_read(bucket: str, key: str, max_bytes: int) -> bytes | None:
+            self.entered.set()
+            self.released.wait(hold_s)
+            self.order.append("read")
+            return read(bucket, key, max_bytes)
+
+        def recorded(store: TaskStore, *args: Any, **kwargs: Any) -> str:
+            self.order.append("task row")
+            if released_by_row:
+                self.released.set()
+            return create(store, *args, **kwargs)
+
+        monkeypatch.setattr(h.s3, "get", held_read)
+        monkeypatch.setattr(TaskStore, "create", recorded)
+
+
+def test_a_provision_records_its_task_once_its_early_reads_are_sent(tmp_path: Path, monkeypatch: Any) -> None:
+    """The bookkeeping would compete with the reads being built: they go out first. The read is held
+    for a second, or until a row created too early releases it."""
+    monkeypatch.setattr(tasks, "READS_SENT_WAIT_S", DEADLINE_S)
+    with harness(tmp_path) as h:
+        spec = WorkloadSpec()
+        h.stage(spec)
+        held = _HeldRead(h, monkeypatch, hold_s=1.0, released_by_row=True)
+        _, future = h.parts.launcher.start("provision", _request(descriptor(spec)))
+        assert future.result(DEADLINE_S).status == "COMPLETED"
+        assert held.order == ["read", "task row"]
+
+
+def test_a_read_that_does_not_go_out_in_time_does_not_hold_the_task(tmp_path: Path, monkeypatch: Any) -> None:
+    with harness(tmp_path) as h:
+        spec = WorkloadSpec()
+        h.stage(spec)
+        held = _HeldRead(h, monkeypatch, hold_s=DEADLINE_S)
+        started: list[tuple[str, Any]] = []
+        starting = threading.Thread(
+            target=lambda: started.append(h.parts.launcher.start("provision", _request(descriptor(spec))))
+        )
+        starting.start()
+        starting.join(DEADLINE_S)
+        assert started, "the task waited for as long as its read"
+        assert held.entered.is_set()
+        assert held.order == ["task row"]  # recorded while the read is still held
+        token, future = started[0]
+        assert h.parts.launcher.status(token).status == "RUNNING"
+        held.released.set()
+        assert future.result(DEADLINE_S).status == "COMPLETED"
