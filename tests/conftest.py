@@ -52,10 +52,17 @@ def s3(moto_endpoint: str) -> Any:
 
 
 @pytest.fixture
+def started_services() -> list[ServiceProcess]:
+    """The services a test started (``service_factory``); ``postgres_schema`` stops them before it
+    drops their schema, whichever fixture pytest tears down first."""
+    return []
+
+
+@pytest.fixture
 def service_factory(
-    tmp_path: Path, moto_endpoint: str, provider_cli_config: Path
+    tmp_path: Path, moto_endpoint: str, provider_cli_config: Path, started_services: list[ServiceProcess]
 ) -> Iterator[Callable[..., ServiceProcess]]:
-    started: list[ServiceProcess] = []
+    started = started_services
 
     def start(
         data_dir: Path | None = None,
@@ -81,8 +88,10 @@ def service_factory(
 
 
 @pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    """A fresh schema in the local PostgreSQL, dropped afterwards."""
+def postgres_schema(started_services: list[ServiceProcess]) -> Iterator[str]:
+    """A fresh schema in the local PostgreSQL, dropped afterwards — after the test's services have
+    stopped: a service still writing to it (renewing a lease, ending a task) and the drop can
+    deadlock each other."""
     import sqlalchemy as sa
 
     with ExitStack() as stack:
@@ -91,6 +100,8 @@ def postgres_schema() -> Iterator[str]:
         except sa.exc.OperationalError as exc:
             missing(f"PostgreSQL at 127.0.0.1:5432 is not reachable: {exc}")
         yield schema
+        for service in started_services:
+            service.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
