@@ -4,7 +4,6 @@ Against a local HTTP endpoint that answers as the test says (botocore's own clie
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -61,10 +60,9 @@ def endpoint() -> Iterator[_Endpoint]:
 
 
 @pytest.fixture
-def s3(endpoint: _Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S3:
-    monkeypatch.setattr(os, "environ", {**os.environ, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"})
-    port = endpoint.server_address[1]
-    return S3(Settings(data_dir=tmp_path, s3_endpoint=f"http://127.0.0.1:{port}", emulator=True).aws)
+def s3(endpoint: _Endpoint, tmp_path: Path) -> S3:
+    endpoint_url = f"http://127.0.0.1:{endpoint.server_address[1]}"
+    return S3(Settings(data_dir=tmp_path, s3_endpoint=endpoint_url, emulator=True, aws_credentials=("t", "t")).aws)
 
 
 def test_a_read_counts_as_sent_when_its_request_leaves_not_when_it_is_answered(s3: S3, endpoint: _Endpoint) -> None:
