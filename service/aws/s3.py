@@ -196,13 +196,9 @@ class S3:
         """Put HEAD and tag reads of every key in flight at once (counted by ``dispatch``); the
         returned call collects them. (This is the no-op hot path: Terraform's refresh would make the
         same reads.)"""
-        heads = {
-            key: pool.submit(self.head if dispatch is None else dispatch.track(self.head), bucket, key) for key in keys
-        }
-        tags = {
-            key: pool.submit(self._tags if dispatch is None else dispatch.track(self._tags), bucket, key)
-            for key in keys
-        }
+        counted = Dispatch() if dispatch is None else dispatch  # a count nobody waits for costs a lock
+        heads = {key: pool.submit(counted.track(self.head), bucket, key) for key in keys}
+        tags = {key: pool.submit(counted.track(self._tags), bucket, key) for key in keys}
 
         def collect() -> dict[str, ObjectFingerprint | None]:
             found: dict[str, ObjectFingerprint | None] = {}

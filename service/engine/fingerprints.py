@@ -31,9 +31,9 @@ class Fingerprints:
         self, bucket: str, keys: list[str], state_key: str, dispatch: Dispatch | None = None
     ) -> Callable[[], Observation]:
         """Start reading (each read counted by ``dispatch``); call the result to wait for the observation."""
-        read_state = self.state_fingerprint if dispatch is None else dispatch.track(self.state_fingerprint)
-        state = self._io.submit(read_state, state_key)
-        objects = self.s3.start_fingerprints(bucket, keys, self._io, dispatch)
+        counted = Dispatch() if dispatch is None else dispatch  # a count nobody waits for costs a lock
+        state = self._io.submit(counted.track(self.state_fingerprint), state_key)
+        objects = self.s3.start_fingerprints(bucket, keys, self._io, counted)
 
         def collect() -> Observation:
             found = objects()
